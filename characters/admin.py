@@ -1,0 +1,63 @@
+from django.contrib import admin
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from dreamsite.files import file_response
+
+from .models import Character, ReferenceImage
+
+
+def _thumbnail_tag(image: ReferenceImage) -> str:
+    if not image.pk:
+        return "—"
+    url = reverse("admin:characters_referenceimage_thumbnail", args=[image.pk])
+    return format_html('<img src="{}" alt="" style="max-height:80px">', url)
+
+
+class ReferenceImageInline(admin.TabularInline):
+    model = ReferenceImage
+    extra = 0
+    fields = ["preview", "position", "width", "height", "original_name", "created_at"]
+    readonly_fields = ["preview", "width", "height", "original_name", "created_at"]
+    can_delete = False
+
+    @admin.display(description="Image")
+    def preview(self, image: ReferenceImage) -> str:
+        return _thumbnail_tag(image)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # New images go through the upload checks in characters.services.
+        return False
+
+
+@admin.register(Character)
+class CharacterAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "image_count", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "description", "owner__email"]
+    list_filter = ["created_at"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+    inlines = [ReferenceImageInline]
+
+    @admin.display(description="images")
+    def image_count(self, character: Character) -> int:
+        return character.images.count()
+
+    def get_urls(self):
+        # Staff see thumbnails through the admin's own permission check, not a public URL.
+        return [
+            path(
+                "image/<int:image_id>/thumbnail/",
+                self.admin_site.admin_view(self.thumbnail_view),
+                name="characters_referenceimage_thumbnail",
+            ),
+            *super().get_urls(),
+        ]
+
+    def thumbnail_view(self, request, image_id: int):
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        return file_response(get_object_or_404(ReferenceImage, pk=image_id).thumbnail)

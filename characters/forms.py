@@ -1,0 +1,50 @@
+from django import forms
+
+from .models import MAX_REFERENCE_IMAGES, Character
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """A file field that accepts several files (the pattern in Django's upload docs)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+_ACCEPT = "image/jpeg,image/png,image/webp"
+
+
+class CharacterForm(forms.ModelForm):
+    images = MultipleImageField(
+        label="Reference photos",
+        help_text=f"1 to {MAX_REFERENCE_IMAGES} photos of the character: JPEG, PNG or WebP, "
+        "up to 10 MB and 40 megapixels each.",
+        widget=MultipleFileInput(attrs={"accept": _ACCEPT}),
+    )
+
+    class Meta:
+        model = Character
+        fields = ["name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class CharacterDetailsForm(forms.ModelForm):
+    class Meta:
+        model = Character
+        fields = ["name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class AddImagesForm(forms.Form):
+    images = MultipleImageField(
+        label="Add photos",
+        widget=MultipleFileInput(attrs={"accept": _ACCEPT}),
+    )

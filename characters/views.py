@@ -1,0 +1,153 @@
+"""Character pages. Every lookup goes through the signed-in owner, so another user's
+character is a 404, never a 403 that would confirm it exists."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from dreamsite.files import file_response
+
+from . import services
+from .forms import AddImagesForm, CharacterDetailsForm, CharacterForm
+from .models import Character, ReferenceImage
+
+
+def _owned_character(request: HttpRequest, public_id) -> Character:
+    return get_object_or_404(Character, public_id=public_id, owner=request.user)
+
+
+def _owned_image(request: HttpRequest, public_id, image_id: int) -> ReferenceImage:
+    return get_object_or_404(
+        ReferenceImage.objects.select_related("character"),
+        pk=image_id,
+        character__public_id=public_id,
+        character__owner=request.user,
+    )
+
+
+@login_required
+def character_list(request: HttpRequest) -> HttpResponse:
+    characters = Character.objects.filter(owner=request.user).prefetch_related("images")
+    return render(request, "characters/list.html", {"characters": characters})
+
+
+@login_required
+def character_create(request: HttpRequest) -> HttpResponse:
+    form = CharacterForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            character = services.create_character(
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                uploads=form.cleaned_data["images"],
+            )
+        except services.CharacterError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"“{character.name}” is ready to dream.")
+            return redirect("characters:detail", public_id=character.public_id)
+    return render(request, "characters/form.html", {"form": form}, status=_status(form))
+
+
+def _status(form) -> int:
+    return 400 if form.is_bound and form.errors else 200
+
+
+@login_required
+def character_detail(request: HttpRequest, public_id) -> HttpResponse:
+    character = _owned_character(request, public_id)
+    details_form = CharacterDetailsForm(instance=character, prefix="details")
+    add_form = AddImagesForm(prefix="add")
+    status = 200
+    if request.method == "POST":
+        details_form = CharacterDetailsForm(request.POST, instance=character, prefix="details")
+        if details_form.is_valid():
+            try:
+                services.update_character(
+                    character=_owned_character(request, public_id),
+                    name=details_form.cleaned_data["name"],
+                    description=details_form.cleaned_data["description"],
+                )
+            except services.CharacterError as error:
+                details_form.add_error(None, error.message)
+            else:
+                messages.success(request, "Saved.")
+                return redirect("characters:detail", public_id=public_id)
+        status = 400
+        character = _owned_character(request, public_id)
+    return render(
+        request,
+        "characters/detail.html",
+        {"character": character, "details_form": details_form, "add_form": add_form},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def image_add(request: HttpRequest, public_id) -> HttpResponse:
+    character = _owned_character(request, public_id)
+    add_form = AddImagesForm(request.POST, request.FILES, prefix="add")
+    if add_form.is_valid():
+        try:
+            added = services.add_reference_images(
+                character=character, uploads=add_form.cleaned_data["images"]
+            )
+        except services.CharacterError as error:
+            add_form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Added {len(added)} photo(s).")
+            return redirect("characters:detail", public_id=public_id)
+    return render(
+        request,
+        "characters/detail.html",
+        {
+            "character": character,
+            "details_form": CharacterDetailsForm(instance=character, prefix="details"),
+            "add_form": add_form,
+        },
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def image_remove(request: HttpRequest, public_id, image_id: int) -> HttpResponse:
+    image = _owned_image(request, public_id, image_id)
+    try:
+        services.remove_reference_image(image=image)
+    except services.CharacterError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Photo removed.")
+    return redirect("characters:detail", public_id=public_id)
+
+
+@login_required
+@require_POST
+def image_move(request: HttpRequest, public_id, image_id: int) -> HttpResponse:
+    image = _owned_image(request, public_id, image_id)
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    services.move_reference_image(image=image, offset=offset)
+    return redirect("characters:detail", public_id=public_id)
+
+
+@login_required
+def character_delete(request: HttpRequest, public_id) -> HttpResponse:
+    character = _owned_character(request, public_id)
+    if request.method == "POST":
+        services.delete_character(character=character)
+        messages.success(request, f"“{character.name}” was deleted.")
+        return redirect("characters:list")
+    return render(request, "characters/delete.html", {"character": character})
+
+
+@login_required
+def image_file(request: HttpRequest, public_id, image_id: int, variant: str) -> HttpResponse:
+    if variant not in ("thumb", "full"):
+        raise Http404("No such file.")
+    image = _owned_image(request, public_id, image_id)
+    return file_response(image.thumbnail if variant == "thumb" else image.image)

@@ -1,0 +1,87 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+
+from . import services
+from .models import Dream
+
+
+@admin.register(Dream)
+class DreamAdmin(admin.ModelAdmin):
+    list_display = [
+        "public_id",
+        "owner",
+        "character_name",
+        "status",
+        "stage",
+        "percent",
+        "backend",
+        "duration_seconds",
+        "created_at",
+    ]
+    list_filter = ["status", "backend", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["prompt", "owner__email", "character_name", "public_id", "error"]
+    date_hierarchy = "created_at"
+    actions = ["retry_selected", "cancel_selected"]
+    readonly_fields = [
+        "public_id",
+        "owner",
+        "character",
+        "character_name",
+        "prompt",
+        "backend",
+        "seed",
+        "requested_seconds",
+        "status",
+        "stage",
+        "progress",
+        "error",
+        "attempts",
+        "job_message_id",
+        "video",
+        "poster",
+        "duration_seconds",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "finished_at",
+    ]
+    fieldsets = (
+        (None, {"fields": ("public_id", "owner", "character", "character_name", "prompt")}),
+        ("Render", {"fields": ("backend", "seed", "requested_seconds")}),
+        (
+            "Job",
+            {"fields": ("status", "stage", "progress", "error", "attempts", "job_message_id")},
+        ),
+        ("Result", {"fields": ("video", "poster", "duration_seconds")}),
+        ("Times", {"fields": ("created_at", "updated_at", "started_at", "finished_at")}),
+    )
+
+    def has_add_permission(self, request) -> bool:
+        # Dreams are made through the service (validation, cost, enqueue), not typed in.
+        return False
+
+    @admin.display(description="progress", ordering="progress")
+    def percent(self, dream: Dream) -> str:
+        return f"{dream.progress * 100:.0f}%"
+
+    def _apply(self, request, queryset: QuerySet, action, verb: str) -> None:
+        done, refused = 0, []
+        for dream in queryset:
+            try:
+                action(dream=dream)
+                done += 1
+            except services.DreamError as error:
+                refused.append(f"{dream.public_id}: {error.message}")
+        if done:
+            self.message_user(request, f"{verb} {done} dream(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+    @admin.action(description="Retry selected failed or cancelled dreams")
+    def retry_selected(self, request, queryset: QuerySet) -> None:
+        self._apply(request, queryset, services.retry_dream, "Queued again")
+
+    @admin.action(description="Cancel selected queued or running dreams")
+    def cancel_selected(self, request, queryset: QuerySet) -> None:
+        self._apply(request, queryset, services.cancel_dream, "Cancelled")

@@ -1,0 +1,52 @@
+"""Progress events: what a page learns about a job, and how the worker tells it.
+
+One event is published per change of status, stage or whole percent; it carries the job's full
+state, so a page that missed events is right again after the next one (or a re-sync).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.urls import reverse
+
+from .models import Dream, DreamStatus
+
+logger = logging.getLogger(__name__)
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group that receives every event about ``user_id``'s jobs."""
+    return f"user.{user_id}"
+
+
+def dream_event(dream: Dream) -> dict:
+    """The state of ``dream`` as the browser sees it; ``percent`` is an integer 0-100."""
+    succeeded = dream.status == DreamStatus.SUCCEEDED
+    return {
+        "kind": "dream",
+        "id": str(dream.public_id),
+        "status": dream.status,
+        "status_label": dream.get_status_display(),
+        "stage": dream.stage,
+        "percent": 100 if succeeded else min(int(dream.progress * 100), 99),
+        "error": dream.error,
+        "video_url": reverse("dreams:video", args=[dream.public_id]) if succeeded else "",
+        "poster_url": reverse("dreams:poster", args=[dream.public_id]) if dream.poster else "",
+        "duration_seconds": dream.duration_seconds,
+        "can_cancel": dream.can_cancel,
+        "can_retry": dream.can_retry,
+    }
+
+
+def publish_dream(dream: Dream) -> None:
+    """Send ``dream``'s state to its owner's open pages. Never raises: a page that misses an
+    event re-syncs from the database, but a job must not fail because nobody is listening."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            user_group(dream.owner_id), {"type": "job.event", "event": dream_event(dream)}
+        )
+    except Exception:
+        logger.exception("Could not publish progress of dream %s", dream.public_id)

@@ -1,0 +1,98 @@
+"""Dream pages. Lookups always go through the signed-in owner: another user's dream is a 404."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from dreamsite.files import file_response
+
+from . import services
+from .events import dream_event
+from .forms import DreamForm
+from .models import Dream
+
+HISTORY_PAGE_SIZE = 12
+
+
+def _owned_dream(request: HttpRequest, public_id) -> Dream:
+    return get_object_or_404(Dream, public_id=public_id, owner=request.user)
+
+
+@login_required
+def dream_list(request: HttpRequest) -> HttpResponse:
+    dreams = Dream.objects.filter(owner=request.user).order_by("-created_at", "-id")
+    page = Paginator(dreams, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "dreams/list.html", {"page": page})
+
+
+@login_required
+def dream_create(request: HttpRequest) -> HttpResponse:
+    form = DreamForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dream = services.create_dream(
+                owner=request.user,
+                character=form.cleaned_data["character"],
+                prompt=form.cleaned_data["prompt"],
+                backend=form.cleaned_data["backend"],
+                seed=form.cleaned_data["seed"],
+            )
+        except services.DreamError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("dreams:detail", public_id=dream.public_id)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "dreams/form.html", {"form": form}, status=status)
+
+
+@login_required
+def dream_detail(request: HttpRequest, public_id) -> HttpResponse:
+    dream = _owned_dream(request, public_id)
+    return render(request, "dreams/detail.html", {"dream": dream, "event": dream_event(dream)})
+
+
+@login_required
+@require_POST
+def dream_cancel(request: HttpRequest, public_id) -> HttpResponse:
+    try:
+        services.cancel_dream(dream=_owned_dream(request, public_id))
+    except services.DreamError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, "Dream cancelled.")
+    return redirect("dreams:detail", public_id=public_id)
+
+
+@login_required
+@require_POST
+def dream_retry(request: HttpRequest, public_id) -> HttpResponse:
+    try:
+        services.retry_dream(dream=_owned_dream(request, public_id))
+    except services.DreamError as error:
+        messages.error(request, error.message)
+    return redirect("dreams:detail", public_id=public_id)
+
+
+@login_required
+def dream_delete(request: HttpRequest, public_id) -> HttpResponse:
+    dream = _owned_dream(request, public_id)
+    if request.method == "POST":
+        services.delete_dream(dream=dream)
+        messages.success(request, "Dream deleted.")
+        return redirect("dreams:list")
+    return render(request, "dreams/delete.html", {"dream": dream})
+
+
+@login_required
+def dream_video(request: HttpRequest, public_id) -> HttpResponse:
+    dream = _owned_dream(request, public_id)
+    download = f"dream-{dream.public_id}.mp4" if request.GET.get("download") else None
+    return file_response(dream.video, download_name=download)
+
+
+@login_required
+def dream_poster(request: HttpRequest, public_id) -> HttpResponse:
+    return file_response(_owned_dream(request, public_id).poster)

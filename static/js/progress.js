@@ -1,0 +1,92 @@
+// Live progress for every element marked data-dream-id on the page.
+// One websocket per page; after any drop it reconnects with a growing delay and asks the
+// server for the current state of the page's dreams, so nothing missed stays missed.
+(function () {
+  "use strict";
+
+  const containers = () => Array.from(document.querySelectorAll("[data-dream-id]"));
+  if (containers().length === 0) return;
+
+  function show(element, visible) {
+    if (visible) element.removeAttribute("hidden");
+    else element.setAttribute("hidden", "");
+  }
+
+  function applyToContainer(container, event) {
+    const active = event.status === "queued" || event.status === "running";
+    const flags = {
+      active: active,
+      can_cancel: event.can_cancel,
+      can_retry: event.can_retry,
+      succeeded: event.status === "succeeded",
+      "no-poster": !event.poster_url,
+    };
+    container.dataset.status = event.status;
+    container.querySelectorAll("[data-show-if]").forEach((el) => show(el, flags[el.dataset.showIf]));
+    container.querySelectorAll("[data-field]").forEach((el) => {
+      switch (el.dataset.field) {
+        case "status":
+          el.textContent = event.status_label;
+          el.dataset.status = event.status;
+          break;
+        case "progress":
+          el.value = event.percent;
+          el.setAttribute("value", String(event.percent));
+          break;
+        case "percent":
+          el.textContent = event.percent;
+          break;
+        case "stage":
+          el.textContent = event.stage;
+          break;
+        case "error":
+          el.textContent = event.error;
+          show(el, Boolean(event.error));
+          break;
+        case "poster":
+          if (event.poster_url && el.getAttribute("src") !== event.poster_url) el.src = event.poster_url;
+          show(el, Boolean(event.poster_url));
+          break;
+        case "player":
+          if (event.video_url && !el.querySelector("video")) {
+            const video = document.createElement("video");
+            video.controls = true;
+            video.playsInline = true;
+            video.preload = "auto";
+            if (event.poster_url) video.poster = event.poster_url;
+            video.src = event.video_url;
+            el.appendChild(video);
+          }
+          break;
+      }
+    });
+  }
+
+  function apply(event) {
+    containers()
+      .filter((c) => c.dataset.dreamId === event.id)
+      .forEach((c) => applyToContainer(c, event));
+  }
+
+  let delay = 500;
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${window.location.host}/ws/jobs/`);
+    socket.addEventListener("open", () => {
+      delay = 500;
+      socket.send(JSON.stringify({ type: "sync", dreams: containers().map((c) => c.dataset.dreamId) }));
+    });
+    socket.addEventListener("message", (message) => {
+      const data = JSON.parse(message.data);
+      if (data.type === "event" && data.event.kind === "dream") apply(data.event);
+    });
+    socket.addEventListener("close", () => {
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 10000);
+    });
+  }
+
+  const initial = document.getElementById("dream-initial");
+  if (initial) apply(JSON.parse(initial.textContent));
+  connect();
+})();

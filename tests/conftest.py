@@ -1,0 +1,91 @@
+"""Shared fixtures: users, characters from the real fixture photos, a private media folder per
+test, and a Dramatiq worker on the in-process broker that runs the real actors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dramatiq
+import pytest
+
+from tests.support import PASSWORD, photo_upload
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The SQLite test database is a file (so threads share it); make sure its folder exists."""
+    from django.conf import settings
+
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if test_name:
+        Path(test_name).parent.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Every test writes media into its own empty folder."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    return root
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    counter = iter(range(1, 1000))
+
+    def make(email: str | None = None):
+        return django_user_model.objects.create_user(
+            email=email or f"person{next(counter)}@example.com", password=PASSWORD
+        )
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("mallory@example.com")
+
+
+@pytest.fixture
+def alice_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def make_character():
+    from characters.services import create_character
+
+    def make(owner, name: str = "Eileen", photos: tuple[str, ...] = ("astronaut.png",)):
+        return create_character(
+            owner=owner,
+            name=name,
+            description="A test pilot.",
+            uploads=[photo_upload(photo) for photo in photos],
+        )
+
+    return make
+
+
+@pytest.fixture
+def broker():
+    """The in-process stub broker, emptied before and after the test."""
+    stub = dramatiq.get_broker()
+    stub.flush_all()
+    yield stub
+    stub.flush_all()
+
+
+@pytest.fixture
+def worker(broker):
+    """A real Dramatiq worker running the project's actors in this process."""
+    running = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    running.start()
+    yield running
+    running.stop()

@@ -1,0 +1,125 @@
+"""Helpers for tests: the real fixture photos, uploads, waiting, and probing MP4 files."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "images"
+PASSWORD = "correct horse battery staple 42"
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every file under ``root`` (the media folder), sorted."""
+    return sorted(path for path in root.rglob("*") if path.is_file())
+
+
+def photo_path(name: str) -> Path:
+    return PHOTOS / name
+
+
+def photo_upload(name: str = "astronaut.png", *, as_name: str | None = None) -> SimpleUploadedFile:
+    """A real fixture photograph as a browser would upload it."""
+    data = photo_path(name).read_bytes()
+    content_type = "image/jpeg" if name.endswith(".jpg") else "image/png"
+    return SimpleUploadedFile(as_name or name, data, content_type=content_type)
+
+
+def bytes_upload(name: str, data: bytes, content_type: str = "image/png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def run_jobs(broker, worker) -> None:
+    """Wait until every queued message (including retries) has been processed."""
+    for queue in list(broker.queues):
+        broker.join(queue, fail_fast=True)
+    worker.join()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.02):
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {predicate}")
+
+
+@dataclass
+class VideoProbe:
+    codec: str
+    profile: str
+    pixel_format: str
+    width: int
+    height: int
+    fps: float
+    duration: float
+    frames: int
+    top_level_boxes: list[str]
+
+
+def top_level_boxes(data: bytes) -> list[str]:
+    """The ISO-BMFF (MP4) top-level box types in file order."""
+    boxes, offset = [], 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+        boxes.append(kind.decode("latin-1"))
+        if size < 8:
+            break
+        offset += size
+    return boxes
+
+
+def probe_video(path_or_bytes) -> VideoProbe:
+    """What ffprobe would say, read from imageio-ffmpeg's ffmpeg (which ships no ffprobe)."""
+    if isinstance(path_or_bytes, bytes):
+        with tempfile.NamedTemporaryFile(suffix=".mp4", delete=False) as handle:
+            handle.write(path_or_bytes)
+        path = Path(handle.name)
+    else:
+        path = Path(path_or_bytes)
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    result = subprocess.run(
+        [ffmpeg, "-hide_banner", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log = result.stderr
+    stream = re.search(
+        r"Video: (\w+) \((\w[\w ]*)\)[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+).*?, ([\d.]+) fps",
+        log,
+    )
+    assert stream, log
+    hours, minutes, seconds = re.search(r"Duration: (\d+):(\d+):([\d.]+)", log).groups()
+    frames = int(re.findall(r"frame=\s*(\d+)", log)[-1])
+    return VideoProbe(
+        codec=stream.group(1),
+        profile=stream.group(2),
+        pixel_format=stream.group(3),
+        width=int(stream.group(4)),
+        height=int(stream.group(5)),
+        fps=float(stream.group(6)),
+        duration=int(hours) * 3600 + int(minutes) * 60 + float(seconds),
+        frames=frames,
+        top_level_boxes=top_level_boxes(path.read_bytes()),
+    )
+
+
+def png_bytes(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

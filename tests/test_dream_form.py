@@ -1,0 +1,110 @@
+"""Asking for a dream: the form offers only the user's own characters and configured backends,
+and refuses bad input with a clear message and nothing saved."""
+
+import pytest
+from django.urls import reverse
+
+from dreams.models import Dream, DreamStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def post_dream(client, character, prompt="Eileen floats through the station", **extra):
+    data = {"character": str(character.public_id), "prompt": prompt, "backend": "animatic"}
+    data.update(extra)
+    return client.post(reverse("dreams:create"), data)
+
+
+def test_form_shows_own_characters_with_thumbnails_and_backends(
+    alice_client, user, other_user, make_character
+):
+    mine = make_character(user, name="Eileen")
+    make_character(other_user, name="Secret Agent")
+    page = alice_client.get(reverse("dreams:create")).content.decode()
+    assert "Eileen" in page and str(mine.public_id) in page
+    assert "Secret Agent" not in page
+    assert f"/characters/{mine.public_id}/images/" in page
+    assert 'value="animatic"' in page
+    assert 'maxlength="512"' in page and 'id="prompt-count"' in page
+
+
+def test_form_without_characters_points_to_creating_one(alice_client):
+    page = alice_client.get(reverse("dreams:create")).content.decode()
+    assert "You need a character with at least one photo first." in page
+
+
+def test_valid_dream_is_queued_and_enqueued_after_commit(
+    alice_client, user, make_character, broker, django_capture_on_commit_callbacks
+):
+    character = make_character(user)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post_dream(alice_client, character, seed="42")
+    dream = Dream.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dreams:detail", args=[dream.public_id])
+    assert (dream.status, dream.seed, dream.backend) == (DreamStatus.QUEUED, 42, "animatic")
+    # Nothing reaches the broker until the row is committed.
+    assert broker.queues.get("media") is None or broker.queues["media"].qsize() == 0
+    for callback in callbacks:
+        callback()
+    assert broker.queues["media"].qsize() == 1
+
+
+def test_513_character_prompt_is_refused(alice_client, user, make_character):
+    response = post_dream(alice_client, make_character(user), prompt="a" * 513)
+    assert response.status_code == 400
+    assert "Ensure this value has at most 512 characters (it has 513)." in response.content.decode()
+    assert not Dream.objects.exists()
+
+
+def test_512_character_prompt_is_accepted(alice_client, user, make_character):
+    response = post_dream(alice_client, make_character(user), prompt="é" * 512)
+    assert response.status_code == 302
+    assert len(Dream.objects.get().prompt) == 512
+
+
+def test_empty_prompt_is_refused(alice_client, user, make_character):
+    response = post_dream(alice_client, make_character(user), prompt="   ")
+    assert response.status_code == 400
+    assert "Write a prompt: what should the character do?" in response.content.decode()
+    assert not Dream.objects.exists()
+
+
+def test_another_users_character_is_refused(alice_client, user, other_user, make_character):
+    make_character(user, name="Eileen")
+    theirs = make_character(other_user, name="Secret Agent")
+    response = post_dream(alice_client, theirs)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose one of your characters." in page
+    assert "Secret Agent" not in page
+    assert not Dream.objects.exists()
+
+
+def test_unconfigured_backend_is_refused(alice_client, user, make_character):
+    response = post_dream(alice_client, make_character(user), backend="nova-reel")
+    assert response.status_code == 400
+    assert "Select a valid choice. nova-reel is not one of the available choices." in (
+        response.content.decode()
+    )
+    assert not Dream.objects.exists()
+
+
+def test_seed_out_of_range_is_refused(alice_client, user, make_character):
+    response = post_dream(alice_client, make_character(user), seed="2147483647")
+    assert response.status_code == 400
+    assert "Ensure this value is less than or equal to 2147483646." in response.content.decode()
+    assert not Dream.objects.exists()
+
+
+def test_service_refuses_another_users_character(user, other_user, make_character):
+    from dreams.services import DreamError, create_dream
+
+    with pytest.raises(DreamError, match="Choose one of your characters."):
+        create_dream(
+            owner=user,
+            character=make_character(other_user),
+            prompt="anything",
+            backend="animatic",
+        )
+    assert not Dream.objects.exists()

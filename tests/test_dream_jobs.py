@@ -1,0 +1,193 @@
+"""Dream jobs through the real actor on a real Dramatiq worker: render, cancel, retry, delete,
+resume after a restart, and duplicate deliveries."""
+
+import os
+
+import pytest
+from django.urls import reverse
+
+from dreams import services
+from dreams.models import Dream, DreamStatus
+from dreams.tasks import render_dream
+from tests.support import probe_video, run_jobs, stored_files, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def queue_dream(user, character, prompt="Eileen floats through the station", seed=7) -> Dream:
+    return services.create_dream(
+        owner=user, character=character, prompt=prompt, backend="animatic", seed=seed
+    )
+
+
+def test_dream_renders_to_a_playable_mp4(
+    alice_client, user, make_character, broker, worker, media_root
+):
+    character = make_character(user, photos=("astronaut.png", "chelsea.png"))
+    dream = queue_dream(user, character)
+    run_jobs(broker, worker)
+
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    assert (dream.stage, dream.progress, dream.attempts) == ("done", 1.0, 1)
+    assert dream.duration_seconds == pytest.approx(6.0)
+    probe = probe_video(dream.video.path)
+    assert (probe.codec, probe.pixel_format) == ("h264", "yuv420p")
+    assert (probe.width, probe.height, probe.fps) == (1280, 720, 24)
+    assert probe.duration == pytest.approx(6.0, abs=0.1)
+    assert probe.frames == 144
+    assert probe.top_level_boxes.index("moov") < probe.top_level_boxes.index("mdat")
+
+    video = alice_client.get(reverse("dreams:video", args=[dream.public_id]))
+    assert video.status_code == 200 and video["Content-Type"] == "video/mp4"
+    assert b"".join(video.streaming_content)[4:8] == b"ftyp"
+    poster = alice_client.get(reverse("dreams:poster", args=[dream.public_id]))
+    assert poster["Content-Type"] == "image/jpeg"
+    download = alice_client.get(reverse("dreams:video", args=[dream.public_id]) + "?download=1")
+    assert download["Content-Disposition"].startswith("attachment;")
+
+    page = alice_client.get(reverse("dreams:detail", args=[dream.public_id])).content.decode()
+    assert "<video" in page and "Succeeded" in page
+
+
+def test_cancel_while_rendering_stops_promptly_and_keeps_no_video(
+    user, make_character, broker, worker, media_root
+):
+    dream = queue_dream(user, make_character(user))
+    wait_for(lambda: Dream.objects.filter(pk=dream.pk, progress__gt=0.2).exists())
+    services.cancel_dream(dream=dream)
+    run_jobs(broker, worker)
+
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.CANCELED
+    assert not dream.video and not dream.poster
+    assert not [path for path in stored_files(media_root) if "dreams" in path.parts]
+    # The render stopped at its next progress report, well before the end.
+    assert dream.progress < 0.9
+
+
+def test_cancel_while_queued_never_renders(user, make_character, broker, worker):
+    worker.pause()
+    dream = queue_dream(user, make_character(user))
+    services.cancel_dream(dream=dream)
+    worker.resume()
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert (dream.status, dream.attempts) == (DreamStatus.CANCELED, 0)
+
+
+def test_cancel_a_finished_dream_is_refused(user, make_character, broker, worker):
+    dream = queue_dream(user, make_character(user))
+    run_jobs(broker, worker)
+    with pytest.raises(services.DreamError, match="already succeeded"):
+        services.cancel_dream(dream=dream)
+
+
+def test_failure_says_which_stage_and_why_then_retry_succeeds(user, make_character, broker, worker):
+    character = make_character(user)
+    image = character.images.get()
+    saved = image.image.path
+    moved = saved + ".away"
+    os.rename(saved, moved)
+    dream = queue_dream(user, character)
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.FAILED
+    assert dream.stage == "preparing"
+    assert dream.error == "A reference image file is missing."
+
+    os.rename(moved, saved)
+    services.retry_dream(dream=dream)
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert (dream.status, dream.error, dream.attempts) == (DreamStatus.SUCCEEDED, "", 2)
+
+
+def test_retry_is_refused_unless_failed_or_cancelled(user, make_character, broker, worker):
+    dream = queue_dream(user, make_character(user))
+    run_jobs(broker, worker)
+    with pytest.raises(services.DreamError, match="Only a failed or cancelled dream"):
+        services.retry_dream(dream=dream)
+
+
+def test_duplicate_messages_render_once(user, make_character, broker, worker, media_root):
+    dream = queue_dream(user, make_character(user))
+    render_dream.send(dream.id)  # a second delivery of the same job, e.g. after a redelivery
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert (dream.status, dream.attempts) == (DreamStatus.SUCCEEDED, 1)
+    videos = [path for path in stored_files(media_root) if path.suffix == ".mp4"]
+    assert len(videos) == 1
+
+
+def test_jobs_left_queued_or_running_are_resumed_on_start(user, make_character, broker, worker):
+    character = make_character(user)
+    worker.pause()
+    queued = queue_dream(user, character, prompt="left in the queue")
+    interrupted = queue_dream(user, character, prompt="cut off mid-render")
+    broker.flush_all()  # the process died: its in-memory messages are gone
+    Dream.objects.filter(pk=interrupted.pk).update(
+        status=DreamStatus.RUNNING, stage="rendering", progress=0.4, job_message_id="lost"
+    )
+    worker.resume()
+
+    assert services.resume_unfinished_dreams() == 2
+    run_jobs(broker, worker)
+    for dream in (queued, interrupted):
+        dream.refresh_from_db()
+        assert dream.status == DreamStatus.SUCCEEDED
+
+
+def test_delete_running_dream_stops_it_and_removes_files(
+    alice_client, user, make_character, broker, worker, media_root
+):
+    finished = queue_dream(user, make_character(user), prompt="finished first")
+    run_jobs(broker, worker)
+    finished.refresh_from_db()
+    assert finished.video
+
+    running = queue_dream(user, Dream.objects.get(pk=finished.pk).character, prompt="going")
+    wait_for(lambda: Dream.objects.filter(pk=running.pk, progress__gt=0.1).exists())
+    alice_client.post(reverse("dreams:delete", args=[running.public_id]))
+    alice_client.post(reverse("dreams:delete", args=[finished.public_id]))
+    run_jobs(broker, worker)
+    assert not Dream.objects.exists()
+    assert not [path for path in stored_files(media_root) if "dreams" in path.parts]
+
+
+def test_deleted_character_leaves_dream_history_and_blocks_retry(
+    alice_client, user, make_character, broker, worker
+):
+    from characters.services import delete_character
+
+    character = make_character(user)
+    dream = queue_dream(user, character)
+    run_jobs(broker, worker)
+    delete_character(character=character)
+    dream.refresh_from_db()
+    assert dream.character is None and dream.status == DreamStatus.SUCCEEDED
+    page = alice_client.get(reverse("dreams:detail", args=[dream.public_id])).content.decode()
+    assert "(deleted character)" in page and "<video" in page
+    Dream.objects.filter(pk=dream.pk).update(status=DreamStatus.FAILED)
+    dream.refresh_from_db()
+    with pytest.raises(services.DreamError, match="character was deleted"):
+        services.retry_dream(dream=dream)
+
+
+def test_history_lists_newest_first_and_paginates(alice_client, user, make_character):
+    character = make_character(user)
+    for number in range(14):
+        Dream.objects.create(
+            owner=user,
+            character=character,
+            character_name=character.name,
+            prompt=f"dream number {number}",
+            backend="animatic",
+            seed=number,
+            status=DreamStatus.FAILED,
+        )
+    first = alice_client.get(reverse("dreams:list")).content.decode()
+    assert first.index("dream number 13") < first.index("dream number 2")
+    assert "dream number 1<" not in first and "Page 1 of 2" in first
+    second = alice_client.get(reverse("dreams:list") + "?page=2").content.decode()
+    assert "dream number 1<" in second and "dream number 0<" in second

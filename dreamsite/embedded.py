@@ -40,3 +40,12 @@ def start_embedded_workers(*, resume: bool = True) -> dramatiq.Worker | None:
                 resumed = resume_unfinished_dreams()
                 logger.info("Embedded workers started; %d unfinished dream(s) resumed.", resumed)
     return _worker
+
+
+def stop_embedded_workers() -> None:
+    """Stop this process's in-process worker, if one runs (a one-off command ending)."""
+    global _worker
+    with _lock:
+        if _worker is not None:
+            _worker.stop()
+            _worker = None

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from characters.models import Character
 from dreams import services
 from dreams.models import ACTIVE_STATUSES, Dream, DreamStatus
-from dreamsite.embedded import start_embedded_workers
+from dreamsite.embedded import start_embedded_workers, stop_embedded_workers
 
 POLL_SECONDS = 0.2
 
@@ -40,9 +40,6 @@ class Command(BaseCommand):
                 f"(their characters: {names})."
             )
         backend = options["backend"] or (settings.DREAM_BACKENDS or ["animatic"])[0]
-        if settings.EMBEDDED_WORKERS:
-            # No separate worker process in the embedded mode: render in this one.
-            start_embedded_workers(resume=False)
         try:
             dream = services.create_dream(
                 owner=user,
@@ -54,7 +51,15 @@ class Command(BaseCommand):
         except services.DreamError as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"Dream {dream.public_id} queued on {dream.backend} (seed {dream.seed}).")
-        self._follow(dream, options["timeout"])
+        if not settings.EMBEDDED_WORKERS:
+            self._follow(dream, options["timeout"])
+            return
+        # No separate worker process in the embedded mode: render in this one.
+        start_embedded_workers(resume=False)
+        try:
+            self._follow(dream, options["timeout"])
+        finally:
+            stop_embedded_workers()
 
     def _follow(self, dream: Dream, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,146 @@
+"""The whole story as a new user lives it, in Debian's chromium against the real server:
+sign up, create a character from two real photos, ask for a dream, watch the progress bar move
+without reloading, and play the finished video; then see the history update live."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support import PASSWORD, photo_path
+
+pytestmark = pytest.mark.browser
+
+# Records every value the dream page's progress bar takes, and marks the document so a
+# reload would show (a fresh document has a new token).
+RECORD_PROGRESS = """
+window.__pageToken = Math.random();
+window.__progressSeen = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const bar = document.querySelector("#dream progress");
+  if (!bar) return;
+  const record = () => window.__progressSeen.push(Number(bar.getAttribute("value")));
+  record();
+  new MutationObserver(record).observe(bar, { attributes: true });
+});
+"""
+
+
+def click_link(page: Page, text: str) -> None:
+    # Pico styles some links as buttons (role="button"), so find anchors by their text.
+    page.locator("a", has_text=text).first.click()
+
+
+def save_screenshot(page: Page, tmp_path, name: str) -> None:
+    path = tmp_path / name
+    page.screenshot(path=str(path))
+    # DREAMSITE_SCREENSHOTS=docs/screenshots keeps them, e.g. for the README.
+    keep = os.environ.get("DREAMSITE_SCREENSHOTS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(path, os.path.join(keep, name))
+
+
+def sign_up(page: Page, portal: str, email: str) -> None:
+    page.goto(f"{portal}/")
+    click_link(page, "Sign up")
+    page.get_by_label("Email").fill(email)
+    page.locator("input[name=password1]").fill(PASSWORD)
+    page.locator("input[name=password2]").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Sign Up", exact=True).click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+
+
+def create_character(page: Page, portal: str) -> None:
+    page.get_by_role("link", name="Characters").click()
+    click_link(page, "New character")
+    page.get_by_label("Name").fill("Eileen")
+    page.get_by_label("Description").fill("Astronaut, and her cat.")
+    page.locator("input[name=images]").set_input_files(
+        [photo_path("astronaut.png"), photo_path("chelsea.png")]
+    )
+    page.get_by_role("button", name="Create character").click()
+    expect(page.get_by_text("“Eileen” is ready to dream.")).to_be_visible()
+    expect(page.locator(".reference-images img")).to_have_count(2)
+
+
+def test_sign_up_create_character_dream_and_watch_it_render(page: Page, portal: str, tmp_path):
+    page.add_init_script(RECORD_PROGRESS)
+    sign_up(page, portal, "newcomer@example.com")
+    create_character(page, portal)
+
+    click_link(page, "Dream with Eileen")
+    expect(page.get_by_role("radio", name="Eileen")).to_be_checked()
+    prompt = "Eileen drifts through the space station, waving at the cat"
+    page.get_by_label("Prompt").fill(prompt)
+    expect(page.locator("#prompt-count")).to_have_text(str(len(prompt)))
+    page.get_by_role("button", name="Dream it").click()
+
+    expect(page.get_by_role("heading", name="Eileen")).to_be_visible()
+    token = page.evaluate("window.__pageToken")
+    # Catch the bar mid-render for the screenshot, then wait for the player.
+    page.wait_for_function(
+        "window.__progressSeen.some(v => v >= 20 && v < 100) || !!document.querySelector('video')",
+        timeout=60_000,
+    )
+    if page.locator("video").count() == 0:
+        save_screenshot(page, tmp_path, "dream-rendering.png")
+    video = page.locator("#dream video")
+    expect(video).to_be_attached(timeout=90_000)
+
+    seen = page.evaluate("window.__progressSeen")
+    assert any(0 < value < 100 for value in seen), seen
+    assert page.evaluate("window.__pageToken") == token, "the page reloaded"
+    expect(page.locator("#dream .badge")).to_have_text("Succeeded")
+
+    page.wait_for_function("document.querySelector('#dream video').readyState >= 2", timeout=30_000)
+    duration = page.evaluate("document.querySelector('#dream video').duration")
+    assert duration == pytest.approx(6.0, abs=0.1)
+    page.evaluate("(() => { const v = document.querySelector('#dream video'); v.muted = true; })()")
+    page.evaluate("document.querySelector('#dream video').play()")
+    page.wait_for_function(
+        "document.querySelector('#dream video').currentTime > 0.5", timeout=15_000
+    )
+    save_screenshot(page, tmp_path, "dream-finished.png")
+
+    # The history lists it with its poster, and replays it.
+    page.get_by_role("link", name="History").click()
+    card = page.locator(".dream-card").first
+    expect(card.locator(".badge")).to_have_text("Succeeded")
+    page.wait_for_function(
+        "document.querySelector('.dream-card img').naturalWidth === 1280", timeout=15_000
+    )
+    save_screenshot(page, tmp_path, "history.png")
+
+
+def test_history_badges_update_live(page: Page, portal: str):
+    sign_up(page, portal, "watcher@example.com")
+    create_character(page, portal)
+    click_link(page, "Dream with Eileen")
+    page.get_by_label("Prompt").fill("Eileen waits for the launch")
+    page.get_by_role("button", name="Dream it").click()
+    # Straight to the history while it renders: its badge must change without a reload.
+    page.get_by_role("link", name="History").click()
+    page.evaluate("window.__historyToken = 'same page'")
+    badge = page.locator(".dream-card .badge").first
+    expect(badge).to_have_text("Succeeded", timeout=90_000)
+    assert page.evaluate("window.__historyToken") == "same page"
+    expect(page.locator(".dream-card img").first).to_be_visible()
+
+
+def test_cancel_from_the_page(page: Page, portal: str):
+    sign_up(page, portal, "canceller@example.com")
+    create_character(page, portal)
+    click_link(page, "Dream with Eileen")
+    page.get_by_label("Prompt").fill("Eileen changes her mind")
+    page.get_by_role("button", name="Dream it").click()
+    started = time.monotonic()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#dream .badge")).to_have_text("Canceled")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    assert page.locator("#dream video").count() == 0
+    assert time.monotonic() - started < 30

@@ -1,0 +1,97 @@
+"""The animatic backend on the real fixture photos: format, determinism, progress, cancel."""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation.animatic import AnimaticBackend, AnimaticRenderer
+from generation.video import ClipRequest, RenderCanceled, RenderError
+from tests.support import photo_path, probe_video
+
+
+def request(seed=11, photos=("astronaut.png", "chelsea.png", "rocket.jpg"), prompt="A walk"):
+    return ClipRequest(
+        prompt=prompt, reference_images=[photo_path(name) for name in photos], seed=seed
+    )
+
+
+def render(tmp_path: Path, clip_request: ClipRequest, progress=None):
+    workdir = tmp_path / f"render-{len(list(tmp_path.iterdir()))}"
+    workdir.mkdir()
+    return AnimaticBackend().render(
+        clip_request, workdir=workdir, progress=progress or (lambda stage, fraction: None)
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_mp4_is_h264_yuv420p_720p_24fps_6s_faststart(tmp_path):
+    clip = render(tmp_path, request())
+    probe = probe_video(clip.video_path)
+    assert (probe.codec, probe.profile, probe.pixel_format) == ("h264", "High", "yuv420p")
+    assert (probe.width, probe.height, probe.fps, probe.frames) == (1280, 720, 24, 144)
+    assert probe.duration == pytest.approx(6.0, abs=0.1)
+    assert probe.top_level_boxes.index("moov") < probe.top_level_boxes.index("mdat")
+    with Image.open(clip.poster_path) as poster:
+        assert (poster.format, poster.size) == ("JPEG", (1280, 720))
+
+
+def test_same_seed_same_video_other_seed_other_video(tmp_path):
+    first = render(tmp_path, request(seed=5))
+    again = render(tmp_path, request(seed=5))
+    other = render(tmp_path, request(seed=6))
+    assert digest(first.video_path) == digest(again.video_path)
+    assert digest(first.poster_path) == digest(again.poster_path)
+    assert digest(first.video_path) != digest(other.video_path)
+
+
+def test_frames_show_the_photos_and_the_caption():
+    photo = Image.open(photo_path("coffee.png")).convert("RGB")
+    renderer = AnimaticRenderer(images=[photo], prompt="Coffee time", seed=1)
+    middle = renderer.frame(3.0)
+    assert middle.shape == (720, 1280, 3) and middle.dtype == np.uint8
+    # Mid-clip the picture is the photo's colours, not black or a flat fill.
+    assert 40 < middle[:500].mean() < 220 and middle[:500].std() > 20
+    # The caption band holds white text pixels.
+    assert (middle[600:] > 245).all(axis=2).sum() > 500
+    # It fades in from black.
+    assert renderer.frame(0.0).max() == 0
+
+
+def test_progress_moves_through_stages_with_values_between_0_and_1(tmp_path):
+    reports = []
+    render(tmp_path, request(photos=("coffee.png",)), lambda stage, f: reports.append((stage, f)))
+    stages = [stage for stage, _ in reports]
+    assert stages[0] == "preparing" and stages[-1] == "finishing"
+    rendering = [f for stage, f in reports if stage == "rendering"]
+    assert len(rendering) >= 100
+    assert rendering == sorted(rendering)
+    assert any(0.3 < f < 0.7 for f in rendering)
+
+
+def test_cancel_from_progress_stops_the_render(tmp_path):
+    calls = []
+
+    def progress(stage, fraction):
+        calls.append(fraction)
+        if fraction > 0.3:
+            raise RenderCanceled()
+
+    with pytest.raises(RenderCanceled):
+        render(tmp_path, request(), progress)
+    assert max(calls) < 0.4
+
+
+def test_unreadable_reference_image_fails_in_preparing(tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    bad = ClipRequest(prompt="x", reference_images=[broken], seed=1)
+    with pytest.raises(RenderError) as caught:
+        render(tmp_path, bad)
+    assert caught.value.stage == "preparing"
+    assert "could not be read" in caught.value.message

@@ -22,6 +22,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """allauth counts rate limits in the cache: no test inherits another's failed logins."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path) -> Path:
     """Every test writes media into its own empty folder."""
     root = tmp_path / "media"

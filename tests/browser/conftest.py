@@ -45,50 +45,79 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def portal(tmp_path_factory):
-    """Base URL of a freshly migrated portal in the embedded mode (its own server process)."""
-    home = tmp_path_factory.mktemp("portal")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{home / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(home / "media"),
-        "DEBUG": "true",
-        "EMBEDDED_WORKERS": "true",
-        "DRAMATIQ_BROKER_URL": "",
-        "CHANNEL_LAYER_URL": "",
-    }
-    python = sys.executable
-    subprocess.run(
-        [python, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(
-        [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
+class Portal:
+    """A portal server process in the embedded mode, with its own database and media folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{home / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(home / "media"),
+            "DEBUG": "true",
+            "EMBEDDED_WORKERS": "true",
+            "DRAMATIQ_BROKER_URL": "",
+            "CHANNEL_LAYER_URL": "",
+        }
+        self.log_path = home / "server.log"
+        self.process: subprocess.Popen | None = None
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("The portal did not start:\n" + self.log_path.read_text())
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("The portal did not start:\n" + (home / "server.log").read_text())
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def portal_server(tmp_path_factory):
+    """The running portal (see ``Portal``); stopped after the test."""
+    server = Portal(tmp_path_factory.mktemp("portal"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def portal(portal_server) -> str:
+    """Base URL of a freshly migrated portal in the embedded mode."""
+    return portal_server.url

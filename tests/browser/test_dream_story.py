@@ -144,3 +144,21 @@ def test_cancel_from_the_page(page: Page, portal: str):
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
     assert page.locator("#dream video").count() == 0
     assert time.monotonic() - started < 30
+
+
+def test_page_reconnects_and_catches_up_after_the_server_restarts(page: Page, portal_server):
+    page.add_init_script(RECORD_PROGRESS)
+    sign_up(page, portal_server.url, "restarter@example.com")
+    create_character(page, portal_server.url)
+    click_link(page, "Dream with Eileen")
+    page.get_by_label("Prompt").fill("Eileen survives a power cut")
+    page.get_by_role("button", name="Dream it").click()
+    page.wait_for_function("window.__progressSeen.some(v => v > 0 && v < 100)", timeout=60_000)
+    token = page.evaluate("window.__pageToken")
+
+    # The server dies mid-render; the new process resumes the dream from the database.
+    portal_server.restart()
+
+    expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=90_000)
+    expect(page.locator("#dream video")).to_be_attached()
+    assert page.evaluate("window.__pageToken") == token, "the page reloaded"

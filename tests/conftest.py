@@ -82,6 +82,25 @@ def make_character():
 
 
 @pytest.fixture
+def make_dream():
+    """Create a dream row directly, in any state (no render is enqueued)."""
+    from dreams.models import Dream
+
+    def make(owner, character=None, prompt="walking", **fields):
+        fields.setdefault("backend", "animatic")
+        fields.setdefault("seed", 1)
+        return Dream.objects.create(
+            owner=owner,
+            character=character,
+            character_name=character.name if character else "X",
+            prompt=prompt,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
 def broker():
     """The in-process stub broker, emptied before and after the test."""
     stub = dramatiq.get_broker()

@@ -174,18 +174,10 @@ def test_deleted_character_leaves_dream_history_and_blocks_retry(
         services.retry_dream(dream=dream)
 
 
-def test_history_lists_newest_first_and_paginates(alice_client, user, make_character):
+def test_history_lists_newest_first_and_paginates(alice_client, user, make_character, make_dream):
     character = make_character(user)
     for number in range(14):
-        Dream.objects.create(
-            owner=user,
-            character=character,
-            character_name=character.name,
-            prompt=f"dream number {number}",
-            backend="animatic",
-            seed=number,
-            status=DreamStatus.FAILED,
-        )
+        make_dream(user, character, f"dream number {number}", status=DreamStatus.FAILED)
     first = alice_client.get(reverse("dreams:list")).content.decode()
     assert first.index("dream number 13") < first.index("dream number 2")
     assert "dream number 1<" not in first and "Page 1 of 2" in first

@@ -12,37 +12,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alices_things(user, make_character):
+def alices_things(user, make_character, make_dream):
     character = make_character(user, name="Eileen", photos=("astronaut.png", "chelsea.png"))
-    finished = Dream.objects.create(
-        owner=user,
-        character=character,
-        character_name=character.name,
-        prompt="private moment",
-        backend="animatic",
-        seed=1,
-        status=DreamStatus.SUCCEEDED,
-    )
+    finished = make_dream(user, character, "private moment", status=DreamStatus.SUCCEEDED)
     finished.video.save("video.mp4", ContentFile(b"\0\0\0\x20ftypisom"), save=False)
     finished.poster.save("poster.jpg", ContentFile(b"\xff\xd8\xff"), save=True)
-    running = Dream.objects.create(
-        owner=user,
-        character=character,
-        character_name=character.name,
-        prompt="still going",
-        backend="animatic",
-        seed=2,
-        status=DreamStatus.RUNNING,
-    )
-    failed = Dream.objects.create(
-        owner=user,
-        character=character,
-        character_name=character.name,
-        prompt="went wrong",
-        backend="animatic",
-        seed=3,
-        status=DreamStatus.FAILED,
-    )
+    running = make_dream(user, character, "still going", status=DreamStatus.RUNNING)
+    failed = make_dream(user, character, "went wrong", status=DreamStatus.FAILED)
     return character, finished, running, failed
 
 

@@ -18,22 +18,25 @@ def operator_client(client, django_user_model):
     return client
 
 
-def failed_dream(owner, character) -> Dream:
-    return Dream.objects.create(
-        owner=owner,
-        character=character,
-        character_name=character.name,
-        prompt="a broken one",
-        backend="animatic",
-        seed=9,
-        status=DreamStatus.FAILED,
-        stage="rendering",
-        error="The video encoder failed: broken pipe",
-    )
+@pytest.fixture
+def failed_dream(make_dream):
+    def make(owner, character) -> Dream:
+        return make_dream(
+            owner,
+            character,
+            "a broken one",
+            status=DreamStatus.FAILED,
+            stage="rendering",
+            error="The video encoder failed: broken pipe",
+        )
+
+    return make
 
 
 @pytest.mark.django_db
-def test_admin_lists_dreams_with_reason_and_filters(operator_client, user, make_character):
+def test_admin_lists_dreams_with_reason_and_filters(
+    operator_client, user, make_character, failed_dream
+):
     dream = failed_dream(user, make_character(user))
     listing = operator_client.get(reverse("admin:dreams_dream_changelist")).content.decode()
     for column in ("alice@example.com", "Failed", "rendering", "animatic", "0%"):
@@ -59,7 +62,9 @@ def test_admin_character_shows_image_thumbnails(operator_client, user, make_char
 
 
 @pytest.mark.django_db(transaction=True)
-def test_admin_retry_and_cancel_actions(operator_client, user, make_character, broker):
+def test_admin_retry_and_cancel_actions(
+    operator_client, user, make_character, broker, failed_dream
+):
     character = make_character(user)
     dream = failed_dream(user, character)
     changelist = reverse("admin:dreams_dream_changelist")

@@ -10,7 +10,6 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
 from dreams.events import publish_dream
-from dreams.models import Dream
 from dreamsite.routing import application
 
 pytestmark = pytest.mark.django_db
@@ -20,12 +19,6 @@ def session_headers(client, user, origin=b"http://127.0.0.1:8000"):
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     return [(b"cookie", cookie), (b"origin", origin), (b"host", b"127.0.0.1:8000")]
-
-
-def make_dream(owner, prompt="walking") -> Dream:
-    return Dream.objects.create(
-        owner=owner, character_name="X", prompt=prompt, backend="animatic", seed=1
-    )
 
 
 async def receive_events(communicator, count: int) -> list[dict]:
@@ -61,8 +54,8 @@ def test_foreign_origin_is_refused(client, user):
     assert connect() is False
 
 
-def test_user_receives_own_events_only(client, user, other_user):
-    mine, theirs = make_dream(user, "mine"), make_dream(other_user, "theirs")
+def test_user_receives_own_events_only(client, user, other_user, make_dream):
+    mine, theirs = make_dream(user, prompt="mine"), make_dream(other_user, prompt="theirs")
     headers = session_headers(client, user)
 
     @async_to_sync
@@ -79,7 +72,7 @@ def test_user_receives_own_events_only(client, user, other_user):
     assert [event["id"] for event in events] == [str(mine.public_id)]
 
 
-def test_sync_returns_own_dreams_and_ignores_others(client, user, other_user):
+def test_sync_returns_own_dreams_and_ignores_others(client, user, other_user, make_dream):
     mine, theirs = make_dream(user), make_dream(other_user)
     headers = session_headers(client, user)
 
@@ -100,7 +93,7 @@ def test_sync_returns_own_dreams_and_ignores_others(client, user, other_user):
     assert events[0]["video_url"] == ""
 
 
-def test_event_from_a_worker_thread_arrives_without_delay(client, user):
+def test_event_from_a_worker_thread_arrives_without_delay(client, user, make_dream):
     """Channels' plain in-memory layer leaves such a message waiting until the consumer's
     loop wakes for another reason, seconds later; the project's layer must deliver it now.
     The bound is loose on purpose: the benchmark measures the real latency."""

@@ -68,6 +68,15 @@ def create_character(page: Page, portal: str) -> None:
     expect(page.locator(".reference-images img")).to_have_count(2)
 
 
+def start_dream(page: Page, portal: str, email: str, prompt: str) -> None:
+    """A new user's shortest path to a dream being rendered: ends on its page."""
+    sign_up(page, portal, email)
+    create_character(page, portal)
+    click_link(page, "Dream with Eileen")
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_role("button", name="Dream it").click()
+
+
 def test_sign_up_create_character_dream_and_watch_it_render(page: Page, portal: str, tmp_path):
     page.add_init_script(RECORD_PROGRESS)
     sign_up(page, portal, "newcomer@example.com")
@@ -118,11 +127,7 @@ def test_sign_up_create_character_dream_and_watch_it_render(page: Page, portal: 
 
 
 def test_history_badges_update_live(page: Page, portal: str):
-    sign_up(page, portal, "watcher@example.com")
-    create_character(page, portal)
-    click_link(page, "Dream with Eileen")
-    page.get_by_label("Prompt").fill("Eileen waits for the launch")
-    page.get_by_role("button", name="Dream it").click()
+    start_dream(page, portal, "watcher@example.com", "Eileen waits for the launch")
     # Straight to the history while it renders: its badge must change without a reload.
     page.get_by_role("link", name="History").click()
     page.evaluate("window.__historyToken = 'same page'")
@@ -133,11 +138,7 @@ def test_history_badges_update_live(page: Page, portal: str):
 
 
 def test_cancel_from_the_page(page: Page, portal: str):
-    sign_up(page, portal, "canceller@example.com")
-    create_character(page, portal)
-    click_link(page, "Dream with Eileen")
-    page.get_by_label("Prompt").fill("Eileen changes her mind")
-    page.get_by_role("button", name="Dream it").click()
+    start_dream(page, portal, "canceller@example.com", "Eileen changes her mind")
     started = time.monotonic()
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#dream .badge")).to_have_text("Canceled")
@@ -148,11 +149,7 @@ def test_cancel_from_the_page(page: Page, portal: str):
 
 def test_page_reconnects_and_catches_up_after_the_server_restarts(page: Page, portal_server):
     page.add_init_script(RECORD_PROGRESS)
-    sign_up(page, portal_server.url, "restarter@example.com")
-    create_character(page, portal_server.url)
-    click_link(page, "Dream with Eileen")
-    page.get_by_label("Prompt").fill("Eileen survives a power cut")
-    page.get_by_role("button", name="Dream it").click()
+    start_dream(page, portal_server.url, "restarter@example.com", "Eileen survives a power cut")
     page.wait_for_function("window.__progressSeen.some(v => v > 0 && v < 100)", timeout=60_000)
     token = page.evaluate("window.__pageToken")
 

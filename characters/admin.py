@@ -60,4 +60,4 @@ class CharacterAdmin(admin.ModelAdmin):
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied
-        return file_response(get_object_or_404(ReferenceImage, pk=image_id).thumbnail)
+        return file_response(request, get_object_or_404(ReferenceImage, pk=image_id).thumbnail)

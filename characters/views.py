@@ -150,4 +150,4 @@ def image_file(request: HttpRequest, public_id, image_id: int, variant: str) -> 
     if variant not in ("thumb", "full"):
         raise Http404("No such file.")
     image = _owned_image(request, public_id, image_id)
-    return file_response(image.thumbnail if variant == "thumb" else image.image)
+    return file_response(request, image.thumbnail if variant == "thumb" else image.image)

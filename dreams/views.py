@@ -90,9 +90,9 @@ def dream_delete(request: HttpRequest, public_id) -> HttpResponse:
 def dream_video(request: HttpRequest, public_id) -> HttpResponse:
     dream = _owned_dream(request, public_id)
     download = f"dream-{dream.public_id}.mp4" if request.GET.get("download") else None
-    return file_response(dream.video, download_name=download)
+    return file_response(request, dream.video, download_name=download)
 
 
 @login_required
 def dream_poster(request: HttpRequest, public_id) -> HttpResponse:
-    return file_response(_owned_dream(request, public_id).poster)
+    return file_response(request, _owned_dream(request, public_id).poster)

@@ -2,32 +2,83 @@
 
 Media never has a public URL: each view finds the object through its owner first and only then
 streams the file through Django's storage API, so the same code serves local disk and S3.
+
+Responses stream from an async iterator. Django's ASGI handler would read a ``FileResponse``
+over an ordinary file into memory whole before sending its first byte. A single byte range
+(``Range: bytes=…``, RFC 9110 section 14) is answered with 206, which Safari needs to play
+video at all and every browser needs to seek. The header is parsed by werkzeug.
 """
 
+from __future__ import annotations
+
 import mimetypes
+from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
+from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+from werkzeug.http import parse_range_header
+
+#: Bytes read from storage per chunk sent.
+CHUNK_BYTES = 256 * 1024
 
 
-def file_response(field_file: FieldFile, *, download_name: str | None = None) -> FileResponse:
-    """Stream ``field_file`` privately. Raises ``Http404`` when it is unset or missing.
+async def _stream(storage: Storage, name: str, start: int, length: int) -> AsyncIterator[bytes]:
+    handle = await sync_to_async(storage.open)(name, "rb")
+    try:
+        if start:
+            await sync_to_async(handle.seek)(start)
+        remaining = length
+        while remaining > 0:
+            chunk = await sync_to_async(handle.read)(min(CHUNK_BYTES, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        await sync_to_async(handle.close)()
 
-    With ``download_name`` the browser saves the file under that name instead of showing it.
+
+def file_response(
+    request: HttpRequest, field_file: FieldFile, *, download_name: str | None = None
+) -> HttpResponse:
+    """Stream ``field_file`` privately, honouring a single byte range in ``request``.
+
+    Returns 200 with the whole file, 206 with the requested bytes, or 416 when the range
+    starts past the end (several ranges at once get the whole file, as RFC 9110 allows). With
+    ``download_name`` the browser saves the file under that name. Raises ``Http404`` when the
+    field is empty or the file is missing from storage.
     """
     if not field_file:
         raise Http404("No such file.")
+    storage, name = field_file.storage, field_file.name
     try:
-        stream = field_file.storage.open(field_file.name, "rb")
-    except FileNotFoundError:
+        size = storage.size(name)
+    except (FileNotFoundError, OSError):
         raise Http404("No such file.") from None
-    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    response = FileResponse(
-        stream,
-        content_type=content_type,
-        as_attachment=download_name is not None,
-        filename=download_name or "",
+
+    start, length, status = 0, size, 200
+    requested = parse_range_header(request.headers.get("Range"))
+    if requested is not None and len(requested.ranges) == 1:
+        span = requested.range_for_length(size)
+        if span is None:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        start, length, status = span[0], span[1] - span[0], 206
+
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = StreamingHttpResponse(
+        _stream(storage, name, start, length), status=status, content_type=content_type
     )
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
+    if download_name:
+        response["Content-Disposition"] = content_disposition_header(True, download_name)
     # Private to this signed-in user: no shared cache may keep a copy.
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -2,6 +2,7 @@
 resume after a restart, and duplicate deliveries."""
 
 import os
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -40,7 +41,19 @@ def test_dream_renders_to_a_playable_mp4(
 
     video = alice_client.get(reverse("dreams:video", args=[dream.public_id]))
     assert video.status_code == 200 and video["Content-Type"] == "video/mp4"
-    assert b"".join(video.streaming_content)[4:8] == b"ftyp"
+    assert b"".join(video)[4:8] == b"ftyp"
+    assert video["Accept-Ranges"] == "bytes"
+    size = Path(dream.video.path).stat().st_size
+    assert video["Content-Length"] == str(size)
+    # Browsers ask for ranges to start playing and to seek (Safari insists on them).
+    url = reverse("dreams:video", args=[dream.public_id])
+    first = alice_client.get(url, headers={"Range": "bytes=0-99"})
+    assert first.status_code == 206 and first["Content-Range"] == f"bytes 0-99/{size}"
+    assert b"".join(first) == Path(dream.video.path).read_bytes()[:100]
+    tail = alice_client.get(url, headers={"Range": "bytes=-10"})
+    assert b"".join(tail) == Path(dream.video.path).read_bytes()[-10:]
+    beyond = alice_client.get(url, headers={"Range": f"bytes={size}-"})
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{size}"
     poster = alice_client.get(reverse("dreams:poster", args=[dream.public_id]))
     assert poster["Content-Type"] == "image/jpeg"
     download = alice_client.get(reverse("dreams:video", args=[dream.public_id]) + "?download=1")

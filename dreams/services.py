@@ -200,10 +200,11 @@ class _ProgressReporter:
 
 
 def _fail(dream: Dream, *, stage: str, message: str) -> None:
+    """Mark a running dream failed; the stored error names the stage, for user and operator."""
     changed = Dream.objects.filter(pk=dream.pk, status=DreamStatus.RUNNING).update(
         status=DreamStatus.FAILED,
         stage=stage,
-        error=message,
+        error=f"Failed while {stage}: {message}",
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )

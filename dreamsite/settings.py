@@ -210,5 +210,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"dramatiq": {"level": "WARNING"}},
+    "loggers": {
+        "dramatiq": {"level": "WARNING"},
+        # daphne's runserver attaches its own handler for request lines; one copy is enough.
+        "django.channels.server": {"handlers": ["console"], "propagate": False},
+    },
 }

@@ -107,7 +107,7 @@ def test_failure_says_which_stage_and_why_then_retry_succeeds(user, make_charact
     dream.refresh_from_db()
     assert dream.status == DreamStatus.FAILED
     assert dream.stage == "preparing"
-    assert dream.error == "A reference image file is missing."
+    assert dream.error == "Failed while preparing: A reference image file is missing."
 
     os.rename(moved, saved)
     services.retry_dream(dream=dream)

@@ -159,3 +159,25 @@ def test_page_reconnects_and_catches_up_after_the_server_restarts(page: Page, po
     expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=90_000)
     expect(page.locator("#dream video")).to_be_attached()
     assert page.evaluate("window.__pageToken") == token, "the page reloaded"
+
+
+def test_failure_shows_the_stage_and_reason_then_retry_is_offered(page: Page, portal_server):
+    sign_up(page, portal_server.url, "unlucky@example.com")
+    create_character(page, portal_server.url)
+    # The photos vanish from storage behind the portal's back (a disk mishap).
+    for photo in (portal_server.home / "media" / "characters").rglob("*.jpg"):
+        if not photo.name.endswith("-thumb.jpg"):
+            photo.unlink()
+    page.add_init_script(RECORD_PROGRESS)
+    click_link(page, "Dream with Eileen")
+    page.get_by_label("Prompt").fill("Eileen tries anyway")
+    page.get_by_role("button", name="Dream it").click()
+    token = page.evaluate("window.__pageToken")
+
+    expect(page.locator("#dream .badge")).to_have_text("Failed", timeout=60_000)
+    expect(page.locator("#dream .error")).to_have_text(
+        "Failed while preparing: A reference image file is missing."
+    )
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    assert page.evaluate("window.__pageToken") == token, "the page reloaded"

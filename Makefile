@@ -40,9 +40,10 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install-dev
+bench: install-dev browser
 	$(BIN)/python bench/render_animatic.py
 	$(BIN)/python bench/progress_latency.py
+	$(BIN)/python bench/browser_progress_latency.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

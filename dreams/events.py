@@ -7,6 +7,7 @@ state, so a page that missed events is right again after the next one (or a re-s
 from __future__ import annotations
 
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -44,9 +45,12 @@ def dream_event(dream: Dream) -> dict:
 def publish_dream(dream: Dream) -> None:
     """Send ``dream``'s state to its owner's open pages. Never raises: a page that misses an
     event re-syncs from the database, but a job must not fail because nobody is listening."""
+    # published_at (Unix seconds) lets a client, or bench/browser_progress_latency.py, see how
+    # long the event took to arrive.
+    event = {**dream_event(dream), "published_at": time.time()}
     try:
         async_to_sync(get_channel_layer().group_send)(
-            user_group(dream.owner_id), {"type": "job.event", "event": dream_event(dream)}
+            user_group(dream.owner_id), {"type": "job.event", "event": event}
         )
     except Exception:
         logger.exception("Could not publish progress of dream %s", dream.public_id)

@@ -12,7 +12,7 @@ from typing import IO, Protocol
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .images import ImageRejected, ProcessedImage, process_reference_image
 from .models import MAX_REFERENCE_IMAGES, MIN_REFERENCE_IMAGES, Character, ReferenceImage
@@ -110,9 +110,13 @@ def create_character(*, owner, name: str, description: str, uploads: Sequence[Up
             f"you chose {len(uploads)}."
         )
     processed = _process_all(uploads)
-    with _files_removed_on_error() as written, transaction.atomic():
-        character = Character.objects.create(owner=owner, name=name, description=description)
-        _store_images(character, processed, 0, written)
+    try:
+        with _files_removed_on_error() as written, transaction.atomic():
+            character = Character.objects.create(owner=owner, name=name, description=description)
+            _store_images(character, processed, 0, written)
+    except IntegrityError:
+        # Another request created the same name between the check and the insert.
+        raise CharacterError(f"You already have a character called “{name}”.") from None
     return character
 
 
@@ -120,7 +124,11 @@ def update_character(*, character: Character, name: str, description: str) -> Ch
     """Rename or re-describe a character. Raises ``CharacterError`` for a bad name."""
     character.name = _check_name(owner=character.owner, name=name, exclude_id=character.id)
     character.description = description
-    character.save(update_fields=["name", "description", "updated_at"])
+    try:
+        with transaction.atomic():
+            character.save(update_fields=["name", "description", "updated_at"])
+    except IntegrityError:
+        raise CharacterError(f"You already have a character called “{character.name}”.") from None
     return character
 
 

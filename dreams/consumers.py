@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -50,8 +52,8 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
         valid = []
         for public_id in public_ids:
             try:
-                valid.append(Dream._meta.get_field("public_id").to_python(public_id))
-            except Exception:
+                valid.append(uuid.UUID(public_id))
+            except ValueError:
                 continue
         dreams = Dream.objects.filter(owner=self.scope["user"], public_id__in=valid)
         return [dream_event(dream) for dream in dreams]

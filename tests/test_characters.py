@@ -144,3 +144,30 @@ def test_two_uploads_racing_for_the_last_slot_leave_three_photos(user, make_char
     assert ReferenceImage.objects.filter(character=character).count() == 3
     # The loser wrote nothing: 3 images and 3 thumbnails.
     assert len(stored_files(media_root)) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_creates_racing_for_one_name_leave_one_character(user, media_root):
+    from characters.services import create_character
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def create(photo: str) -> None:
+        try:
+            barrier.wait()
+            create_character(owner=user, name="Twin", description="", uploads=[photo_upload(photo)])
+            outcomes.append("created")
+        except CharacterError as error:
+            outcomes.append(error.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(p,)) for p in ("coffee.png", "rocket.jpg")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["You already have a character called “Twin”.", "created"]
+    assert Character.objects.filter(owner=user).count() == 1
+    assert len(stored_files(media_root)) == 2

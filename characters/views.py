@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dreamsite.files import file_response
+from dreamsite.views import form_status
 
 from . import services
 from .forms import AddImagesForm, CharacterDetailsForm, CharacterForm
@@ -49,41 +50,43 @@ def character_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"“{character.name}” is ready to dream.")
             return redirect("characters:detail", public_id=character.public_id)
-    return render(request, "characters/form.html", {"form": form}, status=_status(form))
+    return render(request, "characters/form.html", {"form": form}, status=form_status(form))
 
 
-def _status(form) -> int:
-    return 400 if form.is_bound and form.errors else 200
+def _detail_page(request: HttpRequest, character: Character, *, details_form=None, add_form=None):
+    if details_form is None:
+        details_form = CharacterDetailsForm(instance=character, prefix="details")
+    if add_form is None:
+        add_form = AddImagesForm(prefix="add")
+    return render(
+        request,
+        "characters/detail.html",
+        {"character": character, "details_form": details_form, "add_form": add_form},
+        status=max(form_status(details_form), form_status(add_form)),
+    )
 
 
 @login_required
 def character_detail(request: HttpRequest, public_id) -> HttpResponse:
     character = _owned_character(request, public_id)
-    details_form = CharacterDetailsForm(instance=character, prefix="details")
-    add_form = AddImagesForm(prefix="add")
-    status = 200
-    if request.method == "POST":
-        details_form = CharacterDetailsForm(request.POST, instance=character, prefix="details")
-        if details_form.is_valid():
-            try:
-                services.update_character(
-                    character=_owned_character(request, public_id),
-                    name=details_form.cleaned_data["name"],
-                    description=details_form.cleaned_data["description"],
-                )
-            except services.CharacterError as error:
-                details_form.add_error(None, error.message)
-            else:
-                messages.success(request, "Saved.")
-                return redirect("characters:detail", public_id=public_id)
-        status = 400
-        character = _owned_character(request, public_id)
-    return render(
-        request,
-        "characters/detail.html",
-        {"character": character, "details_form": details_form, "add_form": add_form},
-        status=status,
-    )
+    if request.method != "POST":
+        return _detail_page(request, character)
+    # Bound without the instance, so a refused edit leaves the page showing the saved values.
+    details_form = CharacterDetailsForm(request.POST, prefix="details")
+    if details_form.is_valid():
+        try:
+            services.update_character(
+                character=character,
+                name=details_form.cleaned_data["name"],
+                description=details_form.cleaned_data["description"],
+            )
+        except services.CharacterError as error:
+            details_form.add_error(None, error.message)
+            character.refresh_from_db()
+        else:
+            messages.success(request, "Saved.")
+            return redirect("characters:detail", public_id=public_id)
+    return _detail_page(request, character, details_form=details_form)
 
 
 @login_required
@@ -101,16 +104,7 @@ def image_add(request: HttpRequest, public_id) -> HttpResponse:
         else:
             messages.success(request, f"Added {len(added)} photo(s).")
             return redirect("characters:detail", public_id=public_id)
-    return render(
-        request,
-        "characters/detail.html",
-        {
-            "character": character,
-            "details_form": CharacterDetailsForm(instance=character, prefix="details"),
-            "add_form": add_form,
-        },
-        status=400,
-    )
+    return _detail_page(request, character, add_form=add_form)
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dreamsite.files import file_response
+from dreamsite.views import form_status
 
 from . import services
 from .events import dream_event
@@ -44,8 +45,7 @@ def dream_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             return redirect("dreams:detail", public_id=dream.public_id)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "dreams/form.html", {"form": form}, status=status)
+    return render(request, "dreams/form.html", {"form": form}, status=form_status(form))
 
 
 @login_required

@@ -47,6 +47,22 @@ def test_duplicate_name_is_refused(alice_client, user, make_character):
 
 
 @pytest.mark.django_db
+def test_rename_to_a_taken_name_is_refused_and_keeps_the_old_name(
+    alice_client, user, make_character
+):
+    make_character(user, name="Eileen")
+    other = make_character(user, name="Chelsea", photos=("chelsea.png",))
+    response = alice_client.post(
+        reverse("characters:detail", args=[other.public_id]),
+        {"details-name": "EILEEN", "details-description": ""},
+    )
+    assert response.status_code == 400
+    assert "You already have a character called “EILEEN”." in response.content.decode()
+    other.refresh_from_db()
+    assert other.name == "Chelsea"
+
+
+@pytest.mark.django_db
 def test_add_remove_and_reorder_photos(
     alice_client, user, make_character, media_root, django_capture_on_commit_callbacks
 ):

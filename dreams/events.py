@@ -13,7 +13,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.urls import reverse
 
-from .models import Dream, DreamStatus
+from .budget import format_usd
+from .models import Dream, DreamStatus, FailureKind
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ def dream_event(dream: Dream) -> dict:
         "duration_seconds": dream.duration_seconds,
         "can_cancel": dream.can_cancel,
         "can_retry": dream.can_retry,
+        # The actual cost once known, else the estimate quoted on submit.
+        "cost": format_usd(
+            dream.cost_usd if dream.cost_usd is not None else dream.estimated_cost_usd
+        ),
+        "cost_is_estimate": dream.cost_usd is None,
+        "content_filtered": dream.failure_kind == FailureKind.CONTENT_FILTER,
     }
 
 

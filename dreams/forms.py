@@ -3,12 +3,18 @@ from django import forms
 from characters.models import Character
 
 from .models import PROMPT_MAX_CHARS, SEED_MAX
-from .services import backend_choices
+
+
+def _seconds_label(seconds: float) -> str:
+    return f"{seconds:g} s"
 
 
 class DreamForm(forms.Form):
     """What a user asks for. Characters are limited to the user's own, so a foreign id posted
-    by hand is "not one of the available choices"."""
+    by hand is "not one of the available choices". Backends, durations and aspect ratios come
+    from the backends offered now; which combinations a backend takes is checked by the
+    service, and ``offers`` lets the page show only valid ones and the cost before submitting.
+    """
 
     character = forms.ModelChoiceField(
         queryset=Character.objects.none(),
@@ -19,11 +25,20 @@ class DreamForm(forms.Form):
     )
     prompt = forms.CharField(
         max_length=PROMPT_MAX_CHARS,
-        widget=forms.Textarea(attrs={"rows": 4, "maxlength": PROMPT_MAX_CHARS}),
-        help_text=f"What should the character do? Up to {PROMPT_MAX_CHARS} characters.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What should the character do?",
         error_messages={"required": "Write a prompt: what should the character do?"},
     )
-    backend = forms.ChoiceField(choices=())
+    backend = forms.ChoiceField(choices=(), widget=forms.RadioSelect)
+    duration = forms.TypedChoiceField(choices=(), coerce=float, label="Length")
+    aspect_ratio = forms.ChoiceField(choices=(), label="Aspect ratio")
+    first_frame = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Open on the character's first photo",
+        help_text="Cloud backends only, and for Nova Reel only 6 s clips; long Nova Reel videos "
+        "are made from the prompt alone.",
+    )
     seed = forms.IntegerField(
         required=False,
         min_value=0,
@@ -31,14 +46,34 @@ class DreamForm(forms.Form):
         help_text="Optional. The same seed, prompt and photos give the same video.",
     )
 
-    def __init__(self, *args, owner, **kwargs) -> None:
+    def __init__(self, *args, owner, backends, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["character"].queryset = (
             Character.objects.filter(owner=owner, images__isnull=False)
             .distinct()
             .prefetch_related("images")
         )
-        choices = backend_choices()
-        self.fields["backend"].choices = choices
-        if choices:
-            self.fields["backend"].initial = choices[0][0]
+        self.fields["backend"].choices = [(b.name, b.label) for b in backends]
+        durations = sorted({d for b in backends for d in b.capabilities.durations_seconds})
+        self.fields["duration"].choices = [(f"{d:g}", _seconds_label(d)) for d in durations]
+        ratios = list(dict.fromkeys(r for b in backends for r in b.capabilities.aspect_ratios))
+        self.fields["aspect_ratio"].choices = [(r, r) for r in ratios]
+        if backends:
+            first = backends[0].capabilities
+            self.fields["backend"].initial = backends[0].name
+            self.fields["duration"].initial = f"{first.durations_seconds[0]:g}"
+            self.fields["aspect_ratio"].initial = first.aspect_ratios[0]
+        #: What the page's script needs to show valid choices and the estimated cost.
+        self.offers = {
+            b.name: {
+                "durations": list(b.capabilities.durations_seconds),
+                "aspect_ratios": list(b.capabilities.aspect_ratios),
+                "first_frame_durations": list(b.capabilities.first_frame_durations),
+                "prompt_limits": {
+                    f"{d:g}": b.prompt_limit(d) for d in b.capabilities.durations_seconds
+                },
+                "usd_per_second": str(b.usd_per_second),
+                "is_async": b.is_async,
+            }
+            for b in backends
+        }

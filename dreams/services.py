@@ -11,6 +11,8 @@ import random
 import shutil
 import tempfile
 import time
+import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.files import File
@@ -21,11 +23,27 @@ from django.utils import timezone
 from dramatiq.middleware import TimeLimitExceeded
 
 from characters.models import Character
-from generation.registry import UnknownBackend, available_backends, get_backend
-from generation.video import ClipRequest, RenderCanceled, RenderError
+from generation.registry import UnknownBackend, get_backend
+from generation.video import (
+    ClipRequest,
+    InvalidClipRequest,
+    RenderCanceled,
+    RenderError,
+    VideoBackend,
+)
 
+from . import budget
 from .events import publish_dream
-from .models import ACTIVE_STATUSES, SEED_MAX, Dream, DreamStatus, dream_media_path
+from .models import (
+    ACTIVE_STATUSES,
+    SEED_MAX,
+    Dream,
+    DreamStatus,
+    FailureKind,
+    Invocation,
+    InvocationStatus,
+    dream_media_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,25 +59,76 @@ class DreamError(ValueError):
         self.message = message
 
 
-def _enqueue_on_commit(dream: Dream) -> None:
-    from .tasks import render_dream
+def _enqueue_on_commit(dream: Dream, invocation: Invocation | None) -> None:
+    from .tasks import render_dream, start_invocation
 
     def send() -> None:
-        render_dream.send(dream.id)
+        if invocation is not None:
+            start_invocation.send(invocation.id)
+        else:
+            render_dream.send(dream.id)
         publish_dream(dream)
 
     transaction.on_commit(send)
 
 
+def _reserve_budget(*, owner, backend: VideoBackend, duration_seconds: float) -> Decimal:
+    """The estimate for this job, after checking it fits ``owner``'s budget today.
+
+    Must run inside a transaction: the owner's row is locked so that two submissions racing
+    cannot both spend the last of the budget. Raises ``DreamError`` saying what is left.
+    """
+    estimate = backend.estimate_cost_usd(duration_seconds)
+    if estimate <= 0:
+        return estimate
+    type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    remaining = budget.remaining_today_usd(owner=owner)
+    if estimate > remaining:
+        raise DreamError(
+            f"This dream would cost about {budget.format_usd(estimate)}, but only "
+            f"{budget.format_usd(remaining)} of your {budget.format_usd(budget.daily_budget_usd())}"
+            " daily budget is left today. Choose a shorter video or the free animatic."
+        )
+    return estimate
+
+
+def _new_invocation(*, dream: Dream, backend: VideoBackend) -> Invocation | None:
+    """The invocation record of a cloud dream's next attempt (None for a local backend)."""
+    if not backend.is_async:
+        return None
+    return Invocation.objects.create(
+        owner=dream.owner,
+        dream=dream,
+        backend=backend.name,
+        model_id=backend.model_id,
+        region=backend.region,
+        # Saved before any call, so a repeated start sends the same token (idempotent).
+        client_token=f"dreamsite-{uuid.uuid4().hex}",
+        video_seconds=dream.requested_seconds,
+        estimated_cost_usd=dream.estimated_cost_usd,
+    )
+
+
 def create_dream(
-    *, owner, character: Character, prompt: str, backend: str, seed: int | None = None
+    *,
+    owner,
+    character: Character,
+    prompt: str,
+    backend: str,
+    seed: int | None = None,
+    duration_seconds: float | None = None,
+    aspect_ratio: str | None = None,
+    first_frame: bool = True,
 ) -> Dream:
     """Queue a dream of ``character`` acting out ``prompt`` on ``backend``.
 
-    ``seed`` (0..2147483646) fixes the render; None picks one at random. The render is
-    enqueued only once the row is committed. Raises ``DreamError`` (nothing saved) for a
-    character the owner does not have, a character without images, an empty or too long
-    prompt, an unavailable backend or a seed out of range.
+    ``seed`` (0..2147483646) fixes the render; None picks one at random.
+    ``duration_seconds`` and ``aspect_ratio`` ("16:9", ...) default to the backend's first
+    offer; ``first_frame`` opens a cloud clip on the character's first photo where the
+    backend takes one. The job is enqueued only once the row is committed. Raises
+    ``DreamError`` (nothing saved) for a character the owner does not have, one without
+    images, a backend not offered now, anything the backend does not accept (prompt length,
+    duration, aspect ratio), a seed out of range, or a cost over the daily budget.
     """
     if character is None or character.owner_id != owner.id:
         raise DreamError("Choose one of your characters.")
@@ -67,34 +136,59 @@ def create_dream(
         video_backend = get_backend(backend)
     except UnknownBackend:
         raise DreamError(f"The backend “{backend}” is not available.") from None
-    prompt = prompt.strip()
-    limit = video_backend.capabilities.max_prompt_chars
-    if not prompt:
-        raise DreamError("Write a prompt: what should the character do?")
-    if len(prompt) > limit:
-        raise DreamError(
-            f"The prompt is {len(prompt)} characters; "
-            f"{video_backend.label} accepts at most {limit}."
-        )
+    caps = video_backend.capabilities
     if seed is None:
         seed = random.SystemRandom().randint(0, SEED_MAX)
     if not 0 <= seed <= SEED_MAX:
         raise DreamError(f"The seed must be between 0 and {SEED_MAX}.")
+    request = ClipRequest(
+        prompt=prompt.strip(),
+        # The images are checked again, as files, by the worker before anything is billed.
+        reference_images=[],
+        seed=seed,
+        duration_seconds=caps.durations_seconds[0]
+        if duration_seconds is None
+        else duration_seconds,
+        aspect_ratio=aspect_ratio or caps.aspect_ratios[0],
+        first_frame=first_frame,
+    )
+    try:
+        video_backend.validate(request)
+    except InvalidClipRequest as error:
+        raise DreamError(error.message) from None
     if not character.images.exists():
         raise DreamError(f"“{character.name}” has no reference images yet.")
     with transaction.atomic():
+        estimate = _reserve_budget(
+            owner=owner, backend=video_backend, duration_seconds=request.duration_seconds
+        )
         dream = Dream.objects.create(
             owner=owner,
             character=character,
             character_name=character.name,
-            prompt=prompt,
+            prompt=request.prompt,
             backend=video_backend.name,
             seed=seed,
-            requested_seconds=video_backend.capabilities.durations_seconds[0],
+            requested_seconds=request.duration_seconds,
+            aspect_ratio=request.aspect_ratio,
+            first_frame=first_frame,
+            estimated_cost_usd=estimate,
             stage="waiting for a worker",
         )
-        _enqueue_on_commit(dream)
+        _enqueue_on_commit(dream, _new_invocation(dream=dream, backend=video_backend))
     return dream
+
+
+def _let_go_of_invocations(dream: Dream) -> None:
+    """The dream stopped: invocations that never reached the provider are cancelled (nothing
+    billed), those that did are abandoned (the provider may still finish and bill them)."""
+    now = timezone.now()
+    Invocation.objects.filter(dream=dream, status=InvocationStatus.QUEUED).update(
+        status=InvocationStatus.CANCELED, finished_at=now
+    )
+    Invocation.objects.filter(
+        dream=dream, status__in=(InvocationStatus.STARTING, InvocationStatus.IN_PROGRESS)
+    ).update(status=InvocationStatus.ABANDONED, finished_at=now)
 
 
 def cancel_dream(*, dream: Dream) -> Dream:
@@ -109,6 +203,7 @@ def cancel_dream(*, dream: Dream) -> Dream:
     dream.refresh_from_db()
     if not changed:
         raise DreamError(f"This dream has already {dream.get_status_display().lower()}.")
+    _let_go_of_invocations(dream)
     publish_dream(dream)
     return dream
 
@@ -116,11 +211,21 @@ def cancel_dream(*, dream: Dream) -> Dream:
 def retry_dream(*, dream: Dream) -> Dream:
     """Queue a failed or cancelled dream again with the same prompt, character and seed.
 
-    Raises ``DreamError`` when the dream is not failed or cancelled, or its character is gone.
+    Raises ``DreamError`` when the dream is not failed or cancelled, its character is gone,
+    its backend is not offered now, or a paid retry would go over the daily budget.
     """
     if dream.character_id is None:
         raise DreamError("This dream's character was deleted, so it cannot be rendered again.")
+    try:
+        video_backend = get_backend(dream.backend)
+    except UnknownBackend:
+        raise DreamError(
+            f"The backend “{dream.backend}” is not available now; start a new dream instead."
+        ) from None
     with transaction.atomic():
+        estimate = _reserve_budget(
+            owner=dream.owner, backend=video_backend, duration_seconds=dream.requested_seconds
+        )
         changed = Dream.objects.filter(
             pk=dream.pk, status__in=(DreamStatus.FAILED, DreamStatus.CANCELED)
         ).update(
@@ -128,7 +233,11 @@ def retry_dream(*, dream: Dream) -> Dream:
             stage="waiting for a worker",
             progress=0.0,
             error="",
+            failure_kind=FailureKind.NONE,
+            operator_note="",
             job_message_id="",
+            estimated_cost_usd=estimate,
+            cost_usd=None,
             started_at=None,
             finished_at=None,
             updated_at=timezone.now(),
@@ -136,7 +245,7 @@ def retry_dream(*, dream: Dream) -> Dream:
         dream.refresh_from_db()
         if not changed:
             raise DreamError("Only a failed or cancelled dream can be retried.")
-        _enqueue_on_commit(dream)
+        _enqueue_on_commit(dream, _new_invocation(dream=dream, backend=video_backend))
     return dream
 
 
@@ -144,6 +253,7 @@ def delete_dream(*, dream: Dream) -> None:
     """Delete a dream and its files; a render still going stops and keeps nothing."""
     with transaction.atomic():
         names = [name for name in (dream.video.name, dream.poster.name) if name]
+        _let_go_of_invocations(dream)
         dream.delete()
 
         def delete_files() -> None:
@@ -158,16 +268,22 @@ def resume_unfinished_dreams() -> int:
 
     For a single process only (the embedded mode), called before its workers start: no other
     worker can be rendering them, and the in-memory broker lost their messages on restart.
+    A cloud dream goes back to its invocation: polling resumes from a saved ARN, and one
+    whose ARN was never saved is looked up by its token before any new start.
     """
-    from .tasks import render_dream
+    from .tasks import render_dream, start_invocation
 
     Dream.objects.filter(status=DreamStatus.RUNNING).update(
         status=DreamStatus.QUEUED, stage="resumed after a restart", job_message_id=""
     )
-    ids = list(Dream.objects.filter(status=DreamStatus.QUEUED).values_list("id", flat=True))
-    for dream_id in ids:
-        render_dream.send(dream_id)
-    return len(ids)
+    dreams = list(Dream.objects.filter(status=DreamStatus.QUEUED).values_list("id", "backend"))
+    for dream_id, backend_name in dreams:
+        invocation = Invocation.objects.filter(dream_id=dream_id).order_by("-id").first()
+        if invocation is not None and invocation.backend == backend_name:
+            start_invocation.send(invocation.id)
+        else:
+            render_dream.send(dream_id)
+    return len(dreams)
 
 
 class _ProgressReporter:
@@ -199,18 +315,33 @@ class _ProgressReporter:
             publish_dream(self.dream)
 
 
-def _fail(dream: Dream, *, stage: str, message: str) -> None:
-    """Mark a running dream failed; the stored error names the stage, for user and operator."""
+def fail_dream(
+    dream: Dream,
+    *,
+    stage: str,
+    message: str,
+    kind: str = FailureKind.INTERNAL,
+    operator_note: str = "",
+) -> bool:
+    """Mark a running dream failed; the stored error names the stage, for user and operator.
+
+    ``kind`` (a ``FailureKind``) tells the page what to offer (edit the prompt, another
+    backend); ``operator_note`` keeps the provider's own words for the admin. Returns whether
+    the dream was still running (a cancelled one stays cancelled).
+    """
     changed = Dream.objects.filter(pk=dream.pk, status=DreamStatus.RUNNING).update(
         status=DreamStatus.FAILED,
         stage=stage,
         error=f"Failed while {stage}: {message}",
+        failure_kind=kind,
+        operator_note=operator_note,
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )
     if changed:
         dream.refresh_from_db()
         publish_dream(dream)
+    return bool(changed)
 
 
 def _claim(dream_id: int, message_id: str) -> Dream | None:
@@ -236,7 +367,9 @@ def _claim(dream_id: int, message_id: str) -> Dream | None:
     return Dream.objects.select_related("character").get(pk=dream_id)
 
 
-def _copy_reference_images(character: Character, folder: Path) -> list[Path]:
+def copy_reference_images(character: Character, folder: Path) -> list[Path]:
+    """Copy ``character``'s reference images from storage into ``folder``, in order; returns
+    the local paths (``reference-0.jpg``, ...)."""
     paths = []
     for index, image in enumerate(character.ordered_images()):
         path = folder / f"reference-{index}.jpg"
@@ -246,8 +379,15 @@ def _copy_reference_images(character: Character, folder: Path) -> list[Path]:
     return paths
 
 
-def _store_result(dream: Dream, video_path: Path, poster_path: Path, duration: float) -> bool:
-    """Save the clip and mark the dream succeeded, unless it was cancelled meanwhile."""
+def store_result(
+    dream: Dream,
+    video_path: Path,
+    poster_path: Path,
+    duration: float,
+    cost_usd: Decimal | None = None,
+) -> bool:
+    """Save the clip and mark the dream succeeded, unless it was cancelled meanwhile (then the
+    saved files are deleted again). ``duration`` in seconds, ``cost_usd`` the actual cost."""
     with video_path.open("rb") as video, poster_path.open("rb") as poster:
         video_name = default_storage.save(dream_media_path(dream, "video.mp4"), File(video))
         poster_name = default_storage.save(dream_media_path(dream, "poster.jpg"), File(poster))
@@ -258,6 +398,7 @@ def _store_result(dream: Dream, video_path: Path, poster_path: Path, duration: f
         video=video_name,
         poster=poster_name,
         duration_seconds=duration,
+        cost_usd=Decimal("0") if cost_usd is None else cost_usd,
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )
@@ -285,44 +426,41 @@ def run_dream(*, dream_id: int, message_id: str = "") -> None:
         try:
             if dream.character is None:
                 raise RenderError("preparing", "The character of this dream was deleted.")
-            backend = get_backend(dream.backend)
+            backend = get_backend(dream.backend, offered_only=False)
             request = ClipRequest(
                 prompt=dream.prompt,
-                reference_images=_copy_reference_images(dream.character, workdir),
+                reference_images=copy_reference_images(dream.character, workdir),
                 seed=dream.seed,
                 duration_seconds=dream.requested_seconds,
+                aspect_ratio=dream.aspect_ratio,
+                first_frame=dream.first_frame,
             )
             clip = backend.render(request, workdir=workdir, progress=reporter)
             reporter("saving", 0.97)
-            if _store_result(dream, clip.video_path, clip.poster_path, clip.duration_seconds):
+            if store_result(dream, clip.video_path, clip.poster_path, clip.duration_seconds):
                 dream.refresh_from_db()
                 publish_dream(dream)
         except RenderCanceled:
             logger.info("Dream %s was cancelled while rendering.", dream.public_id)
         except RenderError as error:
-            _fail(dream, stage=error.stage, message=error.message)
+            fail_dream(dream, stage=error.stage, message=error.message)
         except UnknownBackend:
-            _fail(
+            fail_dream(
                 dream,
                 stage="preparing",
                 message=f"The backend “{dream.backend}” is no longer available on this site.",
             )
         except TimeLimitExceeded:
-            _fail(dream, stage=reporter.stage, message="The render took longer than allowed.")
+            fail_dream(dream, stage=reporter.stage, message="The render took longer than allowed.")
         except FileNotFoundError:
-            _fail(dream, stage=reporter.stage, message="A reference image file is missing.")
+            fail_dream(dream, stage=reporter.stage, message="A reference image file is missing.")
         except Exception as error:
             if isinstance(error, DatabaseError):
                 raise
             logger.exception("Dream %s failed in stage %s", dream.public_id, reporter.stage)
-            _fail(
+            fail_dream(
                 dream,
                 stage=reporter.stage,
                 message=f"An internal error stopped the render ({type(error).__name__}). "
                 "The operator can see the details in the logs.",
             )
-
-
-def backend_choices() -> list[tuple[str, str]]:
-    """(name, label) of every backend a user may choose now, in the configured order."""
-    return [(backend.name, backend.label) for backend in available_backends()]

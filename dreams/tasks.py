@@ -1,12 +1,18 @@
-"""Dramatiq actors for dreams. They load rows by id and call a service; nothing else."""
+"""Dramatiq actors for dreams. They load rows by id and call a service; nothing else.
+
+Queues by resource (DESIGN.md): ``media`` renders on this machine's CPU, ``cloud`` talks to
+providers in short calls (start, one poll) and never waits on them.
+"""
 
 import dramatiq
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import cloud, services
 
 #: Wall-clock limit of one render attempt, in milliseconds.
 RENDER_TIME_LIMIT_MS = 15 * 60 * 1000
+#: Wall-clock limit of one provider call plus copying a finished video, in milliseconds.
+CLOUD_TIME_LIMIT_MS = 5 * 60 * 1000
 #: Attempts after the first when the database was briefly unreachable.
 RENDER_MAX_RETRIES = 3
 
@@ -28,3 +34,27 @@ def render_dream(dream_id: int) -> None:
     """Render dream ``dream_id`` (CPU and ffmpeg work, hence the ``media`` queue)."""
     message = dramatiq.middleware.CurrentMessage.get_current_message()
     services.run_dream(dream_id=dream_id, message_id=message.message_id if message else "")
+
+
+@dramatiq.actor(
+    queue_name="cloud",
+    time_limit=CLOUD_TIME_LIMIT_MS,
+    retry_when=_retry_transient,
+    min_backoff=2_000,
+    max_backoff=30_000,
+)
+def start_invocation(invocation_id: int) -> None:
+    """Send invocation ``invocation_id`` to its provider and schedule the first poll."""
+    cloud.start_invocation(invocation_id=invocation_id)
+
+
+@dramatiq.actor(
+    queue_name="cloud",
+    time_limit=CLOUD_TIME_LIMIT_MS,
+    retry_when=_retry_transient,
+    min_backoff=2_000,
+    max_backoff=30_000,
+)
+def poll_invocation(invocation_id: int) -> None:
+    """Poll invocation ``invocation_id`` once; the service schedules the next poll."""
+    cloud.poll_invocation(invocation_id=invocation_id)

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,8 +10,9 @@ from django.views.decorators.http import require_POST
 
 from dreamsite.files import file_response
 from dreamsite.views import form_status
+from generation.registry import offered_backends
 
-from . import services
+from . import budget, services
 from .events import dream_event
 from .forms import DreamForm
 from .models import Dream
@@ -29,9 +31,31 @@ def dream_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dreams/list.html", {"page": page})
 
 
+def _initial_from(request: HttpRequest) -> dict:
+    """Form values copied from one of the user's dreams (``?from=<id>``), to edit and resend."""
+    source = request.GET.get("from")
+    if not source:
+        return {}
+    try:
+        dream = Dream.objects.get(public_id=source, owner=request.user)
+    except (Dream.DoesNotExist, ValidationError):
+        return {}
+    return {
+        "character": dream.character.public_id if dream.character else None,
+        "prompt": dream.prompt,
+        "backend": dream.backend,
+        "duration": f"{dream.requested_seconds:g}",
+        "aspect_ratio": dream.aspect_ratio,
+        "first_frame": dream.first_frame,
+    }
+
+
 @login_required
 def dream_create(request: HttpRequest) -> HttpResponse:
-    form = DreamForm(request.POST or None, owner=request.user)
+    backends = offered_backends()
+    form = DreamForm(
+        request.POST or None, owner=request.user, backends=backends, initial=_initial_from(request)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             dream = services.create_dream(
@@ -40,18 +64,32 @@ def dream_create(request: HttpRequest) -> HttpResponse:
                 prompt=form.cleaned_data["prompt"],
                 backend=form.cleaned_data["backend"],
                 seed=form.cleaned_data["seed"],
+                duration_seconds=form.cleaned_data["duration"],
+                aspect_ratio=form.cleaned_data["aspect_ratio"],
+                first_frame=form.cleaned_data["first_frame"],
             )
         except services.DreamError as error:
             form.add_error(None, error.message)
         else:
             return redirect("dreams:detail", public_id=dream.public_id)
-    return render(request, "dreams/form.html", {"form": form}, status=form_status(form))
+    context = {
+        "form": form,
+        "budget_left": budget.format_usd(budget.remaining_today_usd(owner=request.user)),
+        "daily_budget": budget.format_usd(budget.daily_budget_usd()),
+        "any_paid": any(backend.usd_per_second > 0 for backend in backends),
+    }
+    return render(request, "dreams/form.html", context, status=form_status(form))
 
 
 @login_required
 def dream_detail(request: HttpRequest, public_id) -> HttpResponse:
     dream = _owned_dream(request, public_id)
-    return render(request, "dreams/detail.html", {"dream": dream, "event": dream_event(dream)})
+    context = {
+        "dream": dream,
+        "event": dream_event(dream),
+        "is_cloud": dream.invocations.exists(),
+    }
+    return render(request, "dreams/detail.html", context)
 
 
 @login_required

@@ -1,7 +1,9 @@
 """Serving stored media to the one user allowed to see it.
 
-Media never has a public URL: each view finds the object through its owner first and only then
-streams the file through Django's storage API, so the same code serves local disk and S3.
+Media never has a public URL: each view finds the object through its owner first. On local disk
+the file is then streamed through Django's storage API; in a private S3 bucket the view answers
+with a redirect to a presigned URL that expires after ``MEDIA_URL_EXPIRE_SECONDS``, so video
+bytes go straight from S3 to the browser (which handles ranges itself).
 
 Responses stream from an async iterator. Django's ASGI handler would read a ``FileResponse``
 over an ordinary file into memory whole before sending its first byte. A single byte range
@@ -15,9 +17,16 @@ import mimetypes
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
-from django.core.files.storage import Storage
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage
 from django.db.models.fields.files import FieldFile
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.utils.http import content_disposition_header
 from werkzeug.http import parse_range_header
 
@@ -41,6 +50,17 @@ async def _stream(storage: Storage, name: str, start: int, length: int) -> Async
         await sync_to_async(handle.close)()
 
 
+def _presigned_redirect(storage: Storage, name: str, download_name: str | None) -> HttpResponse:
+    parameters = {"ResponseCacheControl": "private, max-age=300"}
+    if download_name:
+        parameters["ResponseContentDisposition"] = content_disposition_header(True, download_name)
+    url = storage.url(name, parameters=parameters, expire=settings.MEDIA_URL_EXPIRE_SECONDS)
+    response = HttpResponseRedirect(url)
+    # The signed URL is this user's alone and short-lived: nothing may cache the redirect.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def file_response(
     request: HttpRequest, field_file: FieldFile, *, download_name: str | None = None
 ) -> HttpResponse:
@@ -54,6 +74,8 @@ def file_response(
     if not field_file:
         raise Http404("No such file.")
     storage, name = field_file.storage, field_file.name
+    if not isinstance(storage, FileSystemStorage):
+        return _presigned_redirect(storage, name, download_name)
     try:
         size = storage.size(name)
     except (FileNotFoundError, OSError):

@@ -143,8 +143,36 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Media is never served from a public URL: views check the owner first (dreams.files).
 MEDIA_URL = "/media-not-public/"
+# "local" keeps media under MEDIA_ROOT; "s3" puts it in a private bucket (django-storages).
+STORAGE_BACKEND = env("STORAGE_BACKEND", default="local")
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default="us-east-1")
+# For S3-compatible servers (MinIO, moto in the tests); empty means AWS itself.
+AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default="")
+# Lifetime of the presigned URLs that media views redirect to, in seconds.
+MEDIA_URL_EXPIRE_SECONDS = env.int("MEDIA_URL_EXPIRE_SECONDS", default=300)
+if STORAGE_BACKEND == "s3":
+    _MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": AWS_S3_REGION_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL or None,
+            "addressing_style": "path" if AWS_S3_ENDPOINT_URL else None,
+            "signature_version": "s3v4",
+            # Private objects, presigned short-lived URLs, never an overwrite.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_URL_EXPIRE_SECONDS,
+            "file_overwrite": False,
+        },
+    }
+elif STORAGE_BACKEND == "local":
+    _MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ValueError("STORAGE_BACKEND must be 'local' or 's3'.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Uploads above this many bytes go to a temporary file instead of memory.
@@ -197,8 +225,31 @@ else:
     }
 
 # --- Generation -----------------------------------------------------------------------------
-# Backends offered to users, in the order the form lists them.
-DREAM_BACKENDS = env.list("DREAM_BACKENDS", default=["animatic"])
+# Backends offered to users, in the order the form lists them. A cloud backend is offered only
+# once its output S3 URI is set and the model status check can reach its model.
+DREAM_BACKENDS = env.list("DREAM_BACKENDS", default=["animatic", "nova-reel", "luma-ray2"])
+
+# Amazon Bedrock. Credentials come from boto3's usual chain (environment, profile, role).
+NOVA_REEL_MODEL_ID = env("NOVA_REEL_MODEL_ID", default="amazon.nova-reel-v1:1")
+NOVA_REEL_REGION = env("NOVA_REEL_REGION", default="us-east-1")
+NOVA_REEL_OUTPUT_S3_URI = env("NOVA_REEL_OUTPUT_S3_URI", default="")
+NOVA_REEL_USD_PER_SECOND = env("NOVA_REEL_USD_PER_SECOND", default="0.08")
+LUMA_RAY2_MODEL_ID = env("LUMA_RAY2_MODEL_ID", default="luma.ray-v2:0")
+LUMA_RAY2_REGION = env("LUMA_RAY2_REGION", default="us-west-2")
+LUMA_RAY2_OUTPUT_S3_URI = env("LUMA_RAY2_OUTPUT_S3_URI", default="")
+LUMA_RAY2_RESOLUTION = env("LUMA_RAY2_RESOLUTION", default="720p")
+LUMA_RAY2_USD_PER_SECOND = env("LUMA_RAY2_USD_PER_SECOND", default="1.50")
+BEDROCK_ENDPOINT_URL = env("BEDROCK_ENDPOINT_URL", default="")
+BEDROCK_CONTROL_ENDPOINT_URL = env("BEDROCK_CONTROL_ENDPOINT_URL", default="")
+AWS_CONNECT_TIMEOUT_SECONDS = env.float("AWS_CONNECT_TIMEOUT_SECONDS", default=5.0)
+AWS_READ_TIMEOUT_SECONDS = env.float("AWS_READ_TIMEOUT_SECONDS", default=30.0)
+# Seconds between status polls of one invocation: the list is used in order, then its last
+# value repeats.
+BEDROCK_POLL_SECONDS = env.list("BEDROCK_POLL_SECONDS", cast=float, default=[10.0, 10.0, 15.0])
+# How long a model status check is trusted before the next one, in seconds.
+MODEL_STATUS_TTL_SECONDS = env.int("MODEL_STATUS_TTL_SECONDS", default=600)
+# Each user's spending limit on paid backends per day (TIME_ZONE's day), in USD.
+DAILY_BUDGET_USD = env("DAILY_BUDGET_USD", default="10.00")
 # x264 preset for the animatic. "superfast" renders a 6 s clip about 3.5x faster than realtime
 # on two cores (bench/render_animatic.py) at ~1.4 MB; "veryfast" halves the file but falls
 # under 3x realtime there.

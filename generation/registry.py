@@ -3,10 +3,14 @@
 from django.conf import settings
 
 from .animatic import AnimaticBackend
+from .luma_ray2 import LumaRay2Backend
+from .nova_reel import NovaReelBackend
 from .video import VideoBackend
 
 _BACKENDS: dict[str, type[VideoBackend]] = {
     AnimaticBackend.name: AnimaticBackend,
+    NovaReelBackend.name: NovaReelBackend,
+    LumaRay2Backend.name: LumaRay2Backend,
 }
 
 
@@ -14,8 +18,11 @@ class UnknownBackend(LookupError):
     """The name is not a backend that this installation offers."""
 
 
-def available_backends() -> list[VideoBackend]:
-    """Backends named in ``settings.DREAM_BACKENDS`` that are configured, in that order."""
+def configured_backends() -> list[VideoBackend]:
+    """Backends named in ``settings.DREAM_BACKENDS`` whose settings are complete, in order.
+
+    No network call: a cloud backend here may still be unreachable (see ``offered_backends``).
+    """
     backends = []
     for name in settings.DREAM_BACKENDS:
         backend_class = _BACKENDS.get(name)
@@ -26,9 +33,23 @@ def available_backends() -> list[VideoBackend]:
     return backends
 
 
-def get_backend(name: str) -> VideoBackend:
-    """The available backend called ``name``. Raises ``UnknownBackend`` otherwise."""
-    for backend in available_backends():
+def offered_backends() -> list[VideoBackend]:
+    """Configured backends that users may choose now: cloud ones only while their model
+    status check (cached) says the model can be reached."""
+    from .availability import model_status
+
+    return [
+        backend
+        for backend in configured_backends()
+        if not backend.is_async or model_status(backend).reachable
+    ]
+
+
+def get_backend(name: str, *, offered_only: bool = True) -> VideoBackend:
+    """The backend called ``name``: one users may choose now, or with ``offered_only=False``
+    any configured one (to finish jobs already running). Raises ``UnknownBackend``."""
+    backends = offered_backends() if offered_only else configured_backends()
+    for backend in backends:
         if backend.name == name:
             return backend
     raise UnknownBackend(f"The backend {name!r} is not available on this site.")

@@ -10,7 +10,13 @@ pytestmark = pytest.mark.django_db
 
 
 def post_dream(client, character, prompt="Eileen floats through the station", **extra):
-    data = {"character": str(character.public_id), "prompt": prompt, "backend": "animatic"}
+    data = {
+        "character": str(character.public_id),
+        "prompt": prompt,
+        "backend": "animatic",
+        "duration": "6",
+        "aspect_ratio": "16:9",
+    }
     data.update(extra)
     return client.post(reverse("dreams:create"), data)
 
@@ -25,7 +31,9 @@ def test_form_shows_own_characters_with_thumbnails_and_backends(
     assert "Secret Agent" not in page
     assert f"/characters/{mine.public_id}/images/" in page
     assert 'value="animatic"' in page
-    assert 'maxlength="512"' in page and 'id="prompt-count"' in page
+    assert 'id="prompt-count"' in page
+    # The animatic is free, and the page says so before anything is submitted.
+    assert 'Estimated cost: <strong id="cost-value">$0.00</strong>' in page
 
 
 def test_form_without_characters_points_to_creating_one(alice_client):
@@ -53,7 +61,10 @@ def test_valid_dream_is_queued_and_enqueued_after_commit(
 def test_513_character_prompt_is_refused(alice_client, user, make_character):
     response = post_dream(alice_client, make_character(user), prompt="a" * 513)
     assert response.status_code == 400
-    assert "Ensure this value has at most 512 characters (it has 513)." in response.content.decode()
+    assert (
+        "The prompt is 513 characters; Animatic (offline preview, free) accepts at most 512 "
+        "for a 6 s clip." in response.content.decode()
+    )
     assert not Dream.objects.exists()
 
 

@@ -20,6 +20,7 @@
       can_retry: event.can_retry,
       succeeded: event.status === "succeeded",
       "no-poster": !event.poster_url,
+      content_filtered: Boolean(event.content_filtered),
     };
     container.dataset.status = event.status;
     container.querySelectorAll("[data-show-if]").forEach((el) => show(el, flags[el.dataset.showIf]));
@@ -38,6 +39,12 @@
           break;
         case "stage":
           el.textContent = event.stage;
+          break;
+        case "cost":
+          if (event.cost) el.textContent = event.cost;
+          break;
+        case "cost-label":
+          el.textContent = event.cost_is_estimate ? "Estimated cost" : "Cost";
           break;
         case "error":
           el.textContent = event.error;

@@ -1,0 +1,14 @@
+from django import template
+
+from dreams.budget import format_usd
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping: dict, key: str):
+    """``mapping[key]``, or None: lets a template look up a per-backend offer by name."""
+    return mapping.get(key) if mapping else None
+
+
+register.filter("usd", format_usd)

@@ -1,0 +1,31 @@
+"""Reading finished clips: their length and a poster frame (moviepy over imageio's ffmpeg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from moviepy import VideoFileClip
+from PIL import Image
+
+from .video import RenderError
+
+#: Where in a clip its poster frame is taken, as a fraction of its duration.
+POSTER_AT = 0.35
+
+
+def read_clip(video_path: Path, poster_path: Path, *, stage: str = "saving") -> float:
+    """Check that ``video_path`` is a readable video, write its poster frame to
+    ``poster_path`` (JPEG) and return its duration in seconds.
+
+    Raises ``RenderError`` in ``stage`` when the file is not a video ffmpeg can decode.
+    """
+    try:
+        with VideoFileClip(str(video_path), audio=False) as clip:
+            duration = float(clip.duration or 0.0)
+            if duration <= 0:
+                raise RenderError(stage, "The provider's video is empty.")
+            frame = clip.get_frame(min(duration * POSTER_AT, max(duration - 0.05, 0.0)))
+    except (OSError, KeyError, IndexError) as error:
+        raise RenderError(stage, f"The provider's video could not be read ({error}).") from error
+    Image.fromarray(frame).convert("RGB").save(poster_path, "JPEG", quality=88)
+    return duration

@@ -62,8 +62,9 @@ def poll_delay_seconds(polls: int) -> float:
 
 
 def busy_delay_seconds(retries: int) -> float:
-    """Backoff before starting again after ``retries`` busy answers: 5 s doubling to 5 min."""
-    return min(5.0 * 2 ** max(retries - 1, 0), 300.0)
+    """Backoff after ``retries`` busy answers: ``BEDROCK_BUSY_RETRY_SECONDS`` (5 s) doubling
+    each time, at most 5 minutes."""
+    return min(settings.BEDROCK_BUSY_RETRY_SECONDS * 2 ** max(retries - 1, 0), 300.0)
 
 
 def _schedule_poll(invocation_id: int, delay_seconds: float) -> None:

@@ -15,6 +15,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
@@ -81,7 +82,7 @@ def _reserve_budget(*, owner, backend: VideoBackend, duration_seconds: float) ->
     estimate = backend.estimate_cost_usd(duration_seconds)
     if estimate <= 0:
         return estimate
-    type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
     remaining = budget.remaining_today_usd(owner=owner)
     if estimate > remaining:
         raise DreamError(

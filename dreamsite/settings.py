@@ -246,6 +246,9 @@ AWS_READ_TIMEOUT_SECONDS = env.float("AWS_READ_TIMEOUT_SECONDS", default=30.0)
 # Seconds between status polls of one invocation: the list is used in order, then its last
 # value repeats.
 BEDROCK_POLL_SECONDS = env.list("BEDROCK_POLL_SECONDS", cast=float, default=[10.0, 10.0, 15.0])
+# First wait after the provider answers "busy" (throttling, quota), in seconds; it doubles on
+# each further busy answer, up to 5 minutes.
+BEDROCK_BUSY_RETRY_SECONDS = env.float("BEDROCK_BUSY_RETRY_SECONDS", default=5.0)
 # How long a model status check is trusted before the next one, in seconds.
 MODEL_STATUS_TTL_SECONDS = env.int("MODEL_STATUS_TTL_SECONDS", default=600)
 # Each user's spending limit on paid backends per day (TIME_ZONE's day), in USD.

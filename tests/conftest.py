@@ -116,3 +116,6 @@ def worker(broker):
     running.start()
     yield running
     running.stop()
+
+
+from tests.cloud_fixtures import cloud, fake_bedrock, moto_s3, provider_video, s3_media  # noqa: E402,F401

@@ -123,3 +123,21 @@ def png_bytes(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def run_until_idle(broker, worker, timeout: float = 60.0) -> None:
+    """Process messages, delayed ones included, until no queue holds anything for a moment:
+    cloud jobs keep scheduling their next poll until they finish."""
+    deadline = time.monotonic() + timeout
+    idle_since = None
+    while time.monotonic() < deadline:
+        pending = sum(queue.unfinished_tasks for queue in broker.queues.values())
+        if pending == 0:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 0.3:
+                worker.join()
+                return
+        else:
+            idle_since = None
+        time.sleep(0.02)
+    raise AssertionError("Jobs were still running after the timeout.")

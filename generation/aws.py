@@ -42,7 +42,7 @@ def client(service: str, region: str, *, quick: bool = False):
             config = Config(
                 connect_timeout=3 if quick else settings.AWS_CONNECT_TIMEOUT_SECONDS,
                 read_timeout=5 if quick else settings.AWS_READ_TIMEOUT_SECONDS,
-                retries={"mode": "standard", "max_attempts": 1},
+                retries={"mode": "standard", "total_max_attempts": 1},
                 max_pool_connections=32,
                 s3={"addressing_style": "path"} if endpoint and service == "s3" else None,
             )

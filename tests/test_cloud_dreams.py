@@ -3,6 +3,7 @@ moto's S3 server holds its output, and the dream ends with a playable video in S
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from decimal import Decimal
 
@@ -78,3 +79,244 @@ def test_nova_reel_dream_runs_to_a_playable_video_in_s3(
     alice_client.force_login(other_user)
     for name in ("dreams:video", "dreams:poster", "dreams:detail"):
         assert alice_client.get(reverse(name, args=[dream.public_id])).status_code == 404
+
+
+def test_content_filter_at_submit_keeps_the_prompt_for_editing(
+    cloud, alice_client, user, make_character, broker, worker
+):
+    cloud.start_errors = [
+        (400, "ValidationException", "This request has been blocked by our content filters.")
+    ]
+    character = make_character(user)
+    nova_dream(alice_client, character, prompt="something the filter dislikes")
+    run_until_idle(broker, worker)
+    dream = Dream.objects.get()
+    assert dream.status == DreamStatus.FAILED
+    assert dream.failure_kind == FailureKind.CONTENT_FILTER
+    assert dream.error == (
+        "Failed while submitting: Amazon Bedrock's content filter refused this prompt or the "
+        "character's photo. Edit the prompt and try again."
+    )
+    assert Invocation.objects.get().status == InvocationStatus.FAILED
+    page = alice_client.get(reverse("dreams:detail", args=[dream.public_id])).content.decode()
+    edit_link = f"{reverse('dreams:create')}?from={dream.public_id}"
+    assert edit_link in page and "Edit the prompt" in page
+    form = alice_client.get(edit_link).content.decode()
+    assert "something the filter dislikes</textarea>" in form
+    assert re.search(r'<input[^>]*name="backend" value="nova-reel"[^>]*checked', form)
+
+
+def test_content_filter_after_generation_says_so(
+    cloud, alice_client, user, make_character, broker, worker
+):
+    cloud.outcome = Outcome(
+        status="Failed",
+        failure_message="The generated video was blocked.",
+        status_document={"failures": [{"type": "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION"}]},
+    )
+    nova_dream(alice_client, make_character(user))
+    run_until_idle(broker, worker)
+    dream = Dream.objects.get()
+    assert (dream.status, dream.failure_kind) == (DreamStatus.FAILED, FailureKind.CONTENT_FILTER)
+    assert dream.error.startswith("Failed while generating: Amazon Bedrock's content filter")
+    assert "RAI_VIOLATION_OUTPUT_VIDEO_DEFLECTION" in dream.operator_note
+    # Nothing was delivered, so nothing is charged.
+    assert dream.cost_usd is None
+    assert Invocation.objects.get().cost_usd is None
+
+
+def test_provider_failure_names_its_reason(cloud, alice_client, user, make_character, broker, worker):
+    cloud.outcome = Outcome(status="Failed", failure_message="Internal model error")
+    nova_dream(alice_client, make_character(user))
+    run_until_idle(broker, worker)
+    dream = Dream.objects.get()
+    assert dream.error == (
+        "Failed while generating: Amazon Nova Reel could not make this video: Internal model error"
+    )
+    assert dream.failure_kind == FailureKind.PROVIDER
+
+
+def test_throttling_and_quota_wait_and_then_succeed_without_the_user(
+    cloud, alice_client, user, make_character, broker, worker
+):
+    cloud.start_errors = [
+        (429, "ThrottlingException", "Too many requests, please wait."),
+        (400, "ServiceQuotaExceededException", "Too many concurrent async invocations."),
+    ]
+    cloud.get_errors = [(429, "ThrottlingException", "Rate exceeded")]
+    nova_dream(alice_client, make_character(user))
+    run_until_idle(broker, worker)
+    dream = Dream.objects.get()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    invocation = Invocation.objects.get()
+    assert invocation.busy_retries == 2
+    # Three start requests reached the fake, but only the last was accepted: one job, one bill.
+    assert cloud.start_count() == 3 and len(cloud.jobs) == 1
+
+
+def test_output_that_appears_after_completed_is_still_collected(
+    cloud, alice_client, user, make_character, broker, worker
+):
+    cloud.outcome = Outcome(output_late_polls=2)
+    nova_dream(alice_client, make_character(user))
+    run_until_idle(broker, worker)
+    assert Dream.objects.get().status == DreamStatus.SUCCEEDED
+
+
+def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
+    cloud, alice_client, user, make_character, broker
+):
+    from dreams import tasks
+
+    cloud.in_progress_polls = 1
+    nova_dream(alice_client, make_character(user))
+    # The first worker takes the start message and dies before any poll runs: its delayed
+    # poll message is lost with it.
+    start_message = broker.queues["cloud"].get_nowait()
+    broker.queues["cloud"].task_done()
+    tasks.start_invocation.fn(*start_message_args(start_message))
+    invocation = Invocation.objects.get()
+    assert invocation.arn and invocation.status == InvocationStatus.IN_PROGRESS
+    broker.flush_all()
+
+    # A new process starts: resuming finds the ARN and polls it; nothing is started again.
+    import dramatiq
+
+    resumed = services.resume_unfinished_dreams()
+    assert resumed == 1
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+    try:
+        run_until_idle(broker, worker)
+    finally:
+        worker.stop()
+    assert Dream.objects.get().status == DreamStatus.SUCCEEDED
+    assert cloud.start_count() == 1
+
+
+def start_message_args(raw) -> tuple:
+    from dramatiq import Message
+
+    return tuple(Message.decode(raw).args)
+
+
+def test_a_start_whose_answer_was_lost_is_found_by_its_token_not_sent_again(
+    cloud, settings, alice_client, user, make_character, broker, worker
+):
+    from generation import aws
+
+    # The provider takes the job but answers after our client gave up waiting.
+    cloud.start_delay_seconds = 1.5
+    settings.AWS_READ_TIMEOUT_SECONDS = 0.3
+    aws.forget_clients()
+    nova_dream(alice_client, make_character(user))
+    run_until_idle(broker, worker)
+    dream = Dream.objects.get()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    assert cloud.start_count() == 1 and len(cloud.jobs) == 1
+    invocation = Invocation.objects.get()
+    assert invocation.arn == next(iter(cloud.jobs))
+
+
+def test_budget_refuses_a_dream_that_would_exceed_it_and_says_what_is_left(
+    cloud, settings, alice_client, user, make_character, broker, worker
+):
+    from tests.support import wait_for
+
+    settings.DAILY_BUDGET_USD = "0.50"
+    cloud.in_progress_polls = 10_000
+    character = make_character(user)
+    assert nova_dream(alice_client, character).status_code == 302
+    wait_for(lambda: Invocation.objects.filter(status=InvocationStatus.IN_PROGRESS).exists())
+    response = nova_dream(alice_client, character)
+    assert response.status_code == 400
+    assert (
+        "This dream would cost about $0.48, but only $0.02 of your $0.50 daily budget is left "
+        "today." in response.content.decode()
+    )
+    assert Dream.objects.count() == 1
+    # Deleting a dream the provider is working on gives nothing back: it may still bill it.
+    services.delete_dream(dream=Dream.objects.get())
+    assert Invocation.objects.get().status == InvocationStatus.ABANDONED
+    assert nova_dream(alice_client, character).status_code == 400
+    # The free animatic is still allowed.
+    ok = nova_dream(alice_client, character, backend="animatic", first_frame="")
+    assert ok.status_code == 302
+
+
+def test_cancelled_queued_cloud_dream_costs_nothing(
+    cloud, settings, alice_client, user, make_character, broker
+):
+    settings.DAILY_BUDGET_USD = "0.50"
+    character = make_character(user)
+    nova_dream(alice_client, character)
+    services.cancel_dream(dream=Dream.objects.get())
+    assert Invocation.objects.get().status == InvocationStatus.CANCELED
+    assert nova_dream(alice_client, character).status_code == 302
+
+
+def test_access_denied_tells_the_operator_and_shows_the_user_a_plain_message(
+    cloud, alice_client, user, make_character, broker, worker
+):
+    cloud.start_errors = [
+        (403, "AccessDeniedException", "You don't have access to the model with the specified id.")
+    ]
+    character = make_character(user)
+    nova_dream(alice_client, character)
+    run_until_idle(broker, worker)
+    dream = Dream.objects.get()
+    assert dream.failure_kind == FailureKind.UNAVAILABLE
+    assert dream.error == (
+        "Failed while submitting: Amazon Nova Reel is unavailable right now. "
+        "Try another backend, or try again later."
+    )
+    assert "AccessDeniedException" in dream.operator_note
+    page = alice_client.get(reverse("dreams:detail", args=[dream.public_id])).content.decode()
+    assert "AccessDeniedException" not in page
+    # The backend is no longer offered until the status is checked again.
+    form = alice_client.get(reverse("dreams:create")).content.decode()
+    assert 'value="nova-reel"' not in form and 'value="luma-ray2"' in form
+
+
+def test_cancel_stops_polling_and_warns_that_the_provider_may_still_bill(
+    cloud, alice_client, user, make_character, broker, worker
+):
+    from tests.support import wait_for
+
+    cloud.in_progress_polls = 10_000
+    nova_dream(alice_client, make_character(user))
+    wait_for(lambda: Invocation.objects.filter(status=InvocationStatus.IN_PROGRESS).exists())
+    dream = Dream.objects.get()
+    page = alice_client.get(reverse("dreams:detail", args=[dream.public_id])).content.decode()
+    assert "the provider may still finish the video and bill for it" in page
+    wait_for(lambda: Dream.objects.get().stage == "generating (estimate)")
+    alice_client.post(reverse("dreams:cancel", args=[dream.public_id]))
+    run_until_idle(broker, worker)
+    invocation = Invocation.objects.get()
+    assert invocation.status == InvocationStatus.ABANDONED
+    polls = invocation.polls
+    run_until_idle(broker, worker)
+    assert Invocation.objects.get().polls == polls
+    assert Dream.objects.get().status == DreamStatus.CANCELED
+
+
+def test_luma_ray2_dream_in_portrait(
+    cloud, settings, alice_client, user, make_character, broker, worker
+):
+    settings.DAILY_BUDGET_USD = "20"
+    nova_dream(
+        alice_client, make_character(user), backend="luma-ray2", duration="9", aspect_ratio="9:16"
+    )
+    run_until_idle(broker, worker)
+    dream = Dream.objects.get()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    body = cloud.starts[0]["modelInput"]
+    assert cloud.starts[0]["modelId"] == "luma.ray-v2:0"
+    assert {k: v for k, v in body.items() if k != "keyframes"} == {
+        "prompt": "Eileen waves from the station window",
+        "aspect_ratio": "9:16",
+        "loop": False,
+        "duration": "9s",
+        "resolution": "720p",
+    }
+    assert dream.cost_usd == Decimal("13.50")

@@ -125,7 +125,9 @@ def test_content_filter_after_generation_says_so(
     assert Invocation.objects.get().cost_usd is None
 
 
-def test_provider_failure_names_its_reason(cloud, alice_client, user, make_character, broker, worker):
+def test_provider_failure_names_its_reason(
+    cloud, alice_client, user, make_character, broker, worker
+):
     cloud.outcome = Outcome(status="Failed", failure_message="Internal model error")
     nova_dream(alice_client, make_character(user))
     run_until_idle(broker, worker)

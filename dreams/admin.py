@@ -2,7 +2,20 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 
 from . import services
-from .models import Dream
+from .admin_views import model_status_view, spend_view
+from .models import Dream, Invocation
+
+
+class InvocationInline(admin.TabularInline):
+    model = Invocation
+    extra = 0
+    can_delete = False
+    fields = ["client_token", "arn", "status", "polls", "estimated_cost_usd", "cost_usd"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Dream)
@@ -16,9 +29,13 @@ class DreamAdmin(admin.ModelAdmin):
         "percent",
         "backend",
         "duration_seconds",
+        "estimated_cost_usd",
+        "cost_usd",
+        "failure_kind",
         "created_at",
     ]
-    list_filter = ["status", "backend", "created_at"]
+    list_filter = ["status", "backend", "failure_kind", "created_at"]
+    inlines = [InvocationInline]
     list_select_related = ["owner"]
     search_fields = ["prompt", "owner__email", "character_name", "public_id", "error"]
     date_hierarchy = "created_at"
@@ -32,10 +49,16 @@ class DreamAdmin(admin.ModelAdmin):
         "backend",
         "seed",
         "requested_seconds",
+        "aspect_ratio",
+        "first_frame",
+        "estimated_cost_usd",
+        "cost_usd",
         "status",
         "stage",
         "progress",
         "error",
+        "failure_kind",
+        "operator_note",
         "attempts",
         "job_message_id",
         "video",
@@ -48,10 +71,25 @@ class DreamAdmin(admin.ModelAdmin):
     ]
     fieldsets = (
         (None, {"fields": ("public_id", "owner", "character", "character_name", "prompt")}),
-        ("Render", {"fields": ("backend", "seed", "requested_seconds")}),
+        (
+            "Render",
+            {"fields": ("backend", "seed", "requested_seconds", "aspect_ratio", "first_frame")},
+        ),
+        ("Cost (USD)", {"fields": ("estimated_cost_usd", "cost_usd")}),
         (
             "Job",
-            {"fields": ("status", "stage", "progress", "error", "attempts", "job_message_id")},
+            {
+                "fields": (
+                    "status",
+                    "stage",
+                    "progress",
+                    "error",
+                    "failure_kind",
+                    "operator_note",
+                    "attempts",
+                    "job_message_id",
+                )
+            },
         ),
         ("Result", {"fields": ("video", "poster", "duration_seconds")}),
         ("Times", {"fields": ("created_at", "updated_at", "started_at", "finished_at")}),
@@ -85,3 +123,42 @@ class DreamAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected queued or running dreams")
     def cancel_selected(self, request, queryset: QuerySet) -> None:
         self._apply(request, queryset, services.cancel_dream, "Cancelled")
+
+
+@admin.register(Invocation)
+class InvocationAdmin(admin.ModelAdmin):
+    """Cloud invocations: the spending record. Read-only; spend and model status pages hang
+    off it."""
+
+    list_display = [
+        "client_token",
+        "owner",
+        "backend",
+        "status",
+        "polls",
+        "estimated_cost_usd",
+        "cost_usd",
+        "created_at",
+    ]
+    list_filter = ["status", "backend", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["client_token", "arn", "owner__email"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("spend/", self.admin_site.admin_view(spend_view), name="dreams_spend"),
+            path(
+                "model-status/",
+                self.admin_site.admin_view(model_status_view),
+                name="dreams_model_status",
+            ),
+        ] + super().get_urls()

@@ -1,0 +1,72 @@
+"""Operator pages in the admin: spend per user and day, and Bedrock model status."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from generation.availability import model_status
+from generation.registry import configured_backends
+
+from .budget import SPEND, daily_budget_usd, day_bounds
+from .models import Invocation
+
+#: Days of history the spend page shows.
+SPEND_DAYS = 30
+
+
+def spend_view(request: HttpRequest) -> HttpResponse:
+    """What each user's cloud jobs cost or may cost (USD), per day, for the last 30 days."""
+    if not request.user.has_perm("dreams.view_invocation"):
+        return redirect("admin:index")
+    today = timezone.localdate()
+    start, _ = day_bounds(today - timedelta(days=SPEND_DAYS - 1))
+    rows = (
+        Invocation.objects.filter(created_at__gte=start)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "owner__email")
+        .annotate(spend=Sum(SPEND), jobs=Count("id"))
+        .order_by("-day", "-spend", "owner__email")
+    )
+    per_user = (
+        Invocation.objects.filter(created_at__gte=start)
+        .values("owner__email")
+        .annotate(spend=Sum(SPEND), jobs=Count("id"))
+        .order_by("-spend", "owner__email")
+    )
+    context = {
+        **admin.site.each_context(request),
+        "title": "Spend per user and day",
+        "rows": rows,
+        "per_user": per_user,
+        "days": SPEND_DAYS,
+        "budget": daily_budget_usd(),
+    }
+    return render(request, "admin/dreams/spend.html", context)
+
+
+def model_status_view(request: HttpRequest) -> HttpResponse:
+    """Each configured Bedrock model: reachable with these credentials, and its lifecycle.
+    POST checks again now instead of trusting the cached result."""
+    if not request.user.has_perm("dreams.view_invocation"):
+        return redirect("admin:index")
+    refresh = request.method == "POST"
+    statuses = [
+        (backend, model_status(backend, refresh=refresh))
+        for backend in configured_backends()
+        if backend.is_async
+    ]
+    if refresh:
+        return redirect("admin:dreams_model_status")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Bedrock model status",
+        "statuses": statuses,
+    }
+    return render(request, "admin/dreams/model_status.html", context)

@@ -1,0 +1,128 @@
+"""What operators see of the cloud backends (model status, spend) and media in S3 storage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from characters.models import Character
+from dreams.models import Invocation, InvocationStatus
+from tests.cloud_fixtures import bucket_keys
+from tests.support import bytes_upload, photo_upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(django_user_model):
+    from django.test import Client
+
+    operator = django_user_model.objects.create_superuser(
+        email="ops@example.com", password="operator password 1"
+    )
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
+def test_model_status_page_shows_reachability_and_lifecycle(
+    cloud, operator_client, alice_client, user, make_character
+):
+    cloud.models = {
+        "amazon.nova-reel-v1:1": {
+            "status": "LEGACY",
+            "endOfLifeTime": datetime(2027, 9, 30, tzinfo=UTC).isoformat(),
+        },
+        "luma.ray-v2:0": (403, "AccessDeniedException", "You don't have access to this model."),
+    }
+    index = operator_client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:dreams_model_status") in index
+    page = operator_client.get(reverse("admin:dreams_model_status")).content.decode()
+    assert "amazon.nova-reel-v1:1" in page and "LEGACY" in page and "2027-09-30" in page
+    assert "AccessDeniedException: You don&#x27;t have access to this model." in page
+    # Users are offered the reachable model only.
+    make_character(user)
+    form = alice_client.get(reverse("dreams:create")).content.decode()
+    assert 'value="nova-reel"' in form and 'value="luma-ray2"' not in form
+
+
+def test_a_retired_model_is_not_offered_and_check_again_sees_changes(
+    cloud, operator_client, alice_client, user, make_character
+):
+    cloud.models = {
+        "amazon.nova-reel-v1:1": {
+            "status": "LEGACY",
+            "endOfLifeTime": datetime(2026, 9, 30, tzinfo=UTC).isoformat(),
+        }
+    }
+    make_character(user)
+    page = operator_client.get(reverse("admin:dreams_model_status")).content.decode()
+    assert "AWS retired this model on 2026-09-30." in page
+    assert 'value="nova-reel"' not in alice_client.get(reverse("dreams:create")).content.decode()
+    cloud.models = {}
+    operator_client.post(reverse("admin:dreams_model_status"))
+    assert 'value="nova-reel"' in alice_client.get(reverse("dreams:create")).content.decode()
+
+
+def test_operator_pages_are_staff_only(cloud, alice_client):
+    for name in ("admin:dreams_model_status", "admin:dreams_spend"):
+        response = alice_client.get(reverse(name))
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_spend_page_sums_per_user_and_day(operator_client, user, other_user):
+    def invocation(owner, token, status, estimate, cost=None):
+        Invocation.objects.create(
+            owner=owner,
+            backend="nova-reel",
+            model_id="amazon.nova-reel-v1:1",
+            region="us-east-1",
+            client_token=token,
+            status=status,
+            video_seconds=6,
+            estimated_cost_usd=Decimal(estimate),
+            cost_usd=None if cost is None else Decimal(cost),
+        )
+
+    invocation(user, "a", InvocationStatus.COMPLETED, "0.48", "0.48")
+    invocation(user, "b", InvocationStatus.IN_PROGRESS, "0.96")
+    invocation(user, "c", InvocationStatus.FAILED, "0.48")
+    invocation(other_user, "d", InvocationStatus.ABANDONED, "9.60")
+    page = operator_client.get(reverse("admin:dreams_spend")).content.decode()
+    assert "<td>alice@example.com</td><td>3</td><td>$1.44</td>" in page
+    assert "<td>mallory@example.com</td><td>1</td><td>$9.60</td>" in page
+
+
+def test_uploads_go_to_the_private_bucket_without_overwriting(
+    s3_media, moto_s3, alice_client, user
+):
+    response = alice_client.post(
+        reverse("characters:create"),
+        {
+            "name": "Eileen",
+            "images": [photo_upload("astronaut.png"), photo_upload("astronaut.png")],
+        },
+    )
+    assert response.status_code == 302
+    keys = bucket_keys(moto_s3, s3_media)
+    # Two uploads of the same photo: two images and two thumbnails, four distinct objects.
+    assert len(keys) == 4 and len(set(keys)) == 4
+    character = Character.objects.get()
+    image = character.ordered_images()[0]
+    redirect = alice_client.get(
+        reverse("characters:image_file", args=[character.public_id, image.id, "full"])
+    )
+    assert redirect.status_code == 302 and "X-Amz-Signature=" in redirect["Location"]
+
+
+def test_a_refused_upload_leaves_nothing_in_the_bucket(s3_media, moto_s3, alice_client, user):
+    response = alice_client.post(
+        reverse("characters:create"),
+        {"name": "Eileen", "images": [photo_upload(), bytes_upload("notes.png", b"not an image")]},
+    )
+    assert response.status_code == 400
+    assert bucket_keys(moto_s3, s3_media) == []
+    assert not Character.objects.exists()

@@ -121,6 +121,8 @@ class FakeBedrock:
                 status, payload = self._get(unquote(url.path[len("/async-invoke/") :]))
             elif method == "GET" and url.path == "/async-invoke":
                 status, payload = self._list(parse_qs(url.query))
+            elif method == "GET" and url.path == "/__poll-gaps":
+                status, payload = 200, self.poll_gaps()
             elif method == "GET" and url.path.startswith("/foundation-models/"):
                 status, payload = self._model(unquote(url.path[len("/foundation-models/") :]))
             else:
@@ -236,6 +238,21 @@ class FakeBedrock:
         }
 
     # --- what tests read ---------------------------------------------------------------------
+    def poll_gaps(self) -> dict:
+        """Per invocation, the longest time between two of its status calls, in seconds,
+        and how many it had (``record_poll_times`` must be on)."""
+        with self._lock:
+            times = {arn: list(stamps) for arn, stamps in self.poll_times.items()}
+        return {
+            arn: {
+                "polls": len(stamps),
+                "max_gap": max(
+                    (b - a for a, b in zip(stamps, stamps[1:], strict=False)), default=0
+                ),
+            }
+            for arn, stamps in times.items()
+        }
+
     def start_count(self) -> int:
         with self._lock:
             return len(self.starts)

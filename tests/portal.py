@@ -33,7 +33,7 @@ def _free_port() -> int:
 class Portal:
     """A portal server process in the embedded mode, with its own database and media folder."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, extra_env: dict[str, str] | None = None) -> None:
         self.home = home
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,6 +45,7 @@ class Portal:
             "EMBEDDED_WORKERS": "true",
             "DRAMATIQ_BROKER_URL": "",
             "CHANNEL_LAYER_URL": "",
+            **(extra_env or {}),
         }
         self.log_path = home / "server.log"
         self.process: subprocess.Popen | None = None

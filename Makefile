@@ -44,6 +44,7 @@ bench: install-dev browser
 	$(BIN)/python bench/render_animatic.py
 	$(BIN)/python bench/progress_latency.py
 	$(BIN)/python bench/browser_progress_latency.py
+	$(BIN)/python bench/cloud_polling.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -41,9 +41,7 @@ def serve_fake(port_queue) -> None:
 
 def memory_mib() -> tuple[float, float]:
     """(current, peak) resident memory of this process, in MiB, from /proc."""
-    fields = dict(
-        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
-    )
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 

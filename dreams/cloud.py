@@ -155,6 +155,25 @@ def _handle_provider_error(
         )
 
 
+def _backend_or_fail(
+    invocation: Invocation, dream: Dream, *, stage: str, status: str
+) -> AsyncInvocationBackend | None:
+    """The invocation's backend, or None after failing the dream because it was removed from
+    the settings while the job ran."""
+    try:
+        return get_backend(invocation.backend, offered_only=False)
+    except UnknownBackend:
+        _fail(
+            invocation,
+            dream,
+            stage=stage,
+            message=f"The backend “{invocation.backend}” is no longer configured on this site.",
+            kind=FailureKind.UNAVAILABLE,
+            status=status,
+        )
+        return None
+
+
 def _load(invocation_id: int) -> tuple[Invocation | None, Dream | None]:
     invocation = (
         Invocation.objects.select_related("dream", "dream__character")
@@ -203,17 +222,8 @@ def start_invocation(*, invocation_id: int) -> None:
     if resumed:
         _schedule_poll(invocation.pk, 0)
         return
-    try:
-        backend = get_backend(invocation.backend, offered_only=False)
-    except UnknownBackend:
-        _fail(
-            invocation,
-            dream,
-            stage="submitting",
-            message=f"The backend “{invocation.backend}” is no longer configured on this site.",
-            kind=FailureKind.UNAVAILABLE,
-            status=Status.CANCELED,
-        )
+    backend = _backend_or_fail(invocation, dream, stage="submitting", status=Status.CANCELED)
+    if backend is None:
         return
     with tempfile.TemporaryDirectory(prefix=f"dream-{dream.public_id}-") as folder:
         try:
@@ -314,17 +324,8 @@ def poll_invocation(*, invocation_id: int) -> None:
     if dream is None or dream.status != DreamStatus.RUNNING:
         _finish_invocation(invocation, Status.ABANDONED)
         return
-    try:
-        backend = get_backend(invocation.backend, offered_only=False)
-    except UnknownBackend:
-        _fail(
-            invocation,
-            dream,
-            stage="generating",
-            message=f"The backend “{invocation.backend}” is no longer configured on this site.",
-            kind=FailureKind.UNAVAILABLE,
-            status=Status.ABANDONED,
-        )
+    backend = _backend_or_fail(invocation, dream, stage="generating", status=Status.ABANDONED)
+    if backend is None:
         return
     try:
         state = backend.check(invocation.arn)

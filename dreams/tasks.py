@@ -36,25 +36,23 @@ def render_dream(dream_id: int) -> None:
     services.run_dream(dream_id=dream_id, message_id=message.message_id if message else "")
 
 
-@dramatiq.actor(
-    queue_name="cloud",
-    time_limit=CLOUD_TIME_LIMIT_MS,
-    retry_when=_retry_transient,
-    min_backoff=2_000,
-    max_backoff=30_000,
-)
+#: Options shared by the provider actors.
+_CLOUD = {
+    "queue_name": "cloud",
+    "time_limit": CLOUD_TIME_LIMIT_MS,
+    "retry_when": _retry_transient,
+    "min_backoff": 2_000,
+    "max_backoff": 30_000,
+}
+
+
+@dramatiq.actor(**_CLOUD)
 def start_invocation(invocation_id: int) -> None:
     """Send invocation ``invocation_id`` to its provider and schedule the first poll."""
     cloud.start_invocation(invocation_id=invocation_id)
 
 
-@dramatiq.actor(
-    queue_name="cloud",
-    time_limit=CLOUD_TIME_LIMIT_MS,
-    retry_when=_retry_transient,
-    min_backoff=2_000,
-    max_backoff=30_000,
-)
+@dramatiq.actor(**_CLOUD)
 def poll_invocation(invocation_id: int) -> None:
     """Poll invocation ``invocation_id`` once; the service schedules the next poll."""
     cloud.poll_invocation(invocation_id=invocation_id)

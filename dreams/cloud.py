@@ -273,10 +273,11 @@ def _find_or_start(
             return arn
     if dream.character is None:
         raise InvalidClipRequest("The character of this dream was deleted.")
-    images = copy_reference_images(dream.character, folder) if dream.first_frame else []
+    # Only the opening photo is sent, so only it is fetched from storage.
+    images = copy_reference_images(dream.character, folder, limit=1) if dream.first_frame else []
     request = ClipRequest(
         prompt=dream.prompt,
-        reference_images=images[:1],
+        reference_images=images,
         seed=dream.seed,
         duration_seconds=dream.requested_seconds,
         aspect_ratio=dream.aspect_ratio,
@@ -413,6 +414,8 @@ def _completed(
             _poll_failed(invocation, dream, error)
             return
         if not found:
+            # poll_errors counts the waits for output.mp4 here: the value loaded before this
+            # poll's successful check (which reset the stored count) is the waits so far.
             waits = invocation.poll_errors + 1
             if waits > MAX_OUTPUT_WAITS:
                 _fail(

@@ -368,11 +368,13 @@ def _claim(dream_id: int, message_id: str) -> Dream | None:
     return Dream.objects.select_related("character").get(pk=dream_id)
 
 
-def copy_reference_images(character: Character, folder: Path) -> list[Path]:
-    """Copy ``character``'s reference images from storage into ``folder``, in order; returns
-    the local paths (``reference-0.jpg``, ...)."""
+def copy_reference_images(
+    character: Character, folder: Path, *, limit: int | None = None
+) -> list[Path]:
+    """Copy ``character``'s reference images (the first ``limit``, or all) from storage into
+    ``folder``, in order; returns the local paths (``reference-0.jpg``, ...)."""
     paths = []
-    for index, image in enumerate(character.ordered_images()):
+    for index, image in enumerate(character.ordered_images()[:limit]):
         path = folder / f"reference-{index}.jpg"
         with image.image.open("rb") as source, path.open("wb") as target:
             shutil.copyfileobj(source, target)

@@ -23,6 +23,7 @@ from django.conf import settings
 from moviepy import VideoClip
 from PIL import Image, ImageDraw, ImageFont
 
+from .clips import POSTER_AT
 from .video import (
     BackendCapabilities,
     ClipRequest,
@@ -39,8 +40,6 @@ CROSSFADE_SECONDS = 0.8
 FADE_SECONDS = 0.4
 #: Largest zoom of a pan; zooming only ever enlarges, so linear interpolation never aliases.
 MAX_ZOOM = 1.18
-#: Where in the clip the poster frame is taken, as a fraction of its duration.
-POSTER_AT = 0.35
 # Share of the whole job's progress that each stage covers.
 _PREPARING_END = 0.05
 _RENDERING_END = 0.95

@@ -12,7 +12,6 @@ StartAsyncInvoke / GetAsyncInvoke / ListAsyncInvokes (as of November 2026).
 
 from __future__ import annotations
 
-import json
 from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -170,19 +169,3 @@ class AsyncInvocationBackend(VideoBackend):
     ) -> RenderedClip:
         """Not used: async backends run through ``start``, ``check`` and ``download_output``."""
         raise NotImplementedError(f"{self.name} is an async backend; see dreams.cloud.")
-
-
-def describe_request(body: dict) -> str:
-    """``body`` as JSON for logs and the admin, with base64 image data shortened."""
-
-    def shorten(value):
-        if isinstance(value, dict):
-            return {
-                key: (f"<{len(item)} base64 chars>" if key in ("bytes", "data") else shorten(item))
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [shorten(item) for item in value]
-        return value
-
-    return json.dumps(shorten(body), indent=1)

@@ -54,12 +54,10 @@ def moto_s3() -> str:
 def provider_video() -> bytes:
     """A real 6 s 1280×720 H.264 MP4 (an animatic of two fixture photos) for the fake
     provider to "generate"."""
-    from django.test import override_settings
-
     from generation.animatic import AnimaticRenderer
 
     images = [Image.open(PHOTOS / name).convert("RGB") for name in ("astronaut.png", "chelsea.png")]
-    with tempfile.TemporaryDirectory() as folder, override_settings():
+    with tempfile.TemporaryDirectory() as folder:
         renderer = AnimaticRenderer(
             images=images, prompt="", seed=7, duration=6.0, width=1280, height=720, fps=24
         )

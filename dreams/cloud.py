@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from dreamsite import logs
 from generation import aws
 from generation.availability import mark_unavailable
 from generation.bedrock import COMPLETED, FAILED, IN_PROGRESS, AsyncInvocationBackend
@@ -182,6 +183,8 @@ def _load(invocation_id: int) -> tuple[Invocation | None, Dream | None]:
     )
     if invocation is None:
         return None, None
+    if invocation.dream_id is not None:
+        logs.bind(job_id=logs.dream_job_id(invocation.dream_id))
     return invocation, invocation.dream
 
 

@@ -305,9 +305,11 @@ class _ProgressReporter:
             return
         self._checked_at = now
         self.stage = stage
-        still_running = Dream.objects.filter(pk=self.dream.pk, status=DreamStatus.RUNNING).update(
-            stage=stage, progress=fraction, updated_at=timezone.now()
-        )
+        # Only while this attempt still owns the dream: after a cancel, or once the sweeper
+        # handed it to another worker, this render stops and keeps nothing.
+        still_running = Dream.objects.filter(
+            pk=self.dream.pk, status=DreamStatus.RUNNING, job_message_id=self.dream.job_message_id
+        ).update(stage=stage, progress=fraction, updated_at=timezone.now())
         if not still_running:
             raise RenderCanceled()
         if key != self._last:
@@ -328,9 +330,12 @@ def fail_dream(
 
     ``kind`` (a ``FailureKind``) tells the page what to offer (edit the prompt, another
     backend); ``operator_note`` keeps the provider's own words for the admin. Returns whether
-    the dream was still running (a cancelled one stays cancelled).
+    the dream was still running this attempt (a cancelled one stays cancelled, one handed to
+    another worker is left to it).
     """
-    changed = Dream.objects.filter(pk=dream.pk, status=DreamStatus.RUNNING).update(
+    changed = Dream.objects.filter(
+        pk=dream.pk, status=DreamStatus.RUNNING, job_message_id=dream.job_message_id
+    ).update(
         status=DreamStatus.FAILED,
         stage=stage,
         error=f"Failed while {stage}: {message}",
@@ -389,12 +394,15 @@ def store_result(
     duration: float,
     cost_usd: Decimal | None = None,
 ) -> bool:
-    """Save the clip and mark the dream succeeded, unless it was cancelled meanwhile (then the
-    saved files are deleted again). ``duration`` in seconds, ``cost_usd`` the actual cost."""
+    """Save the clip and mark the dream succeeded, unless it was cancelled or handed to another
+    worker meanwhile (then the saved files are deleted again, so one video exists per dream).
+    ``duration`` in seconds, ``cost_usd`` the actual cost."""
     with video_path.open("rb") as video, poster_path.open("rb") as poster:
         video_name = default_storage.save(dream_media_path(dream, "video.mp4"), File(video))
         poster_name = default_storage.save(dream_media_path(dream, "poster.jpg"), File(poster))
-    finished = Dream.objects.filter(pk=dream.pk, status=DreamStatus.RUNNING).update(
+    finished = Dream.objects.filter(
+        pk=dream.pk, status=DreamStatus.RUNNING, job_message_id=dream.job_message_id
+    ).update(
         status=DreamStatus.SUCCEEDED,
         stage="done",
         progress=1.0,

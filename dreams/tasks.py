@@ -7,6 +7,8 @@ providers in short calls (start, one poll) and never waits on them.
 import dramatiq
 from django.db import InterfaceError, OperationalError
 
+from dreamsite.logs import dream_job_id, job_context
+
 from . import cloud, services
 
 #: Wall-clock limit of one render attempt, in milliseconds.
@@ -33,7 +35,8 @@ def _retry_transient(retries: int, exception: BaseException) -> bool:
 def render_dream(dream_id: int) -> None:
     """Render dream ``dream_id`` (CPU and ffmpeg work, hence the ``media`` queue)."""
     message = dramatiq.middleware.CurrentMessage.get_current_message()
-    services.run_dream(dream_id=dream_id, message_id=message.message_id if message else "")
+    with job_context(job_id=dream_job_id(dream_id)):
+        services.run_dream(dream_id=dream_id, message_id=message.message_id if message else "")
 
 
 #: Options shared by the provider actors.
@@ -49,10 +52,12 @@ _CLOUD = {
 @dramatiq.actor(**_CLOUD)
 def start_invocation(invocation_id: int) -> None:
     """Send invocation ``invocation_id`` to its provider and schedule the first poll."""
-    cloud.start_invocation(invocation_id=invocation_id)
+    with job_context(invocation_id=invocation_id):
+        cloud.start_invocation(invocation_id=invocation_id)
 
 
 @dramatiq.actor(**_CLOUD)
 def poll_invocation(invocation_id: int) -> None:
     """Poll invocation ``invocation_id`` once; the service schedules the next poll."""
-    cloud.poll_invocation(invocation_id=invocation_id)
+    with job_context(invocation_id=invocation_id):
+        cloud.poll_invocation(invocation_id=invocation_id)

@@ -7,8 +7,12 @@ path differs between the two except the process layout.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,12 +21,20 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env(
-    "SECRET_KEY",
-    default="embedded-default-insecure-key-set-SECRET_KEY-in-production",
+_EMBEDDED_SECRET_KEY = "embedded-default-insecure-key-set-SECRET_KEY-in-production"
+SECRET_KEY = env("SECRET_KEY", default=_EMBEDDED_SECRET_KEY if DEBUG else "")
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if not DEBUG:
+    # A public site must not start on the embedded defaults: say which variable is missing.
+    if not SECRET_KEY or SECRET_KEY == _EMBEDDED_SECRET_KEY:
+        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a long random string.")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "DEBUG is off: set ALLOWED_HOSTS to the site's host names (comma-separated)."
+        )
 
 INSTALLED_APPS = [
     # daphne first: its runserver serves the ASGI app (pages and websockets).
@@ -32,11 +44,15 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles, so runserver serves static files the way production does.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "allauth",
     "allauth.account",
     "channels",
+    "csp",
+    "django_prometheus",
     # django_dramatiq sets up the broker before any app defines an actor.
     "django_dramatiq",
     "accounts",
@@ -47,7 +63,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "dreamsite.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -55,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "dreamsite.urls"
@@ -80,6 +101,14 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Seconds a connection is reused; 0 closes it after each request and each job, so a restarted
+# PostgreSQL costs at most one failed (and retried) job. Checked for health before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DB_CONNECT_TIMEOUT_SECONDS", default=5
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets pages read while a worker thread writes progress; IMMEDIATE transactions take
     # the write lock up front, so two racing uploads serialise instead of failing midway.
@@ -94,7 +123,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (allauth's rate limits) ----------------------------------------------------------
+# --- Cache (allauth's rate limits, model status) --------------------------------------------
+# With several web processes this must be shared (redis://...), or each counts on its own.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dreamsite")}
 
 # --- Accounts -------------------------------------------------------------------------------
@@ -124,10 +154,22 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 LOGIN_REDIRECT_URL = "dreams:list"
 LOGIN_URL = "account_login"
 
-EMAIL_BACKEND = env(
-    "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend",
-)
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ's forms), or
+# EMAIL_BACKEND alone; the embedded mode prints mails on the console. A public site must really
+# send them (verification is mandatory there).
+if env("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = env(
+        "EMAIL_BACKEND",
+        default="django.core.mail.backends.console.EmailBackend" if DEBUG else "",
+    )
+    if not EMAIL_BACKEND:
+        raise ImproperlyConfigured(
+            "DEBUG is off: set EMAIL_URL (e.g. smtp+tls://user:password@host:587) so that "
+            "verification and password-reset mails are sent."
+        )
+SERVER_EMAIL = env("SERVER_EMAIL", default="root@localhost")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Dreamsite <noreply@localhost>")
 
 # --- Internationalisation -------------------------------------------------------------------
@@ -139,7 +181,9 @@ USE_TZ = True
 # --- Static and media files -----------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
+# Where collectstatic gathers the hashed files WhiteNoise serves; the embedded mode serves
+# straight from the source folders and needs none.
+STATIC_ROOT = env("STATIC_ROOT", default="" if DEBUG else str(BASE_DIR / "var" / "static")) or None
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Media is never served from a public URL: views check the owner first (dreams.files).
 MEDIA_URL = "/media-not-public/"
@@ -173,7 +217,16 @@ else:
     raise ValueError("STORAGE_BACKEND must be 'local' or 's3'.")
 STORAGES = {
     "default": _MEDIA_STORAGE,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production serves compressed files under hashed names (WhiteNoise, cached forever); this
+    # needs `manage.py collectstatic`. The embedded mode serves the source files as they are.
+    "staticfiles": {
+        "BACKEND": env(
+            "STATICFILES_BACKEND",
+            default="django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        )
+    },
 }
 # Uploads above this many bytes go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -191,7 +244,12 @@ _DRAMATIQ_MIDDLEWARE = [
 if DRAMATIQ_BROKER_URL.startswith("redis"):
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
-        "OPTIONS": {"url": DRAMATIQ_BROKER_URL},
+        "OPTIONS": {
+            "url": DRAMATIQ_BROKER_URL,
+            # A worker silent this long (ms) is presumed dead and its unacked messages go
+            # back on the queue (Dramatiq's at-least-once delivery).
+            "heartbeat_timeout": env.int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", default=60_000),
+        },
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
 elif DRAMATIQ_BROKER_URL.startswith("amqp"):
@@ -223,6 +281,19 @@ else:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "dreamsite.channel_layers.ThreadSafeInMemoryChannelLayer"}
     }
+
+# --- Stalled jobs (manage.py sweep_jobs) ----------------------------------------------------
+# A running local render that reports no progress for this many seconds lost its worker.
+SWEEP_RENDER_STALL_SECONDS = env.int("SWEEP_RENDER_STALL_SECONDS", default=180)
+# A running cloud job with no poll or start attempt for this long lost its message; more than
+# the longest poll interval and busy backoff (5 minutes).
+SWEEP_CLOUD_STALL_SECONDS = env.int("SWEEP_CLOUD_STALL_SECONDS", default=600)
+# A queued job untouched this long is sent again (its message may have been lost with the
+# broker); a second copy is harmless, only one worker can claim the job.
+SWEEP_QUEUED_SECONDS = env.int("SWEEP_QUEUED_SECONDS", default=900)
+# Attempts a local render gets before a vanished worker fails it for good.
+SWEEP_MAX_ATTEMPTS = env.int("SWEEP_MAX_ATTEMPTS", default=3)
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 
 # --- Generation -----------------------------------------------------------------------------
 # Backends offered to users, in the order the form lists them. A cloud backend is offered only
@@ -258,11 +329,79 @@ DAILY_BUDGET_USD = env("DAILY_BUDGET_USD", default="10.00")
 # under 3x realtime there.
 ANIMATIC_X264_PRESET = env("ANIMATIC_X264_PRESET", default="superfast")
 
+# --- Production defaults (DEBUG off) --------------------------------------------------------
+# TLS ends at the proxy, which must set X-Forwarded-Proto (and drop a client's own).
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Prometheus scrapes each process over plain HTTP on the private network (/health/ is
+# answered before any redirect, dreamsite.health).
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Media links redirect to presigned S3 URLs, so the player and images load from the bucket.
+if STORAGE_BACKEND == "s3":
+    _MEDIA_ORIGINS = [
+        _origin(AWS_S3_ENDPOINT_URL) if AWS_S3_ENDPOINT_URL else "https://*.amazonaws.com"
+    ]
+else:
+    _MEDIA_ORIGINS = []
+# Content security policy (django-csp), the same in both modes so tests see what users get:
+# no inline script or style anywhere in the portal.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_MEDIA_ORIGINS],
+        "media-src": [SELF, *_MEDIA_ORIGINS],
+        # 'self' covers the page's own ws:// and wss:// origin (CSP level 3).
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Observability --------------------------------------------------------------------------
+# /metrics (Prometheus) answers only with "Authorization: Bearer <METRICS_TOKEN>" when set;
+# otherwise keep it off the public proxy.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# "json": one JSON object per line, with the job id on every line of a job; "plain" for people.
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"job": {"()": "dreamsite.logs.JobContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(job)s%(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            # "job" is the plain format's prefix; JSON has the ids as fields already.
+            "reserved_attrs": [*RESERVED_ATTRS, "job"],
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["job"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "dramatiq": {"level": "WARNING"},

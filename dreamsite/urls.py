@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from .metrics import metrics
 from .views import home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("characters/", include("characters.urls")),

@@ -31,10 +31,20 @@ def _free_port() -> int:
 
 
 class Portal:
-    """A portal server process in the embedded mode, with its own database and media folder."""
+    """A portal server process, by default in the embedded mode, with its own database and
+    media folder. ``server="daphne"`` runs the production web process instead of runserver;
+    ``collectstatic`` gathers the hashed static files first, as a deployment does."""
 
-    def __init__(self, home: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        extra_env: dict[str, str] | None = None,
+        *,
+        server: str = "runserver",
+        collectstatic: bool = False,
+    ) -> None:
         self.home = home
+        self.server = server
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -45,6 +55,7 @@ class Portal:
             "EMBEDDED_WORKERS": "true",
             "DRAMATIQ_BROKER_URL": "",
             "CHANNEL_LAYER_URL": "",
+            "STATIC_ROOT": str(home / "static"),
             **(extra_env or {}),
         }
         self.log_path = home / "server.log"
@@ -56,11 +67,33 @@ class Portal:
             check=True,
             capture_output=True,
         )
+        if collectstatic:
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--noinput"],
+                cwd=ROOT,
+                env=self.env,
+                check=True,
+                capture_output=True,
+            )
+
+    def command(self) -> list[str]:
+        if self.server == "daphne":
+            return [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "dreamsite.asgi:application",
+            ]
+        return [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
 
     def start(self) -> None:
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=log,

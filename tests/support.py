@@ -17,6 +17,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "images"
 PASSWORD = "correct horse battery staple 42"
 
+#: The least a production process needs (DEBUG off); see the README's "Running in production".
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "test-only-3c6f1d0b9a2e4f7c8d5b1a0e9f2c4d6b8a1e3f5c7d9b0a2c4e6f8",
+    "ALLOWED_HOSTS": "dreams.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://dreams.example.com",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+}
+
 
 def stored_files(root: Path) -> list[Path]:
     """Every file under ``root`` (the media folder), sorted."""
@@ -38,11 +47,52 @@ def bytes_upload(name: str, data: bytes, content_type: str = "image/png") -> Sim
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
-def run_jobs(broker, worker) -> None:
+def _is_stub(broker) -> bool:
+    return type(broker).__name__ == "StubBroker"
+
+
+def queue_size(broker, queue: str) -> int:
+    """Messages waiting, delayed or being processed on ``queue``, on any of our brokers."""
+    if _is_stub(broker):
+        found = broker.queues.get(queue)
+        delayed = broker.queues.get(f"{queue}.DQ")
+        return sum(q.unfinished_tasks for q in (found, delayed) if q is not None)
+    if type(broker).__name__ == "RedisBroker":
+        # Redis counts delayed and unacknowledged (in-flight) messages too.
+        return broker.do_qsize(queue)
+    queued, delayed, _ = broker.get_queue_message_counts(queue)
+    return queued + delayed
+
+
+def pending_messages(broker) -> int:
+    """Messages not yet finished on every declared queue of ``broker``."""
+    queues = {name.removesuffix(".DQ").removesuffix(".XQ") for name in broker.get_declared_queues()}
+    return sum(queue_size(broker, name) for name in queues)
+
+
+def take_message(broker, queue: str):
+    """Take the next message off ``queue`` as a worker would, and acknowledge it: the test then
+    plays that worker (for instance one that dies after sending a request)."""
+    consumer = broker.consume(queue, prefetch=1, timeout=1000)
+    try:
+        for _ in range(50):
+            message = next(consumer)
+            if message is not None:
+                consumer.ack(message)
+                return message
+    finally:
+        consumer.close()
+    raise AssertionError(f"No message arrived on {queue!r}.")
+
+
+def run_jobs(broker, worker, timeout: float = 120.0) -> None:
     """Wait until every queued message (including retries) has been processed."""
-    for queue in list(broker.queues):
-        broker.join(queue, fail_fast=True)
-    worker.join()
+    if _is_stub(broker):
+        for queue in list(broker.queues):
+            broker.join(queue, fail_fast=True)
+        worker.join()
+        return
+    run_until_idle(broker, worker, timeout=timeout)
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.02):
@@ -131,13 +181,28 @@ def run_until_idle(broker, worker, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     idle_since = None
     while time.monotonic() < deadline:
-        pending = sum(queue.unfinished_tasks for queue in broker.queues.values())
-        if pending == 0:
+        if pending_messages(broker) == 0:
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since > 0.3:
                 worker.join()
-                return
+                if pending_messages(broker) == 0:
+                    return
+                idle_since = None
         else:
             idle_since = None
         time.sleep(0.02)
     raise AssertionError("Jobs were still running after the timeout.")
+
+
+def wait_for_page(page, expression: str, timeout: float = 30_000) -> None:
+    """Poll the JavaScript ``expression`` in ``page`` until it is truthy (``timeout`` in ms).
+
+    Playwright's ``wait_for_function`` compiles its expression inside the page, which the
+    portal's content security policy forbids (no eval), as it should; ``evaluate`` runs through
+    the DevTools protocol instead.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout} ms waiting for {expression}")
+        time.sleep(0.05)

@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from tests.support import PASSWORD
+from tests.support import PASSWORD, PRODUCTION_ENV
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_mandatory_verification_blocks_login_until_confirmed(client, settings, d
 
 
 def test_debug_off_makes_verification_mandatory():
-    env = {**os.environ, "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "dreamsite.settings"}
+    env = {**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "dreamsite.settings"}
     env.pop("ACCOUNT_EMAIL_VERIFICATION", None)
     result = subprocess.run(
         [

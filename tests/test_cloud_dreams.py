@@ -14,7 +14,7 @@ from dreams import services
 from dreams.models import Dream, DreamStatus, FailureKind, Invocation, InvocationStatus
 from tests.cloud_fixtures import bucket_keys
 from tests.fake_bedrock import Outcome
-from tests.support import probe_video, run_until_idle
+from tests.support import probe_video, run_until_idle, take_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -174,9 +174,7 @@ def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
     nova_dream(alice_client, make_character(user))
     # The first worker takes the start message and dies before any poll runs: its delayed
     # poll message is lost with it.
-    start_message = broker.queues["cloud"].get_nowait()
-    broker.queues["cloud"].task_done()
-    tasks.start_invocation.fn(*start_message_args(start_message))
+    tasks.start_invocation.fn(*take_message(broker, "cloud").args)
     invocation = Invocation.objects.get()
     assert invocation.arn and invocation.status == InvocationStatus.IN_PROGRESS
     broker.flush_all()
@@ -194,12 +192,6 @@ def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
         worker.stop()
     assert Dream.objects.get().status == DreamStatus.SUCCEEDED
     assert cloud.start_count() == 1
-
-
-def start_message_args(raw) -> tuple:
-    from dramatiq import Message
-
-    return tuple(Message.decode(raw).args)
 
 
 def test_a_start_whose_answer_was_lost_is_found_by_its_token_not_sent_again(

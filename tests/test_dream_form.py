@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from dreams.models import Dream, DreamStatus
+from tests.support import queue_size
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +53,10 @@ def test_valid_dream_is_queued_and_enqueued_after_commit(
     assert response["Location"] == reverse("dreams:detail", args=[dream.public_id])
     assert (dream.status, dream.seed, dream.backend) == (DreamStatus.QUEUED, 42, "animatic")
     # Nothing reaches the broker until the row is committed.
-    assert broker.queues.get("media") is None or broker.queues["media"].qsize() == 0
+    assert queue_size(broker, "media") == 0
     for callback in callbacks:
         callback()
-    assert broker.queues["media"].qsize() == 1
+    assert queue_size(broker, "media") == 1
 
 
 def test_513_character_prompt_is_refused(alice_client, user, make_character):

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from dreams.models import Dream, DreamStatus
+from tests.support import queue_size
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_admin_retry_and_cancel_actions(
     assert "Queued again 1 dream(s)." in response.content.decode()
     dream.refresh_from_db()
     assert (dream.status, dream.error) == (DreamStatus.QUEUED, "")
-    assert broker.queues["media"].qsize() == 1
+    assert queue_size(broker, "media") == 1
 
     response = operator_client.post(
         changelist, {"action": "cancel_selected", "_selected_action": [dream.pk]}, follow=True

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.test_dream_story import click_link, create_character, save_screenshot, sign_up
 from tests.cloud_fixtures import s3_client
 from tests.portal import Portal
+from tests.support import wait_for_page
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +82,7 @@ def test_cloud_dream_shows_cost_estimates_progress_and_plays_from_s3(
     save_screenshot(page, tmp_path, "cloud-dream-generating.png")
     video = page.locator("#dream video")
     expect(video).to_be_attached(timeout=60_000)
-    page.wait_for_function("document.querySelector('#dream video').readyState >= 2", timeout=30_000)
+    wait_for_page(page, "document.querySelector('#dream video').readyState >= 2", timeout=30_000)
     duration = page.evaluate("document.querySelector('#dream video').duration")
     assert duration == pytest.approx(6.0, abs=0.1)
     expect(page.locator("#dream [data-field=cost-label]")).to_have_text("Cost")
@@ -92,9 +93,7 @@ def test_cloud_dream_shows_cost_estimates_progress_and_plays_from_s3(
     page.evaluate(
         "(() => { const v = document.querySelector('#dream video'); v.muted = true; v.play(); })()"
     )
-    page.wait_for_function(
-        "document.querySelector('#dream video').currentTime > 1.5", timeout=15_000
-    )
+    wait_for_page(page, "document.querySelector('#dream video').currentTime > 1.5", timeout=15_000)
     page.evaluate("document.querySelector('#dream video').pause()")
     page.locator("#dream video").scroll_into_view_if_needed()
     save_screenshot(page, tmp_path, "cloud-dream-finished.png")

@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import PASSWORD, photo_path
+from tests.support import PASSWORD, photo_path, wait_for_page
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +92,8 @@ def test_sign_up_create_character_dream_and_watch_it_render(page: Page, portal: 
     expect(page.get_by_role("heading", name="Eileen")).to_be_visible()
     token = page.evaluate("window.__pageToken")
     # Catch the bar mid-render for the screenshot, then wait for the player.
-    page.wait_for_function(
+    wait_for_page(
+        page,
         "window.__progressSeen.some(v => v >= 20 && v < 100) || !!document.querySelector('video')",
         timeout=60_000,
     )
@@ -106,22 +107,20 @@ def test_sign_up_create_character_dream_and_watch_it_render(page: Page, portal: 
     assert page.evaluate("window.__pageToken") == token, "the page reloaded"
     expect(page.locator("#dream .badge")).to_have_text("Succeeded")
 
-    page.wait_for_function("document.querySelector('#dream video').readyState >= 2", timeout=30_000)
+    wait_for_page(page, "document.querySelector('#dream video').readyState >= 2", timeout=30_000)
     duration = page.evaluate("document.querySelector('#dream video').duration")
     assert duration == pytest.approx(6.0, abs=0.1)
     page.evaluate("(() => { const v = document.querySelector('#dream video'); v.muted = true; })()")
     page.evaluate("document.querySelector('#dream video').play()")
-    page.wait_for_function(
-        "document.querySelector('#dream video').currentTime > 0.5", timeout=15_000
-    )
+    wait_for_page(page, "document.querySelector('#dream video').currentTime > 0.5", timeout=15_000)
     save_screenshot(page, tmp_path, "dream-finished.png")
 
     # The history lists it with its poster, and replays it.
     page.get_by_role("link", name="History").click()
     card = page.locator(".dream-card").first
     expect(card.locator(".badge")).to_have_text("Succeeded")
-    page.wait_for_function(
-        "document.querySelector('.dream-card img').naturalWidth === 1280", timeout=15_000
+    wait_for_page(
+        page, "document.querySelector('.dream-card img').naturalWidth === 1280", timeout=15_000
     )
     save_screenshot(page, tmp_path, "history.png")
 
@@ -150,7 +149,7 @@ def test_cancel_from_the_page(page: Page, portal: str):
 def test_page_reconnects_and_catches_up_after_the_server_restarts(page: Page, portal_server):
     page.add_init_script(RECORD_PROGRESS)
     start_dream(page, portal_server.url, "restarter@example.com", "Eileen survives a power cut")
-    page.wait_for_function("window.__progressSeen.some(v => v > 0 && v < 100)", timeout=60_000)
+    wait_for_page(page, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=60_000)
     token = page.evaluate("window.__pageToken")
 
     # The server dies mid-render; the new process resumes the dream from the database.

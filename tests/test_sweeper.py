@@ -1,0 +1,181 @@
+"""The sweep for jobs whose worker or message vanished (``manage.py sweep_jobs``): a render
+whose worker died is queued again and finishes once, one that keeps losing its worker fails
+with the reason, a lost message is sent again, and a cloud job whose poll was lost resumes
+without a second start at the provider."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dramatiq
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from dreams import services
+from dreams.models import Dream, DreamStatus, Invocation, InvocationStatus
+from dreams.sweeper import sweep_stalled_jobs
+from tests.support import (
+    queue_size,
+    run_jobs,
+    run_until_idle,
+    stored_files,
+    take_message,
+    wait_for,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def later():
+    """A moment past every stall allowance (the defaults are minutes)."""
+    return timezone.now() + timedelta(hours=2)
+
+
+@pytest.fixture
+def fresh_worker(broker):
+    """Start a worker only when the test says so (after it has lost some messages)."""
+    started = []
+
+    def start() -> dramatiq.Worker:
+        worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def lost_render(user, character, **fields) -> Dream:
+    """A dream whose worker died mid-render: running, its message gone with the worker."""
+    dream = services.create_dream(
+        owner=user, character=character, prompt="Eileen floats", backend="animatic", seed=3
+    )
+    dramatiq.get_broker().flush_all()
+    fields = {
+        "status": DreamStatus.RUNNING,
+        "stage": "rendering",
+        "progress": 0.4,
+        "job_message_id": "message-of-a-dead-worker",
+        "attempts": 1,
+        **fields,
+    }
+    Dream.objects.filter(pk=dream.pk).update(**fields)
+    return dream
+
+
+def test_render_whose_worker_vanished_is_requeued_and_finishes_once(
+    user, make_character, broker, fresh_worker, media_root, later
+):
+    dream = lost_render(user, make_character(user))
+
+    # Fresh jobs are left alone; only silence longer than the stage allows counts.
+    assert sweep_stalled_jobs().total == 0
+    report = sweep_stalled_jobs(now=later)
+    assert report.requeued_renders == 1 and report.total == 1
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.QUEUED
+    assert dream.stage == "waiting for a worker (the last one stopped responding)"
+
+    run_jobs(broker, fresh_worker())
+    dream.refresh_from_db()
+    assert (dream.status, dream.attempts) == (DreamStatus.SUCCEEDED, 2), dream.error
+    assert len([p for p in stored_files(media_root) if p.suffix == ".mp4"]) == 1
+    # A second sweep finds nothing more to do.
+    assert sweep_stalled_jobs(now=later).total == 0
+
+
+def test_a_slow_worker_presumed_dead_stops_and_keeps_nothing(
+    user, make_character, broker, worker, media_root, later
+):
+    dream = services.create_dream(
+        owner=user,
+        character=make_character(user, photos=("astronaut.png", "chelsea.png")),
+        prompt="Eileen floats",
+        backend="animatic",
+        seed=5,
+    )
+    first = wait_for(
+        lambda: (
+            Dream.objects.filter(pk=dream.pk, status=DreamStatus.RUNNING, progress__gt=0.05)
+            .values_list("job_message_id", flat=True)
+            .first()
+        )
+    )
+    # The sweep presumes the first worker dead while it is only slow; a second worker takes
+    # the job over and the first stops at its next progress report.
+    assert sweep_stalled_jobs(now=later).requeued_renders == 1
+    run_jobs(broker, worker)
+
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    assert dream.job_message_id != first and dream.attempts == 2
+    assert len([p for p in stored_files(media_root) if p.suffix == ".mp4"]) == 1
+
+
+def test_a_render_that_keeps_losing_its_worker_fails_with_the_reason(
+    alice_client, user, make_character, broker, later
+):
+    dream = lost_render(user, make_character(user), attempts=3)
+    assert sweep_stalled_jobs(now=later).failed_renders == 1
+
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.FAILED
+    assert dream.error.startswith(
+        "Failed while rendering: the worker stopped responding 3 times (no progress for"
+    )
+    assert "in stage 'rendering'" in dream.operator_note
+    page = alice_client.get(reverse("dreams:detail", args=[dream.public_id])).content.decode()
+    assert "the worker stopped responding 3 times" in page
+    assert queue_size(broker, "media") == 0
+
+
+def test_a_queued_dream_whose_message_was_lost_is_sent_again(
+    user, make_character, broker, fresh_worker, later
+):
+    dream = services.create_dream(
+        owner=user, character=make_character(user), prompt="waves", backend="animatic", seed=1
+    )
+    broker.flush_all()  # e.g. Redis restarted without persistence
+    assert sweep_stalled_jobs().total == 0
+    assert sweep_stalled_jobs(now=later).resent_queued == 1
+    run_jobs(broker, fresh_worker())
+    dream.refresh_from_db()
+    assert (dream.status, dream.attempts) == (DreamStatus.SUCCEEDED, 1)
+
+
+def test_a_cloud_dream_whose_poll_was_lost_resumes_without_a_second_start(
+    cloud, user, make_character, broker, fresh_worker, later
+):
+    from dreams import tasks
+
+    cloud.in_progress_polls = 1
+    services.create_dream(
+        owner=user,
+        character=make_character(user),
+        prompt="Eileen waves",
+        backend="nova-reel",
+        duration_seconds=6,
+    )
+    # A worker takes the start and sends it, then its delayed poll is lost with the broker.
+    tasks.start_invocation.fn(*take_message(broker, "cloud").args)
+    broker.flush_all()
+    assert Invocation.objects.get().status == InvocationStatus.IN_PROGRESS
+
+    assert sweep_stalled_jobs().total == 0
+    assert sweep_stalled_jobs(now=later).resumed_cloud == 1
+    run_until_idle(broker, fresh_worker())
+    dream = Dream.objects.get()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    assert cloud.start_count() == 1
+
+
+def test_sweep_command_reports_what_it_did(user, make_character, broker, capsys, settings):
+    lost_render(user, make_character(user))
+    settings.SWEEP_RENDER_STALL_SECONDS = 0
+    call_command("sweep_jobs", "--once")
+    assert "requeued_renders=1" in capsys.readouterr().out

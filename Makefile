@@ -1,13 +1,23 @@
 # The two commands the README opens with:
 #   make run   - install, migrate and start the portal on http://127.0.0.1:8000 (embedded mode)
-#   make test  - install everything (Debian's chromium included) and run every test
+#   make test  - install everything (Debian's chromium included) and run every test, on the
+#                embedded default and on PostgreSQL/Redis/RabbitMQ (which must be running)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev browser lint format bench clean
+# The production pass: PostgreSQL, Redis as broker, channel layer and cache (all on localhost;
+# .ci/run starts any that is down). TEST_SERVICES=1 lets the tests that need them run.
+SERVICES_ENV := TEST_SERVICES=1 \
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/dreamsite \
+  DRAMATIQ_BROKER_URL=redis://127.0.0.1:6379/1 \
+  CHANNEL_LAYER_URL=redis://127.0.0.1:6379/2 \
+  CACHE_URL=redis://127.0.0.1:6379/3
+RABBITMQ_ENV := $(SERVICES_ENV) DRAMATIQ_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/%2F
+
+.PHONY: run test test-embedded test-services install install-dev browser lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +39,16 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install-dev browser
+# Every test, twice: on the embedded default, then on the production services; the
+# broker-specific tests a third time on RabbitMQ.
+test: test-embedded test-services
+
+test-embedded: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-services: install-dev browser
+	$(SERVICES_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(RABBITMQ_ENV) $(BIN)/python -m pytest -m broker $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

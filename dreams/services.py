@@ -430,6 +430,7 @@ def run_dream(*, dream_id: int, message_id: str = "") -> None:
     if dream is None:
         logger.info("Dream %s is not queued; nothing to do.", dream_id)
         return
+    logger.info("Rendering on %s, attempt %d", dream.backend, dream.attempts)
     publish_dream(dream)
     reporter = _ProgressReporter(dream)
     with tempfile.TemporaryDirectory(prefix=f"dream-{dream.public_id}-") as folder:
@@ -449,6 +450,7 @@ def run_dream(*, dream_id: int, message_id: str = "") -> None:
             clip = backend.render(request, workdir=workdir, progress=reporter)
             reporter("saving", 0.97)
             if store_result(dream, clip.video_path, clip.poster_path, clip.duration_seconds):
+                logger.info("Finished: a %.1f s video", clip.duration_seconds)
                 dream.refresh_from_db()
                 publish_dream(dream)
         except RenderCanceled:

@@ -100,7 +100,7 @@ def _sweep_stalled_renders(now: datetime, report: SweepReport) -> None:
             cutoff,
             now,
             status=DreamStatus.QUEUED,
-            stage="waiting for a worker (the last one stopped responding)",
+            stage="requeued: its worker stopped",
             progress=0.0,
             job_message_id="",
         ):

@@ -3,12 +3,24 @@ test, and a Dramatiq worker on the in-process broker that runs the real actors."
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dramatiq
 import pytest
 
 from tests.support import PASSWORD, photo_upload
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``services`` need PostgreSQL and a real broker: they run in `make test`'s
+    production pass (TEST_SERVICES=1), which .ci/run always runs."""
+    if os.environ.get("TEST_SERVICES"):
+        return
+    skip = pytest.mark.skip(reason="runs in the production pass (make test-services)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -175,17 +175,30 @@ def png_bytes(image) -> bytes:
     return buffer.getvalue()
 
 
+def _worker_busy(worker) -> bool:
+    """Whether ``worker`` holds a message: running, waiting in its work queue, or delayed."""
+    return bool(
+        worker.work_queue.unfinished_tasks
+        or any(consumer.delay_queue.unfinished_tasks for consumer in worker.consumers.values())
+    )
+
+
 def run_until_idle(broker, worker, timeout: float = 60.0) -> None:
-    """Process messages, delayed ones included, until no queue holds anything for a moment:
-    cloud jobs keep scheduling their next poll until they finish."""
+    """Process messages, delayed ones included, until neither the broker nor the worker holds
+    anything for a moment: cloud jobs keep scheduling their next poll until they finish.
+
+    A real broker reports its counts with a lag (RabbitMQ does not count messages a consumer
+    holds), so quiet must last a full second there, and the worker's own queues count too.
+    """
+    quiet_for = 0.3 if _is_stub(broker) else 1.0
     deadline = time.monotonic() + timeout
     idle_since = None
     while time.monotonic() < deadline:
-        if pending_messages(broker) == 0:
+        if pending_messages(broker) == 0 and not _worker_busy(worker):
             idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > 0.3:
+            if time.monotonic() - idle_since > quiet_for:
                 worker.join()
-                if pending_messages(broker) == 0:
+                if pending_messages(broker) == 0 and not _worker_busy(worker):
                     return
                 idle_since = None
         else:

@@ -16,7 +16,7 @@ from tests.cloud_fixtures import bucket_keys
 from tests.fake_bedrock import Outcome
 from tests.support import probe_video, run_until_idle, take_message
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 
 
 def nova_dream(client, character, **extra):

@@ -94,7 +94,11 @@ def test_admin_lists_users(operator_client, user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_render_dream_command_renders_and_prints_progress(user, make_character, capsys, broker):
+def test_render_dream_command_renders_and_prints_progress(
+    user, make_character, capsys, broker, worker
+):
+    # ``worker`` plays the worker processes of a production site; in the embedded mode the
+    # command also runs its own.
     make_character(user, name="Eileen")
     call_command(
         "render_dream",

@@ -25,7 +25,7 @@ from tests.support import (
     wait_for,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_render_whose_worker_vanished_is_requeued_and_finishes_once(
     assert report.requeued_renders == 1 and report.total == 1
     dream.refresh_from_db()
     assert dream.status == DreamStatus.QUEUED
-    assert dream.stage == "waiting for a worker (the last one stopped responding)"
+    assert dream.stage == "requeued: its worker stopped"
 
     run_jobs(broker, fresh_worker())
     dream.refresh_from_db()

@@ -1,0 +1,196 @@
+"""Faults across processes: real worker processes (``manage.py rundramatiq``) on the real
+broker and PostgreSQL, one of them killed with SIGKILL mid-job. The job finishes on the other
+worker, exactly one video exists, and a cloud job is started at the provider exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from dreams import services
+from dreams.models import Dream, DreamStatus, Invocation, InvocationStatus
+from tests.portal import ROOT
+from tests.support import stored_files, wait_for
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.services,
+    pytest.mark.broker,
+]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """``manage.py rundramatiq`` on one queue, against this test's database and media."""
+
+    def __init__(self, queue: str, home, extra_env: dict[str, str]) -> None:
+        self.log_path = home / f"worker-{queue}-{os.urandom(3).hex()}.log"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "EMBEDDED_WORKERS": "false",
+            "LOG_FORMAT": "json",
+            **extra_env,
+        }
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "rundramatiq",
+                    "--skip-logging",
+                    "--queues",
+                    queue,
+                    "--processes",
+                    "1",
+                    "--threads",
+                    "1",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own process group, so SIGKILL reaches the forked worker too.
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture
+def start_worker(tmp_path, broker):
+    started: list[WorkerProcess] = []
+
+    def start(queue: str, **extra_env: str) -> WorkerProcess:
+        worker = WorkerProcess(queue, tmp_path, extra_env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def sweeper(tmp_path, broker):
+    """``manage.py sweep_jobs`` every second with short stall allowances (3 s)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "SWEEP_RENDER_STALL_SECONDS": "3",
+        "SWEEP_CLOUD_STALL_SECONDS": "3",
+    }
+    with (tmp_path / "sweeper.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "sweep_jobs", "--every", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_a_worker_killed_mid_render_leaves_one_video_made_by_the_other(
+    user, make_character, start_worker, sweeper, media_root
+):
+    first = start_worker("media")
+    dream = services.create_dream(
+        owner=user,
+        character=make_character(user, photos=("astronaut.png", "chelsea.png")),
+        prompt="Eileen floats through the station",
+        backend="animatic",
+        seed=11,
+    )
+    wait_for(
+        lambda: Dream.objects.filter(
+            pk=dream.pk, status=DreamStatus.RUNNING, progress__gt=0.1
+        ).exists(),
+        timeout=60,
+    )
+    second = start_worker("media")
+    first.kill()
+
+    done = wait_for(
+        lambda: (
+            Dream.objects.filter(pk=dream.pk)
+            .exclude(status=DreamStatus.RUNNING)
+            .exclude(status=DreamStatus.QUEUED)
+            .first()
+        ),
+        timeout=120,
+    )
+    assert done.status == DreamStatus.SUCCEEDED, (done.error, second.log())
+    assert done.attempts == 2
+    assert len([path for path in stored_files(media_root) if path.suffix == ".mp4"]) == 1
+    # The second worker's JSON log names the job on every line about it.
+    lines = [json.loads(line) for line in second.log().splitlines() if line.startswith("{")]
+    about_dreams = [line for line in lines if line["logger"].startswith("dreams")]
+    assert [line["message"] for line in about_dreams] == [
+        "Rendering on animatic, attempt 2",
+        "Finished: a 6.0 s video",
+    ]
+    assert {line["job_id"] for line in about_dreams} == {f"dream-{dream.pk}"}
+
+
+def test_a_worker_killed_while_polling_never_starts_the_cloud_job_twice(
+    cloud, settings, user, make_character, start_worker, sweeper
+):
+    cloud.in_progress_polls = 6
+    provider = {
+        "NOVA_REEL_OUTPUT_S3_URI": settings.NOVA_REEL_OUTPUT_S3_URI,
+        "AWS_S3_ENDPOINT_URL": settings.AWS_S3_ENDPOINT_URL,
+        "BEDROCK_ENDPOINT_URL": settings.BEDROCK_ENDPOINT_URL,
+        "BEDROCK_CONTROL_ENDPOINT_URL": settings.BEDROCK_CONTROL_ENDPOINT_URL,
+        "BEDROCK_POLL_SECONDS": "0.5",
+    }
+    first = start_worker("cloud", **provider)
+    services.create_dream(
+        owner=user,
+        character=make_character(user),
+        prompt="Eileen waves",
+        backend="nova-reel",
+        duration_seconds=6,
+    )
+    wait_for(
+        lambda: Invocation.objects.filter(
+            status=InvocationStatus.IN_PROGRESS, polls__gte=1
+        ).exists(),
+        timeout=60,
+    )
+    second = start_worker("cloud", **provider)
+    first.kill()
+
+    dream = wait_for(
+        lambda: Dream.objects.exclude(status__in=(DreamStatus.RUNNING, DreamStatus.QUEUED)).first(),
+        timeout=120,
+    )
+    assert dream.status == DreamStatus.SUCCEEDED, (dream.error, second.log())
+    assert cloud.start_count() == 1

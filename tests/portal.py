@@ -60,21 +60,18 @@ class Portal:
         }
         self.log_path = home / "server.log"
         self.process: subprocess.Popen | None = None
+        self._manage("migrate", "--noinput")
+        if collectstatic:
+            self._manage("collectstatic", "--noinput")
+
+    def _manage(self, *args: str) -> None:
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
+            [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
             check=True,
             capture_output=True,
         )
-        if collectstatic:
-            subprocess.run(
-                [sys.executable, "manage.py", "collectstatic", "--noinput"],
-                cwd=ROOT,
-                env=self.env,
-                check=True,
-                capture_output=True,
-            )
 
     def command(self) -> list[str]:
         if self.server == "daphne":

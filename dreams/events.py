@@ -59,5 +59,6 @@ def publish_dream(dream: Dream) -> None:
         async_to_sync(get_channel_layer().group_send)(
             user_group(dream.owner_id), {"type": "job.event", "event": event}
         )
-    except Exception:
-        logger.exception("Could not publish progress of dream %s", dream.public_id)
+    except Exception as error:
+        # One line, not a traceback: while Redis restarts this happens once per percent.
+        logger.warning("Could not publish progress of dream %s: %r", dream.public_id, error)

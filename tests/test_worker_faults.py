@@ -5,10 +5,6 @@ worker, exactly one video exists, and a cloud job is started at the provider exa
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
@@ -16,7 +12,7 @@ from django.db import connection
 
 from dreams import services
 from dreams.models import Dream, DreamStatus, Invocation, InvocationStatus
-from tests.portal import ROOT
+from tests.processes import SweeperProcess, WorkerProcess
 from tests.support import stored_files, wait_for
 
 pytestmark = [
@@ -31,63 +27,13 @@ def database_url() -> str:
     return f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-class WorkerProcess:
-    """``manage.py rundramatiq`` on one queue, against this test's database and media."""
-
-    def __init__(self, queue: str, home, extra_env: dict[str, str]) -> None:
-        self.log_path = home / f"worker-{queue}-{os.urandom(3).hex()}.log"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "EMBEDDED_WORKERS": "false",
-            "LOG_FORMAT": "json",
-            **extra_env,
-        }
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "manage.py",
-                    "rundramatiq",
-                    "--skip-logging",
-                    "--queues",
-                    queue,
-                    "--processes",
-                    "1",
-                    "--threads",
-                    "1",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own process group, so SIGKILL reaches the forked worker too.
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-
 @pytest.fixture
 def start_worker(tmp_path, broker):
     started: list[WorkerProcess] = []
 
     def start(queue: str, **extra_env: str) -> WorkerProcess:
-        worker = WorkerProcess(queue, tmp_path, extra_env)
+        env = {"DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+        worker = WorkerProcess((queue,), tmp_path, {**env, **extra_env})
         started.append(worker)
         return worker
 
@@ -99,23 +45,16 @@ def start_worker(tmp_path, broker):
 @pytest.fixture
 def sweeper(tmp_path, broker):
     """``manage.py sweep_jobs`` every second with short stall allowances (3 s)."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "SWEEP_RENDER_STALL_SECONDS": "3",
-        "SWEEP_CLOUD_STALL_SECONDS": "3",
-    }
-    with (tmp_path / "sweeper.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "sweep_jobs", "--every", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = SweeperProcess(
+        tmp_path,
+        {
+            "DATABASE_URL": database_url(),
+            "SWEEP_RENDER_STALL_SECONDS": "3",
+            "SWEEP_CLOUD_STALL_SECONDS": "3",
+        },
+    )
     yield process
-    process.terminate()
-    process.wait(timeout=20)
+    process.stop()
 
 
 def test_a_worker_killed_mid_render_leaves_one_video_made_by_the_other(

@@ -31,7 +31,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"Swept: {report}")
             except DatabaseError as error:
                 # PostgreSQL restarting: try again next round rather than exit.
-                self.stderr.write(f"Sweep skipped, the database is unreachable: {error}")
+                self.stderr.write(f"Sweep skipped, a database error (trying again): {error}")
                 if options["once"]:
                     raise
             finally:

@@ -1,0 +1,194 @@
+"""The production topology end to end: two daphne web processes and Dramatiq worker processes
+sharing PostgreSQL and Redis (broker, channel layer, cache), nothing in-process. A dream
+submitted through one web process is watched live through the other; Redis restarted under a
+running render loses nothing and the page catches up by itself."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.test_dream_story import (
+    RECORD_PROGRESS,
+    click_link,
+    create_character,
+    save_screenshot,
+    sign_up,
+)
+from tests.portal import Portal
+from tests.processes import RedisServer, ScratchDatabase, SweeperProcess, WorkerProcess
+from tests.support import wait_for_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+# Counts the page's websocket connections that opened, so a test knows the page is listening
+# (and, after a Redis restart, that it reconnected).
+COUNT_SOCKETS = """
+window.__socketsOpened = 0;
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("open", () => { window.__socketsOpened += 1; });
+  }
+};
+"""
+
+
+@dataclass
+class Topology:
+    """Web and worker processes on one scratch database and one private Redis."""
+
+    home: Path
+    env: dict[str, str]
+    redis: RedisServer
+    web: list[Portal] = field(default_factory=list)
+    workers: list[WorkerProcess] = field(default_factory=list)
+    sweeper: SweeperProcess | None = None
+
+    def start_web(self) -> Portal:
+        # Each web process migrates first, as a release step would; the sweeper then starts.
+        portal = Portal(self.home / f"web-{len(self.web)}", extra_env=self.env, server="daphne")
+        portal.start()
+        self.web.append(portal)
+        self.sweeper = self.sweeper or SweeperProcess(self.home, self.env)
+        return portal
+
+    def start_worker(self) -> WorkerProcess:
+        worker = WorkerProcess(("default", "media", "cloud"), self.home, self.env)
+        self.workers.append(worker)
+        return worker
+
+    def logs(self) -> str:
+        return "\n".join(
+            [portal.log_path.read_text()[-3000:] for portal in self.web]
+            + [worker.log()[-3000:] for worker in self.workers]
+        )
+
+
+@pytest.fixture
+def topology(tmp_path_factory):
+    home = tmp_path_factory.mktemp("topology")
+    for folder in ("web-0", "web-1", "media"):
+        (home / folder).mkdir()
+    database = ScratchDatabase(os.environ["DATABASE_URL"])
+    redis = RedisServer(home).start()
+    env = {
+        "DEBUG": "true",
+        "EMBEDDED_WORKERS": "false",
+        "DATABASE_URL": database.url,
+        "DRAMATIQ_BROKER_URL": redis.url(0),
+        "CHANNEL_LAYER_URL": redis.url(1),
+        "CACHE_URL": redis.url(2),
+        "MEDIA_ROOT": str(home / "media"),
+        "STORAGE_BACKEND": "local",
+        "SWEEP_QUEUED_SECONDS": "10",
+    }
+    topology = Topology(home=home, env=env, redis=redis)
+    try:
+        yield topology
+    finally:
+        sweeper = [topology.sweeper] if topology.sweeper else []
+        for process in [*topology.workers, *topology.web, *sweeper]:
+            process.stop()
+        redis.stop()
+        database.drop()
+
+
+def submit_dream(page: Page, prompt: str) -> str:
+    """From a character's page: ask for a dream; the path of its page."""
+    click_link(page, "Dream with Eileen")
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_role("button", name="Dream it").click()
+    expect(page.get_by_role("heading", name="Eileen")).to_be_visible()
+    return urlparse(page.url).path
+
+
+def watch(context: BrowserContext, url: str) -> Page:
+    """A second page of the same user on ``url``, recording its progress bar and sockets."""
+    page = context.new_page()
+    page.add_init_script(RECORD_PROGRESS + COUNT_SOCKETS)
+    page.goto(url)
+    wait_for_page(page, "window.__socketsOpened >= 1")
+    return page
+
+
+def test_dream_submitted_on_one_web_process_is_watched_live_on_another(
+    context: BrowserContext, topology: Topology, tmp_path
+):
+    web_a, web_b = topology.start_web(), topology.start_web()
+    page_a = context.new_page()
+    sign_up(page_a, web_a.url, "traveller@example.com")
+    create_character(page_a, web_a.url)
+    dream_path = submit_dream(page_a, "Eileen crosses from one server to the other")
+
+    # Web B knows the session (same database) and the dream, still waiting for a worker.
+    page_b = watch(context, f"{web_b.url}{dream_path}")
+    expect(page_b.locator("#dream .badge")).to_have_text("Queued")
+    token = page_b.evaluate("window.__pageToken")
+    topology.start_worker()
+    topology.start_worker()
+
+    wait_for_page(
+        page_b,
+        "window.__progressSeen.some(v => v > 0 && v < 100) || !!document.querySelector('video')",
+        timeout=90_000,
+    )
+    if page_b.locator("#dream video").count() == 0:
+        save_screenshot(page_b, tmp_path, "topology-rendering.png")
+    expect(page_b.locator("#dream video")).to_be_attached(timeout=120_000)
+    expect(page_b.locator("#dream .badge")).to_have_text("Succeeded")
+    seen = page_b.evaluate("window.__progressSeen")
+    assert any(0 < value < 100 for value in seen), (seen, topology.logs())
+    assert page_b.evaluate("window.__pageToken") == token, "page B reloaded"
+    # The video plays from web B, whichever worker made it and whichever server took the job.
+    wait_for_page(page_b, "document.querySelector('#dream video').readyState >= 2")
+    assert page_b.evaluate("document.querySelector('#dream video').duration") == pytest.approx(
+        6.0, abs=0.1
+    )
+    save_screenshot(page_b, tmp_path, "topology-finished.png")
+    expect(page_a.locator("#dream .badge")).to_have_text("Succeeded")
+    videos = list((topology.home / "media").rglob("*.mp4"))
+    assert len(videos) == 1, videos
+
+
+def test_restarting_redis_mid_render_loses_no_dream_and_the_page_catches_up(
+    context: BrowserContext, topology: Topology, tmp_path
+):
+    web = topology.start_web()
+    page = context.new_page()
+    sign_up(page, web.url, "steady@example.com")
+    create_character(page, web.url)
+    character_url = page.url
+    first = submit_dream(page, "Eileen keeps going through the storm")
+    # A second dream waits in the queue behind the first (one worker, one thread).
+    page.goto(character_url)
+    second = submit_dream(page, "Eileen waits her turn")
+    watched = watch(context, f"{web.url}{first}")
+    token = watched.evaluate("window.__pageToken")
+    topology.start_worker()
+    wait_for_page(watched, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=90_000)
+
+    # Redis goes away and comes back empty: messages, group memberships, everything.
+    topology.redis.stop()
+    time.sleep(2)
+    topology.redis.start()
+
+    expect(watched.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+    expect(watched.locator("#dream video")).to_be_attached()
+    assert watched.evaluate("window.__pageToken") == token, "the page reloaded"
+    assert watched.evaluate("window.__socketsOpened") >= 2, "the page never reconnected"
+    save_screenshot(watched, tmp_path, "redis-restart-caught-up.png")
+
+    page.goto(f"{web.url}{second}")
+    expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+    # The outage did fall inside the renders: their progress could not be published then.
+    assert "Could not publish progress" in topology.workers[0].log()
+    videos = list((topology.home / "media").rglob("*.mp4"))
+    assert len(videos) == 2, (videos, topology.logs())

@@ -9,8 +9,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 # The production pass: PostgreSQL, Redis as broker, channel layer and cache (all on localhost;
-# .ci/run starts any that is down). TEST_SERVICES=1 lets the tests that need them run.
-SERVICES_ENV := TEST_SERVICES=1 \
+# .ci/run starts any that is down), media on S3 (moto's server, TEST_STORAGE=s3). TEST_SERVICES=1
+# lets the tests that need them run.
+SERVICES_ENV := TEST_SERVICES=1 TEST_STORAGE=s3 \
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/dreamsite \
   DRAMATIQ_BROKER_URL=redis://127.0.0.1:6379/1 \
   CHANNEL_LAYER_URL=redis://127.0.0.1:6379/2 \
@@ -63,6 +64,9 @@ bench: install-dev browser
 	$(BIN)/python bench/progress_latency.py
 	$(BIN)/python bench/browser_progress_latency.py
 	$(BIN)/python bench/cloud_polling.py
+	$(BIN)/python bench/history_throughput.py
+	$(BIN)/python bench/websocket_fanout.py
+	$(BIN)/python bench/queue_latency.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

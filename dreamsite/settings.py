@@ -109,6 +109,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DB_CONNECT_TIMEOUT_SECONDS", default=5
     )
+    # Under ASGI each request's sync code runs on a fresh thread, so without a pool every
+    # page opens a new PostgreSQL connection (Django's docs, "Persistent connections": use
+    # the backend's pool under ASGI). With CONN_HEALTH_CHECKS Django has the pool check a
+    # connection before lending it, so a restarted PostgreSQL fails no request. 0: no pool.
+    DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0 if DEBUG else 10)
+    if DB_POOL_MAX_SIZE:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets pages read while a worker thread writes progress; IMMEDIATE transactions take
     # the write lock up front, so two racing uploads serialise instead of failing midway.
@@ -175,7 +187,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Dreamsite <noreply@local
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
-USE_I18N = True
+# English only: without the translation machinery every url tag and date skips a
+# context-local language lookup (a fifth of the history page's rendering time).
+USE_I18N = False
 USE_TZ = True
 
 # --- Static and media files -----------------------------------------------------------------
@@ -274,7 +288,13 @@ if CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+            "CONFIG": {
+                "hosts": [CHANNEL_LAYER_URL],
+                # Messages waiting per web process (all its sockets share one Redis list):
+                # beyond it channels-redis drops events silently, and the stock 100 dropped
+                # some at 1,000 open pages (bench/websocket_fanout.py).
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=10_000),
+            },
         }
     }
 else:

@@ -94,28 +94,36 @@ def cloud(settings, moto_s3, fake_bedrock) -> FakeBedrock:
     aws.forget_clients()
 
 
+def s3_media_storage(bucket: str, endpoint: str) -> dict:
+    """The STORAGES entry that keeps media in ``bucket`` on ``endpoint``, as the production
+    settings build it (STORAGE_BACKEND=s3)."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "region_name": "us-east-1",
+            "endpoint_url": endpoint,
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+        },
+    }
+
+
+def fresh_bucket(endpoint: str, prefix: str = "media") -> str:
+    bucket = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    s3_client(endpoint).create_bucket(Bucket=bucket)
+    return bucket
+
+
 @pytest.fixture
 def s3_media(settings, moto_s3) -> str:
     """All media in a fresh private bucket on moto through django-storages; its name."""
-    bucket = f"media-{uuid.uuid4().hex[:10]}"
-    s3_client(moto_s3).create_bucket(Bucket=bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": bucket,
-                "region_name": "us-east-1",
-                "endpoint_url": moto_s3,
-                "addressing_style": "path",
-                "signature_version": "s3v4",
-                "default_acl": None,
-                "querystring_auth": True,
-                "querystring_expire": 300,
-                "file_overwrite": False,
-            },
-        },
-    }
+    bucket = fresh_bucket(moto_s3)
+    settings.STORAGES = {**settings.STORAGES, "default": s3_media_storage(bucket, moto_s3)}
     return bucket
 
 

@@ -41,13 +41,40 @@ def fresh_cache():
     cache.clear()
 
 
+#: The services pass keeps media on S3 (moto's server on localhost), as production does.
+S3_MEDIA = os.environ.get("TEST_STORAGE") == "s3"
+
+
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path) -> Path:
-    """Every test writes media into its own empty folder."""
+def media_root(request, settings, tmp_path) -> Path:
+    """Every test writes media into its own empty place: a folder, and with TEST_STORAGE=s3
+    a fresh private bucket on moto instead (``media_env`` tells worker processes which).
+    Tests marked ``local_media`` keep the folder."""
     root = tmp_path / "media"
     root.mkdir()
     settings.MEDIA_ROOT = root
+    if S3_MEDIA and not request.node.get_closest_marker("local_media"):
+        from tests.cloud_fixtures import fresh_bucket, s3_media_storage
+
+        endpoint = request.getfixturevalue("moto_s3")
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": s3_media_storage(fresh_bucket(endpoint), endpoint),
+        }
     return root
+
+
+@pytest.fixture
+def media_env(media_root, settings) -> dict[str, str]:
+    """Environment that puts another process's media where this test's is."""
+    storage = settings.STORAGES["default"]
+    if storage["BACKEND"] == "storages.backends.s3.S3Storage":
+        return {
+            "STORAGE_BACKEND": "s3",
+            "AWS_STORAGE_BUCKET_NAME": storage["OPTIONS"]["bucket_name"],
+            "AWS_S3_ENDPOINT_URL": storage["OPTIONS"]["endpoint_url"],
+        }
+    return {"STORAGE_BACKEND": "local", "MEDIA_ROOT": str(media_root)}
 
 
 @pytest.fixture

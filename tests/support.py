@@ -8,8 +8,9 @@ import struct
 import subprocess
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import imageio_ffmpeg
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -27,9 +28,33 @@ PRODUCTION_ENV = {
 }
 
 
-def stored_files(root: Path) -> list[Path]:
-    """Every file under ``root`` (the media folder), sorted."""
-    return sorted(path for path in root.rglob("*") if path.is_file())
+def stored_files(folder: str = "") -> list[PurePosixPath]:
+    """The name of every file in media storage (a folder on disk, or an S3 bucket in the
+    services pass), sorted; through the storage API, as the app sees them."""
+    from django.core.files.storage import default_storage
+
+    folders, files = default_storage.listdir(folder)
+    names = [PurePosixPath(folder, name) for name in files]
+    for child in folders:
+        names += stored_files(f"{folder}/{child}" if folder else child)
+    return sorted(names)
+
+
+def served_media(response) -> tuple[str, bytes]:
+    """The content type and bytes a browser gets from a media view's ``response``: streamed by
+    the portal from local disk, or, on S3, from the presigned URL it redirects to (moto's
+    server, real HTTP)."""
+    if response.status_code == 302:
+        with urllib.request.urlopen(response["Location"], timeout=10) as fetched:
+            return fetched.headers["Content-Type"], fetched.read()
+    assert response.status_code == 200, response.status_code
+    return response["Content-Type"], b"".join(response)
+
+
+def stored_bytes(field_file) -> bytes:
+    """The content of a stored file (an ``ImageField``'s or ``FileField``'s value)."""
+    with field_file.storage.open(field_file.name, "rb") as handle:
+        return handle.read()
 
 
 def photo_path(name: str) -> Path:

@@ -1,16 +1,16 @@
 """Dream jobs through the real actor on a real Dramatiq worker: render, cancel, retry, delete,
 resume after a restart, and duplicate deliveries."""
 
-import os
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from dreams import services
 from dreams.models import Dream, DreamStatus
 from dreams.tasks import render_dream
-from tests.support import probe_video, run_jobs, stored_files, wait_for
+from tests.support import probe_video, run_jobs, stored_bytes, stored_files, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,6 +21,7 @@ def queue_dream(user, character, prompt="Eileen floats through the station", see
     )
 
 
+@pytest.mark.local_media  # the portal's own range serving; S3 serves its files itself
 def test_dream_renders_to_a_playable_mp4(
     alice_client, user, make_character, broker, worker, media_root
 ):
@@ -74,7 +75,7 @@ def test_cancel_while_rendering_stops_promptly_and_keeps_no_video(
     dream.refresh_from_db()
     assert dream.status == DreamStatus.CANCELED
     assert not dream.video and not dream.poster
-    assert not [path for path in stored_files(media_root) if "dreams" in path.parts]
+    assert not [path for path in stored_files() if "dreams" in path.parts]
     # The render stopped at its next progress report, well before the end.
     assert dream.progress < 0.9
 
@@ -99,9 +100,9 @@ def test_cancel_a_finished_dream_is_refused(user, make_character, broker, worker
 def test_failure_says_which_stage_and_why_then_retry_succeeds(user, make_character, broker, worker):
     character = make_character(user)
     image = character.images.get()
-    saved = image.image.path
-    moved = saved + ".away"
-    os.rename(saved, moved)
+    # The photo vanishes from storage behind the portal's back, then comes back.
+    photo = stored_bytes(image.image)
+    image.image.storage.delete(image.image.name)
     dream = queue_dream(user, character)
     run_jobs(broker, worker)
     dream.refresh_from_db()
@@ -109,7 +110,7 @@ def test_failure_says_which_stage_and_why_then_retry_succeeds(user, make_charact
     assert dream.stage == "preparing"
     assert dream.error == "Failed while preparing: A reference image file is missing."
 
-    os.rename(moved, saved)
+    assert image.image.storage.save(image.image.name, ContentFile(photo)) == image.image.name
     services.retry_dream(dream=dream)
     run_jobs(broker, worker)
     dream.refresh_from_db()
@@ -129,7 +130,7 @@ def test_duplicate_messages_render_once(user, make_character, broker, worker, me
     run_jobs(broker, worker)
     dream.refresh_from_db()
     assert (dream.status, dream.attempts) == (DreamStatus.SUCCEEDED, 1)
-    videos = [path for path in stored_files(media_root) if path.suffix == ".mp4"]
+    videos = [path for path in stored_files() if path.suffix == ".mp4"]
     assert len(videos) == 1
 
 
@@ -165,7 +166,7 @@ def test_delete_running_dream_stops_it_and_removes_files(
     alice_client.post(reverse("dreams:delete", args=[finished.public_id]))
     run_jobs(broker, worker)
     assert not Dream.objects.exists()
-    assert not [path for path in stored_files(media_root) if "dreams" in path.parts]
+    assert not [path for path in stored_files() if "dreams" in path.parts]
 
 
 def test_deleted_character_leaves_dream_history_and_blocks_retry(

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from dreams.models import Dream, DreamStatus
-from tests.support import queue_size
+from tests.support import queue_size, served_media, stored_bytes
 
 
 @pytest.fixture
@@ -59,7 +59,8 @@ def test_admin_character_shows_image_thumbnails(operator_client, user, make_char
     thumb = operator_client.get(
         reverse("admin:characters_referenceimage_thumbnail", args=[image.pk])
     )
-    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
+    content_type, thumbnail = served_media(thumb)
+    assert content_type == "image/jpeg" and thumbnail == stored_bytes(image.thumbnail)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -84,7 +84,7 @@ def test_render_whose_worker_vanished_is_requeued_and_finishes_once(
     run_jobs(broker, fresh_worker())
     dream.refresh_from_db()
     assert (dream.status, dream.attempts) == (DreamStatus.SUCCEEDED, 2), dream.error
-    assert len([p for p in stored_files(media_root) if p.suffix == ".mp4"]) == 1
+    assert len([p for p in stored_files() if p.suffix == ".mp4"]) == 1
     # A second sweep finds nothing more to do.
     assert sweep_stalled_jobs(now=later).total == 0
 
@@ -114,7 +114,7 @@ def test_a_slow_worker_presumed_dead_stops_and_keeps_nothing(
     dream.refresh_from_db()
     assert dream.status == DreamStatus.SUCCEEDED, dream.error
     assert dream.job_message_id != first and dream.attempts == 2
-    assert len([p for p in stored_files(media_root) if p.suffix == ".mp4"]) == 1
+    assert len([p for p in stored_files() if p.suffix == ".mp4"]) == 1
 
 
 def test_a_render_that_keeps_losing_its_worker_fails_with_the_reason(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from dreams import services
@@ -28,11 +27,11 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def start_worker(tmp_path, broker):
+def start_worker(tmp_path, broker, media_env):
     started: list[WorkerProcess] = []
 
     def start(queue: str, **extra_env: str) -> WorkerProcess:
-        env = {"DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+        env = {"DATABASE_URL": database_url(), **media_env}
         worker = WorkerProcess((queue,), tmp_path, {**env, **extra_env})
         started.append(worker)
         return worker
@@ -88,7 +87,7 @@ def test_a_worker_killed_mid_render_leaves_one_video_made_by_the_other(
     )
     assert done.status == DreamStatus.SUCCEEDED, (done.error, second.log())
     assert done.attempts == 2
-    assert len([path for path in stored_files(media_root) if path.suffix == ".mp4"]) == 1
+    assert len([path for path in stored_files() if path.suffix == ".mp4"]) == 1
     # The second worker's JSON log names the job on every line about it.
     lines = [json.loads(line) for line in second.log().splitlines() if line.startswith("{")]
     about_dreams = [line for line in lines if line["logger"].startswith("dreams")]

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from production import (  # noqa: I001 (sets the process up before Django loads)
+from production import (  # first: it sets the process up before Django loads
     ROOT,
     percentiles,
     production_env,

@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from production import (  # noqa: I001 (sets the process up before Django loads)
+from production import (  # first: it sets the process up before Django loads
     percentiles,
     production_env,
     scratch_database,

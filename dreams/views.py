@@ -18,6 +18,15 @@ from .forms import DreamForm
 from .models import Dream
 
 HISTORY_PAGE_SIZE = 12
+HISTORY_CARD_FIELDS = (
+    "public_id",
+    "status",
+    "progress",
+    "prompt",
+    "character_name",
+    "poster",
+    "created_at",
+)
 
 
 def _owned_dream(request: HttpRequest, public_id) -> Dream:
@@ -26,7 +35,12 @@ def _owned_dream(request: HttpRequest, public_id) -> Dream:
 
 @login_required
 def dream_list(request: HttpRequest) -> HttpResponse:
-    dreams = Dream.objects.filter(owner=request.user).order_by("-created_at", "-id")
+    # Only what a card shows: the history is the most visited page, and rows carry long text.
+    dreams = (
+        Dream.objects.filter(owner=request.user)
+        .only(*HISTORY_CARD_FIELDS)
+        .order_by("-created_at", "-id")
+    )
     page = Paginator(dreams, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "dreams/list.html", {"page": page})
 

@@ -137,7 +137,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (allauth's rate limits, model status) --------------------------------------------
 # With several web processes this must be shared (redis://...), or each counts on its own.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dreamsite")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://dreamsite"),
+    # Rendered history cards, per process: a card's key holds everything on it that can change,
+    # so no process can serve a stale one and none needs to share them.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "dreamsite-fragments",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -36,9 +36,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """allauth counts rate limits in the cache: no test inherits another's failed logins."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "fragments"):
+        caches[alias].clear()
 
 
 #: The services pass keeps media on S3 (moto's server on localhost), as production does.

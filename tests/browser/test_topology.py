@@ -83,6 +83,8 @@ def topology(tmp_path_factory):
         "DEBUG": "true",
         "EMBEDDED_WORKERS": "false",
         "DATABASE_URL": database.url,
+        # The pool production runs with (on by default only with DEBUG off).
+        "DB_POOL_MAX_SIZE": "4",
         "DRAMATIQ_BROKER_URL": redis.url(0),
         "CHANNEL_LAYER_URL": redis.url(1),
         "CACHE_URL": redis.url(2),

@@ -1,5 +1,5 @@
 """Benchmark: the history page of a user with 200 dreams, against a trivial view, on one
-production web process (daphne, DEBUG off, PostgreSQL, Redis cache), side by side in one run.
+production web process (daphne, DEBUG off, PostgreSQL), side by side in one run.
 
 Prints requests per second and p50/p99 latency of each (closed loop: --clients connections,
 each sending its next request when the last one answered), the history page's share of the
@@ -29,7 +29,6 @@ from production import (  # first: it sets the process up before Django loads
 )
 
 from tests.portal import Portal
-from tests.processes import RedisServer
 
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
 
@@ -126,7 +125,6 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="dreamsite-bench-"))
     database = scratch_database()
-    redis = RedisServer(home).start()
     env = production_env(database.url, MEDIA_ROOT=str(home / "media"))
     portal = Portal(home, extra_env=env, server="daphne", collectstatic=True)
     try:
@@ -150,7 +148,6 @@ def main() -> None:
                 seconds[name] += time.perf_counter() - started
     finally:
         portal.stop()
-        redis.stop()
         database.drop()
 
     print(

@@ -45,6 +45,19 @@ def save_screenshot(page: Page, tmp_path, name: str) -> None:
         shutil.copy(path, os.path.join(keep, name))
 
 
+def screenshot_mid_render(page: Page, tmp_path, name: str, *, at_least: int = 1) -> None:
+    """Wait until the progress bar passed ``at_least`` percent (or the player came) and keep a
+    screenshot of the bar if the render was still going."""
+    wait_for_page(
+        page,
+        f"window.__progressSeen.some(v => v >= {at_least} && v < 100)"
+        " || !!document.querySelector('#dream video')",
+        timeout=90_000,
+    )
+    if page.locator("#dream video").count() == 0:
+        save_screenshot(page, tmp_path, name)
+
+
 def sign_up(page: Page, portal: str, email: str) -> None:
     page.goto(f"{portal}/")
     click_link(page, "Sign up")
@@ -92,13 +105,7 @@ def test_sign_up_create_character_dream_and_watch_it_render(page: Page, portal: 
     expect(page.get_by_role("heading", name="Eileen")).to_be_visible()
     token = page.evaluate("window.__pageToken")
     # Catch the bar mid-render for the screenshot, then wait for the player.
-    wait_for_page(
-        page,
-        "window.__progressSeen.some(v => v >= 20 && v < 100) || !!document.querySelector('video')",
-        timeout=60_000,
-    )
-    if page.locator("video").count() == 0:
-        save_screenshot(page, tmp_path, "dream-rendering.png")
+    screenshot_mid_render(page, tmp_path, "dream-rendering.png", at_least=20)
     video = page.locator("#dream video")
     expect(video).to_be_attached(timeout=90_000)
 

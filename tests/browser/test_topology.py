@@ -19,6 +19,7 @@ from tests.browser.test_dream_story import (
     click_link,
     create_character,
     save_screenshot,
+    screenshot_mid_render,
     sign_up,
 )
 from tests.portal import Portal
@@ -137,13 +138,7 @@ def test_dream_submitted_on_one_web_process_is_watched_live_on_another(
     topology.start_worker()
     topology.start_worker()
 
-    wait_for_page(
-        page_b,
-        "window.__progressSeen.some(v => v > 0 && v < 100) || !!document.querySelector('video')",
-        timeout=90_000,
-    )
-    if page_b.locator("#dream video").count() == 0:
-        save_screenshot(page_b, tmp_path, "topology-rendering.png")
+    screenshot_mid_render(page_b, tmp_path, "topology-rendering.png")
     expect(page_b.locator("#dream video")).to_be_attached(timeout=120_000)
     expect(page_b.locator("#dream .badge")).to_have_text("Succeeded")
     seen = page_b.evaluate("window.__progressSeen")

@@ -48,6 +48,9 @@ def client_process(url: str, origin: str, pipe) -> None:
     async def main() -> None:
         arrivals: asyncio.Queue[float] = asyncio.Queue()
         sockets = []
+        # Sockets the server closed: their events are lost to this client (a browser would
+        # reconnect and sync), which tells a dropped socket from a dropped event.
+        closed = [0]
 
         async def listen(socket) -> None:
             try:
@@ -57,6 +60,7 @@ def client_process(url: str, origin: str, pipe) -> None:
                         arrivals.put_nowait((time.time() - event["published_at"]) * 1000)
             except websockets.ConnectionClosed:
                 pass
+            closed[0] += 1
 
         loop = asyncio.get_running_loop()
         while True:
@@ -89,7 +93,7 @@ def client_process(url: str, origin: str, pipe) -> None:
                         )
                     except TimeoutError:
                         break
-                pipe.send(delays)
+                pipe.send((delays, closed[0]))
             else:
                 await asyncio.gather(*(socket.close() for socket in sockets))
                 pipe.send(len(sockets))
@@ -185,9 +189,9 @@ def main() -> None:
         steady_count = int(options.rate * options.seconds)
         steady = [random.choice(dreams) for _ in range(steady_count)]
         publish(steady, rate=options.rate)
-        steady_delays = send("collect", steady_count, 30)
+        steady_delays, _ = send("collect", steady_count, 30)
         publish(dreams, rate=None)
-        burst_delays = send("collect", len(dreams), 30)
+        burst_delays, closed = send("collect", len(dreams), 30)
 
         held, served = opened, True
         while served and held < options.max_clients:
@@ -195,9 +199,13 @@ def main() -> None:
             held += more
             time.sleep(1)
             publish(dreams, rate=None)
-            delays = send("collect", held, 10)
+            delays, closed = send("collect", held, 10)
             served = more > 0 and len(delays) == held
-            print(f"  {held} clients open, {len(delays)} served an event each", flush=True)
+            print(
+                f"  {held} clients connected, {len(delays)} served an event each, "
+                f"{closed} closed by the server",
+                flush=True,
+            )
         send("close")
     finally:
         if clients is not None:
@@ -219,6 +227,7 @@ def main() -> None:
         f"{percentiles(burst_delays)} ({len(burst_delays)} arrived)"
     )
     print("  target: p99 under 50 ms")
+    print(f"  sockets the server closed during the run: {closed}")
     verdict = "every one served" if served else "the last step was not fully served"
     print(f"  capacity: {held} clients held ({verdict}; limit --max-clients)")
 

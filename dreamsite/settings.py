@@ -299,7 +299,10 @@ if CHANNEL_LAYER_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [CHANNEL_LAYER_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, as long as the layer's
+                # blocking pop waits, so busy pages lost their socket every few seconds
+                # (django/channels_redis#422): give reads more than the 5 s pop.
+                "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 15}],
                 # Messages waiting per web process (all its sockets share one Redis list):
                 # beyond it channels-redis drops events silently, and the stock 100 dropped
                 # some at 1,000 open pages (bench/websocket_fanout.py).

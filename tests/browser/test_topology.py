@@ -1,12 +1,14 @@
 """The production topology end to end: two daphne web processes and Dramatiq worker processes
 sharing PostgreSQL and Redis (broker, channel layer, cache), nothing in-process. A dream
-submitted through one web process is watched live through the other; Redis restarted under a
-running render loses nothing and the page catches up by itself."""
+submitted through one web process is watched live through the other; Redis or PostgreSQL
+restarted under a running render loses nothing and the page catches up by itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,8 +25,15 @@ from tests.browser.test_dream_story import (
     sign_up,
 )
 from tests.portal import Portal
-from tests.processes import RedisServer, ScratchDatabase, SweeperProcess, WorkerProcess
-from tests.support import wait_for_page
+from tests.processes import (
+    PostgresServer,
+    RabbitmqVhost,
+    RedisServer,
+    ScratchDatabase,
+    SweeperProcess,
+    WorkerProcess,
+)
+from tests.support import wait_for, wait_for_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -73,20 +82,20 @@ class Topology:
         )
 
 
-@pytest.fixture
-def topology(tmp_path_factory):
-    home = tmp_path_factory.mktemp("topology")
+@contextmanager
+def running_topology(home: Path, database_url: str, broker_url: str | None = None):
+    """A Topology on ``database_url`` and a private Redis (also the broker unless
+    ``broker_url`` names another); every process stopped after."""
     for folder in ("web-0", "web-1", "media"):
         (home / folder).mkdir()
-    database = ScratchDatabase(os.environ["DATABASE_URL"])
     redis = RedisServer(home).start()
     env = {
         "DEBUG": "true",
         "EMBEDDED_WORKERS": "false",
-        "DATABASE_URL": database.url,
+        "DATABASE_URL": database_url,
         # The pool production runs with (on by default only with DEBUG off).
         "DB_POOL_MAX_SIZE": "4",
-        "DRAMATIQ_BROKER_URL": redis.url(0),
+        "DRAMATIQ_BROKER_URL": broker_url or redis.url(0),
         "CHANNEL_LAYER_URL": redis.url(1),
         "CACHE_URL": redis.url(2),
         "MEDIA_ROOT": str(home / "media"),
@@ -101,7 +110,41 @@ def topology(tmp_path_factory):
         for process in [*topology.workers, *topology.web, *sweeper]:
             process.stop()
         redis.stop()
+
+
+@pytest.fixture
+def topology(tmp_path_factory):
+    """On a scratch database of the suite's PostgreSQL server."""
+    database = ScratchDatabase(os.environ["DATABASE_URL"])
+    try:
+        with running_topology(tmp_path_factory.mktemp("topology"), database.url) as topology:
+            yield topology
+    finally:
         database.drop()
+
+
+@pytest.fixture
+def rabbitmq():
+    """A private virtual host on the local RabbitMQ, whose node the test may restart."""
+    vhost = RabbitmqVhost()
+    yield vhost
+    vhost.remove()
+
+
+@pytest.fixture
+def postgres():
+    """A private PostgreSQL server the test may restart."""
+    server = PostgresServer().start()
+    yield server
+    server.remove()
+
+
+def redelivered_and_ignored(worker: WorkerProcess, job_id: str) -> bool:
+    """Whether ``worker`` logged a message for ``job_id`` that found its job already done."""
+    lines = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+    return any(
+        line.get("job_id") == job_id and "nothing to do" in line["message"] for line in lines
+    )
 
 
 def submit_dream(page: Page, prompt: str) -> str:
@@ -189,3 +232,72 @@ def test_restarting_redis_mid_render_loses_no_dream_and_the_page_catches_up(
     assert "Could not publish progress" in topology.workers[0].log()
     videos = list((topology.home / "media").rglob("*.mp4"))
     assert len(videos) == 2, (videos, topology.logs())
+
+
+def test_restarting_postgresql_mid_render_loses_no_dream(
+    context: BrowserContext, postgres: PostgresServer, tmp_path_factory
+):
+    with running_topology(tmp_path_factory.mktemp("topology"), postgres.url) as topology:
+        web = topology.start_web()
+        page = context.new_page()
+        sign_up(page, web.url, "patient@example.com")
+        create_character(page, web.url)
+        dream_path = submit_dream(page, "Eileen waits out the power cut")
+        watched = watch(context, f"{web.url}{dream_path}")
+        token = watched.evaluate("window.__pageToken")
+        worker = topology.start_worker()
+        wait_for_page(watched, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=90_000)
+
+        # Every open connection is cut; the render's next write fails and the job is retried.
+        postgres.stop()
+        time.sleep(2)
+        postgres.start()
+
+        expect(watched.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+        expect(watched.locator("#dream video")).to_be_attached()
+        assert watched.evaluate("window.__pageToken") == token, "the page reloaded"
+        # The same page still works against the restarted database (pooled connections).
+        watched.reload()
+        expect(watched.locator("#dream .badge")).to_have_text("Succeeded")
+        assert len(list((topology.home / "media").rglob("*.mp4"))) == 1, topology.logs()
+        # The fault fell inside the render: its first attempt failed and the retry finished it.
+        assert "Rendering on animatic, attempt 2" in worker.log()
+
+
+def test_restarting_rabbitmq_mid_render_loses_no_dream(
+    context: BrowserContext, rabbitmq: RabbitmqVhost, tmp_path_factory
+):
+    database = ScratchDatabase(os.environ["DATABASE_URL"])
+    home = tmp_path_factory.mktemp("topology")
+    try:
+        with running_topology(home, database.url, broker_url=rabbitmq.url) as topology:
+            web = topology.start_web()
+            page = context.new_page()
+            sign_up(page, web.url, "durable@example.com")
+            create_character(page, web.url)
+            character_url = page.url
+            first = submit_dream(page, "Eileen rides out the broker restart")
+            page.goto(character_url)
+            second = submit_dream(page, "Eileen is next in line")
+            watched = watch(context, f"{web.url}{first}")
+            token = watched.evaluate("window.__pageToken")
+            worker = topology.start_worker()
+            wait_for_page(
+                watched, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=90_000
+            )
+
+            # Every connection to the broker closes; queued and unacknowledged messages are
+            # durable and come back to the reconnected worker.
+            rabbitmq.restart_broker()
+
+            expect(watched.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+            assert watched.evaluate("window.__pageToken") == token, "the page reloaded"
+            page.goto(f"{web.url}{second}")
+            expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+            # The message unacknowledged when the broker went away comes back; the job it
+            # names is done, so it does nothing. (The scratch database numbers dreams from 1.)
+            wait_for(lambda: redelivered_and_ignored(worker, "dream-1"), timeout=60)
+            videos = list((home / "media").rglob("*.mp4"))
+            assert len(videos) == 2, (videos, topology.logs())
+    finally:
+        database.drop()

@@ -304,8 +304,8 @@ if CHANNEL_LAYER_URL:
                 # (django/channels_redis#422): give reads more than the 5 s pop.
                 "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 15}],
                 # Messages waiting per web process (all its sockets share one Redis list):
-                # beyond it channels-redis drops events silently, and the stock 100 dropped
-                # some at 1,000 open pages (bench/websocket_fanout.py).
+                # beyond it channels-redis drops events, saying so only at INFO. The stock
+                # 100 is small for one process holding thousands of pages.
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=10_000),
             },
         }

@@ -1,7 +1,7 @@
 """The production topology end to end: two daphne web processes and Dramatiq worker processes
 sharing PostgreSQL and Redis (broker, channel layer, cache), nothing in-process. A dream
-submitted through one web process is watched live through the other; Redis or PostgreSQL
-restarted under a running render loses nothing and the page catches up by itself."""
+submitted through one web process is watched live through the other; Redis, PostgreSQL or
+RabbitMQ restarted under a running render loses nothing and the page catches up by itself."""
 
 from __future__ import annotations
 

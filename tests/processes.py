@@ -157,7 +157,11 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/dreamsite"
+        return f"{self.server_url}/dreamsite"
+
+    @property
+    def server_url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}"
 
     def start(self) -> PostgresServer:
         command = [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port)]
@@ -174,13 +178,13 @@ class PostgresServer:
         deadline = time.monotonic() + 30
         while True:
             try:
-                psycopg.connect(f"{self.url.rsplit('/', 1)[0]}/postgres", connect_timeout=2).close()
+                psycopg.connect(f"{self.server_url}/postgres", connect_timeout=2).close()
                 break
             except psycopg.OperationalError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        with psycopg.connect(f"{self.url.rsplit('/', 1)[0]}/postgres", autocommit=True) as admin:
+        with psycopg.connect(f"{self.server_url}/postgres", autocommit=True) as admin:
             if not admin.execute(
                 "SELECT 1 FROM pg_database WHERE datname = 'dreamsite'"
             ).fetchone():

@@ -75,6 +75,9 @@ class Topology:
         self.workers.append(worker)
         return worker
 
+    def videos(self) -> list[Path]:
+        return list((self.home / "media").rglob("*.mp4"))
+
     def logs(self) -> str:
         return "\n".join(
             [portal.log_path.read_text()[-3000:] for portal in self.web]
@@ -139,6 +142,51 @@ def postgres():
     server.remove()
 
 
+@dataclass
+class WatchedRender:
+    """Dreams a new user submitted (their page paths, in order), the first one's page in a
+    second tab, mid-render, and the one worker rendering them."""
+
+    paths: list[str]
+    watched: Page
+    token: float
+    worker: WorkerProcess
+
+
+def start_watched_render(
+    context: BrowserContext, topology: Topology, email: str, prompts: list[str]
+) -> WatchedRender:
+    """Sign up on a new web process, submit one dream per prompt (the later ones wait behind
+    the first: one worker, one thread), watch the first and return once it is rendering."""
+    web = topology.start_web()
+    page = context.new_page()
+    sign_up(page, web.url, email)
+    create_character(page, web.url)
+    character_url = page.url
+    paths = []
+    for prompt in prompts:
+        page.goto(character_url)
+        paths.append(submit_dream(page, prompt))
+    watched = watch(context, f"{web.url}{paths[0]}")
+    token = watched.evaluate("window.__pageToken")
+    worker = topology.start_worker()
+    wait_for_page(watched, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=90_000)
+    return WatchedRender(paths=paths, watched=watched, token=token, worker=worker)
+
+
+def assert_caught_up(render: WatchedRender) -> None:
+    """The watched page shows the finished dream and its player, without having reloaded."""
+    expect(render.watched.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+    expect(render.watched.locator("#dream video")).to_be_attached()
+    assert render.watched.evaluate("window.__pageToken") == render.token, "the page reloaded"
+
+
+def assert_succeeded(context: BrowserContext, url: str) -> None:
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+
+
 def redelivered_and_ignored(worker: WorkerProcess, job_id: str) -> bool:
     """Whether ``worker`` logged a message for ``job_id`` that found its job already done."""
     lines = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
@@ -194,74 +242,53 @@ def test_dream_submitted_on_one_web_process_is_watched_live_on_another(
     )
     save_screenshot(page_b, tmp_path, "topology-finished.png")
     expect(page_a.locator("#dream .badge")).to_have_text("Succeeded")
-    videos = list((topology.home / "media").rglob("*.mp4"))
-    assert len(videos) == 1, videos
+    assert len(topology.videos()) == 1, topology.videos()
 
 
 def test_restarting_redis_mid_render_loses_no_dream_and_the_page_catches_up(
     context: BrowserContext, topology: Topology, tmp_path
 ):
-    web = topology.start_web()
-    page = context.new_page()
-    sign_up(page, web.url, "steady@example.com")
-    create_character(page, web.url)
-    character_url = page.url
-    first = submit_dream(page, "Eileen keeps going through the storm")
-    # A second dream waits in the queue behind the first (one worker, one thread).
-    page.goto(character_url)
-    second = submit_dream(page, "Eileen waits her turn")
-    watched = watch(context, f"{web.url}{first}")
-    token = watched.evaluate("window.__pageToken")
-    topology.start_worker()
-    wait_for_page(watched, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=90_000)
+    render = start_watched_render(
+        context,
+        topology,
+        "steady@example.com",
+        ["Eileen keeps going through the storm", "Eileen waits her turn"],
+    )
 
     # Redis goes away and comes back empty: messages, group memberships, everything.
     topology.redis.stop()
     time.sleep(2)
     topology.redis.start()
 
-    expect(watched.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
-    expect(watched.locator("#dream video")).to_be_attached()
-    assert watched.evaluate("window.__pageToken") == token, "the page reloaded"
-    assert watched.evaluate("window.__socketsOpened") >= 2, "the page never reconnected"
-    save_screenshot(watched, tmp_path, "redis-restart-caught-up.png")
-
-    page.goto(f"{web.url}{second}")
-    expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+    assert_caught_up(render)
+    assert render.watched.evaluate("window.__socketsOpened") >= 2, "the page never reconnected"
+    save_screenshot(render.watched, tmp_path, "redis-restart-caught-up.png")
+    assert_succeeded(context, f"{topology.web[0].url}{render.paths[1]}")
     # The outage did fall inside the renders: their progress could not be published then.
-    assert "Could not publish progress" in topology.workers[0].log()
-    videos = list((topology.home / "media").rglob("*.mp4"))
-    assert len(videos) == 2, (videos, topology.logs())
+    assert "Could not publish progress" in render.worker.log()
+    assert len(topology.videos()) == 2, (topology.videos(), topology.logs())
 
 
 def test_restarting_postgresql_mid_render_loses_no_dream(
     context: BrowserContext, postgres: PostgresServer, tmp_path_factory
 ):
     with running_topology(tmp_path_factory.mktemp("topology"), postgres.url) as topology:
-        web = topology.start_web()
-        page = context.new_page()
-        sign_up(page, web.url, "patient@example.com")
-        create_character(page, web.url)
-        dream_path = submit_dream(page, "Eileen waits out the power cut")
-        watched = watch(context, f"{web.url}{dream_path}")
-        token = watched.evaluate("window.__pageToken")
-        worker = topology.start_worker()
-        wait_for_page(watched, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=90_000)
+        render = start_watched_render(
+            context, topology, "patient@example.com", ["Eileen waits out the power cut"]
+        )
 
         # Every open connection is cut; the render's next write fails and the job is retried.
         postgres.stop()
         time.sleep(2)
         postgres.start()
 
-        expect(watched.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
-        expect(watched.locator("#dream video")).to_be_attached()
-        assert watched.evaluate("window.__pageToken") == token, "the page reloaded"
+        assert_caught_up(render)
         # The same page still works against the restarted database (pooled connections).
-        watched.reload()
-        expect(watched.locator("#dream .badge")).to_have_text("Succeeded")
-        assert len(list((topology.home / "media").rglob("*.mp4"))) == 1, topology.logs()
+        render.watched.reload()
+        expect(render.watched.locator("#dream .badge")).to_have_text("Succeeded")
+        assert len(topology.videos()) == 1, topology.logs()
         # The fault fell inside the render: its first attempt failed and the retry finished it.
-        assert "Rendering on animatic, attempt 2" in worker.log()
+        assert "Rendering on animatic, attempt 2" in render.worker.log()
 
 
 def test_restarting_rabbitmq_mid_render_loses_no_dream(
@@ -271,33 +298,22 @@ def test_restarting_rabbitmq_mid_render_loses_no_dream(
     home = tmp_path_factory.mktemp("topology")
     try:
         with running_topology(home, database.url, broker_url=rabbitmq.url) as topology:
-            web = topology.start_web()
-            page = context.new_page()
-            sign_up(page, web.url, "durable@example.com")
-            create_character(page, web.url)
-            character_url = page.url
-            first = submit_dream(page, "Eileen rides out the broker restart")
-            page.goto(character_url)
-            second = submit_dream(page, "Eileen is next in line")
-            watched = watch(context, f"{web.url}{first}")
-            token = watched.evaluate("window.__pageToken")
-            worker = topology.start_worker()
-            wait_for_page(
-                watched, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=90_000
+            render = start_watched_render(
+                context,
+                topology,
+                "durable@example.com",
+                ["Eileen rides out the broker restart", "Eileen is next in line"],
             )
 
             # Every connection to the broker closes; queued and unacknowledged messages are
             # durable and come back to the reconnected worker.
             rabbitmq.restart_broker()
 
-            expect(watched.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
-            assert watched.evaluate("window.__pageToken") == token, "the page reloaded"
-            page.goto(f"{web.url}{second}")
-            expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=120_000)
+            assert_caught_up(render)
+            assert_succeeded(context, f"{topology.web[0].url}{render.paths[1]}")
             # The message unacknowledged when the broker went away comes back; the job it
             # names is done, so it does nothing. (The scratch database numbers dreams from 1.)
-            wait_for(lambda: redelivered_and_ignored(worker, "dream-1"), timeout=60)
-            videos = list((home / "media").rglob("*.mp4"))
-            assert len(videos) == 2, (videos, topology.logs())
+            wait_for(lambda: redelivered_and_ignored(render.worker, "dream-1"), timeout=60)
+            assert len(topology.videos()) == 2, (topology.videos(), topology.logs())
     finally:
         database.drop()

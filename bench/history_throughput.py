@@ -5,8 +5,11 @@ Prints requests per second and p50/p99 latency of each (closed loop: --clients c
 each sending its next request when the last one answered), the history page's share of the
 trivial view's rate (target, issue 4: at least half), and the SQL queries one history page
 costs with 12 dreams and with 200 (target: the same). Loopback only. Bounded: --rounds
-alternating rounds of --seconds per view.
+alternating rounds of --seconds per view. With --compare-stacks a second daphne process serves
+the same views with the middleware stack Django builds without SynchronousStackMiddleware, in
+the same rounds.
 Run: .venv/bin/python bench/history_throughput.py [--clients 4 --seconds 5 --rounds 3]
+     [--compare-stacks]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import random
 import tempfile
 import threading
 import time
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 from production import (  # first: it sets the process up before Django loads
@@ -87,21 +91,27 @@ def history_queries(user) -> int:
 
 def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> list[float]:
     """Latencies in ms of every request ``clients`` keep-alive connections answered within
-    ``seconds``."""
+    ``seconds``, each connection starting signed in with the session ``cookie``."""
     latencies: list[float] = []
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
     def client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        # Like a browser, send back the cookies the server set (the CSRF cookie): without it
+        # Django makes a new CSRF secret for every page.
+        jar = SimpleCookie({"sessionid": cookie})
         mine = []
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
-            connection.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
+            sent = "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+            connection.request("GET", path, headers={"Cookie": sent})
             response = connection.getresponse()
             response.read()
             if response.status != 200:
                 raise RuntimeError(f"{path} answered {response.status}")
+            for header in response.headers.get_all("Set-Cookie") or ():
+                jar.load(header)
             mine.append((time.perf_counter() - started) * 1000)
         connection.close()
         with lock:
@@ -115,56 +125,86 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> lis
     return latencies
 
 
+STACKS = {
+    "one-hop stack": "bench.settings",
+    "hopping stack": "bench.settings_hopping",
+}
+VIEWS = {"trivial view": "/bench/trivial/", "history page": "/dreams/"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dreams", type=int, default=200)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--compare-stacks",
+        action="store_true",
+        help="also serve both views from a second daphne process whose middleware runs in "
+        "async mode (the stack before SynchronousStackMiddleware), in the same rounds",
+    )
     options = parser.parse_args()
+    stacks = list(STACKS) if options.compare_stacks else list(STACKS)[:1]
 
     home = Path(tempfile.mkdtemp(prefix="dreamsite-bench-"))
     database = scratch_database()
-    env = production_env(database.url, MEDIA_ROOT=str(home / "media"))
-    portal = Portal(home, extra_env=env, server="daphne", collectstatic=True)
+    portals = {}
     try:
-        setup_django(portal.env)
+        for stack in stacks:
+            env = production_env(
+                database.url,
+                MEDIA_ROOT=str(home / "media"),
+                DJANGO_SETTINGS_MODULE=STACKS[stack],
+            )
+            stack_home = home / stack.replace(" ", "-")
+            stack_home.mkdir()
+            portals[stack] = Portal(stack_home, extra_env=env, server="daphne", collectstatic=True)
+        setup_django(portals[stacks[0]].env)
         heavy = make_user_with_dreams("many@example.com", options.dreams)
         light = make_user_with_dreams("few@example.com", 12)
         queries = (history_queries(light), history_queries(heavy))
         [cookie] = session_cookies([heavy])
-        portal.start()
-        views = {"trivial view": "/bench/trivial/", "history page": "/dreams/"}
-        for path in views.values():  # warm-up
-            load(portal.port, path, cookie, options.clients, 1.0)
-        results: dict[str, list[float]] = {name: [] for name in views}
-        seconds: dict[str, float] = dict.fromkeys(views, 0.0)
+        cases = [(stack, view) for stack in stacks for view in VIEWS]
+        for stack in stacks:
+            portals[stack].start()
+            for path in VIEWS.values():  # warm-up
+                load(portals[stack].port, path, cookie, options.clients, 1.0)
+        results: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
+        seconds: dict[tuple[str, str], float] = dict.fromkeys(cases, 0.0)
         for _ in range(options.rounds):
-            order = list(views.items())
-            random.shuffle(order)
-            for name, path in order:
+            random.shuffle(cases)
+            for stack, view in cases:
                 started = time.perf_counter()
-                results[name] += load(portal.port, path, cookie, options.clients, options.seconds)
-                seconds[name] += time.perf_counter() - started
+                results[stack, view] += load(
+                    portals[stack].port, VIEWS[view], cookie, options.clients, options.seconds
+                )
+                seconds[stack, view] += time.perf_counter() - started
     finally:
-        portal.stop()
+        for portal in portals.values():
+            portal.stop()
         database.drop()
 
     print(
-        f"History benchmark: one daphne process, DEBUG off, PostgreSQL, {options.clients} "
-        f"keep-alive clients, {options.rounds} alternating rounds of {options.seconds:g} s"
+        f"History benchmark: one daphne process per stack, DEBUG off, PostgreSQL, "
+        f"{options.clients} keep-alive clients, {options.rounds} alternating rounds of "
+        f"{options.seconds:g} s"
     )
-    rates = {}
-    for name, latencies in results.items():
-        rates[name] = len(latencies) / seconds[name]
+    for stack in stacks:
+        print(f"  {stack}{' (the settings in use)' if stack == stacks[0] else ''}:")
+        rates = {}
+        for view in VIEWS:
+            latencies = results[stack, view]
+            rates[view] = len(latencies) / seconds[stack, view]
+            print(
+                f"    {view:13} {rates[view]:7.1f} req/s  {percentiles(latencies)}  "
+                f"({len(latencies)} requests)"
+            )
         print(
-            f"  {name:13} {rates[name]:7.1f} req/s  {percentiles(latencies)}  "
-            f"({len(latencies)} requests)"
+            f"    history page / trivial view: "
+            f"{rates['history page'] / rates['trivial view']:.2f} of the rate "
+            "(target: at least 0.5)"
         )
-    print(
-        f"  history page / trivial view: {rates['history page'] / rates['trivial view']:.2f} "
-        "of the rate (target: at least 0.5)"
-    )
     print(
         f"  SQL queries per history page: {queries[0]} with 12 dreams, {queries[1]} with "
         f"{options.dreams} (target: the same)"

@@ -3,12 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dreamsite.files import file_response
+from dreamsite.pagination import OneQueryPaginator
 from dreamsite.views import form_status
 from generation.registry import offered_backends
 
@@ -41,7 +41,7 @@ def dream_list(request: HttpRequest) -> HttpResponse:
         .only(*HISTORY_CARD_FIELDS)
         .order_by("-created_at", "-id")
     )
-    page = Paginator(dreams, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = OneQueryPaginator(dreams, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "dreams/list.html", {"page": page})
 
 

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, so that daphne runs the stack in one thread (see its docstring).
+    "dreamsite.middleware.SynchronousStackMiddleware",
 ]
 
 ROOT_URLCONF = "dreamsite.urls"

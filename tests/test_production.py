@@ -140,3 +140,19 @@ def test_health_probe_answers_on_a_private_address_over_plain_http(production_po
     assert report["status"] == "ok"
     assert set(report["checks"]) == {"database", "broker", "channel_layer", "storage"}
     assert all(check["ok"] for check in report["checks"].values())
+
+
+def test_daphne_runs_the_whole_middleware_stack_in_one_mode(settings, caplog):
+    """Django logs each switch between sync and async it puts in the stack (with DEBUG on).
+    Every view here is synchronous, so the one switch must be at the bottom, to reach the
+    view: a switch per middleware costs a thread hop on every page."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    settings.DEBUG = True
+    with caplog.at_level("DEBUG", logger="django.request"):
+        ASGIHandler()  # builds the stack as daphne does
+    switches = [r.getMessage() for r in caplog.records if "handler adapted" in r.getMessage()]
+    assert switches == [
+        "Asynchronous handler adapted for middleware "
+        "dreamsite.middleware.SynchronousStackMiddleware."
+    ]

@@ -1,5 +1,5 @@
 """Benchmark: the history page of a user with 200 dreams, against a trivial view, on one
-production web process (daphne, DEBUG off, PostgreSQL), side by side in one run.
+production web process (daphne, DEBUG off, PostgreSQL, Redis cache), side by side in one run.
 
 Prints requests per second and p50/p99 latency of each (closed loop: --clients connections,
 each sending its next request when the last one answered), the history page's share of the
@@ -33,6 +33,7 @@ from production import (  # first: it sets the process up before Django loads
 )
 
 from tests.portal import Portal
+from tests.processes import RedisServer
 
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
 
@@ -149,12 +150,15 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="dreamsite-bench-"))
     database = scratch_database()
+    # The shared cache of a production deployment (sessions are read from it).
+    redis = RedisServer(home).start()
     portals = {}
     try:
         for stack in stacks:
             env = production_env(
                 database.url,
                 MEDIA_ROOT=str(home / "media"),
+                CACHE_URL=redis.url(0),
                 DJANGO_SETTINGS_MODULE=STACKS[stack],
             )
             stack_home = home / stack.replace(" ", "-")
@@ -184,9 +188,10 @@ def main() -> None:
         for portal in portals.values():
             portal.stop()
         database.drop()
+        redis.stop()
 
     print(
-        f"History benchmark: one daphne process per stack, DEBUG off, PostgreSQL, "
+        f"History benchmark: one daphne process per stack, DEBUG off, PostgreSQL, Redis cache, "
         f"{options.clients} keep-alive clients, {options.rounds} alternating rounds of "
         f"{options.seconds:g} s"
     )

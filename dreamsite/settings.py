@@ -150,6 +150,15 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Without it, every request under daphne opened a new Redis connection (see the class).
+    CACHES["default"].setdefault("OPTIONS", {})["pool_class"] = (
+        "dreamsite.redis_pool.ProcessWideConnectionPool"
+    )
+    # Sessions are read from the shared Redis and written through to the database: a signed-in
+    # page's session costs no SQL query, and a Redis restart signs nobody out. Only with a
+    # shared cache: a per-process one would keep serving a session another process ended.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

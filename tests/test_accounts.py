@@ -110,3 +110,32 @@ def test_repeated_failed_logins_are_rate_limited(client, user):
         client.post(reverse("account_login"), {"login": user.email, "password": "wrong guess"})
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
     assert "Too many failed login attempts. Try again later." in response.content.decode()
+
+
+@pytest.mark.services
+def test_sessions_are_read_from_redis_and_survive_its_restart(alice_client, user):
+    """With a shared Redis cache a signed-in page reads its session from Redis (no SQL), and
+    an emptied Redis (a restart) signs nobody out: sessions are written to the database too."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    alice_client.get(reverse("dreams:list"))  # a first read may fill the cache
+    with CaptureQueriesContext(connection) as captured:
+        assert alice_client.get(reverse("dreams:list")).status_code == 200
+    assert not [q["sql"] for q in captured if "django_session" in q["sql"]]
+
+    cache.clear()
+    response = alice_client.get(reverse("dreams:list"))
+    assert response.status_code == 200 and user.email in response.content.decode()
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(alice_client):
+    from django.test import Client
+
+    stolen = Client()
+    stolen.cookies["sessionid"] = alice_client.cookies["sessionid"].value
+    assert stolen.get(reverse("dreams:list")).status_code == 200
+    alice_client.post(reverse("account_logout"))
+    response = stolen.get(reverse("dreams:list"))
+    assert response.status_code == 302 and reverse("account_login") in response["Location"]

@@ -156,3 +156,59 @@ def test_daphne_runs_the_whole_middleware_stack_in_one_mode(settings, caplog):
         "Asynchronous handler adapted for middleware "
         "dreamsite.middleware.SynchronousStackMiddleware."
     ]
+
+
+@pytest.mark.services
+def test_the_web_process_reuses_its_redis_cache_connections(tmp_path):
+    """Daphne runs each request in a fresh context, where Django builds its cache objects
+    anew: each sign-in attempt (allauth's rate limits use the cache) must still not open a
+    new connection to Redis."""
+    import redis
+
+    from tests.processes import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    portal = Portal(
+        tmp_path,
+        extra_env={**PRODUCTION_ENV, "EMBEDDED_WORKERS": "false", "CACHE_URL": server.url(0)},
+        server="daphne",
+        collectstatic=True,
+    )
+    try:
+        portal.start()
+        stats = redis.Redis(port=server.port)
+        before = stats.info("stats")["total_connections_received"]
+        for attempt in range(8):
+            response = sign_in(portal, "nobody@example.com", f"wrong password {attempt}")
+            assert response.status in (200, 429), response.status
+        opened = stats.info("stats")["total_connections_received"] - before - 1  # ours
+        assert opened <= 2, f"{opened} Redis connections for 8 sign-in attempts"
+    finally:
+        portal.stop()
+        server.stop()
+
+
+def sign_in(portal: Portal, email: str, password: str) -> http.client.HTTPResponse:
+    """GET the sign-in page for its CSRF token, then POST the form, as a browser does."""
+    page, body = fetch(portal, "/accounts/login/")
+    assert page.status == 200, body[:500]
+    cookie = page.getheader("Set-Cookie").split(";")[0]
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    form = f"csrfmiddlewaretoken={token}&login={email}&password={password.replace(' ', '+')}"
+    connection = http.client.HTTPConnection("127.0.0.1", portal.port, timeout=10)
+    connection.request(
+        "POST",
+        "/accounts/login/",
+        body=form,
+        headers={
+            "Host": "dreams.example.com",
+            "X-Forwarded-Proto": "https",
+            "Cookie": cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": "https://dreams.example.com/accounts/login/",
+        },
+    )
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from importlib import import_module
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
-from .events import dream_event, user_group
+from .events import dream_event, session_digest, user_group
 from .models import Dream
 
 #: Most dreams one sync request may ask about (a history page shows fewer).
@@ -46,6 +49,19 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def job_event(self, message: dict) -> None:
         await self.send_json({"type": "event", "event": message["event"]})
+
+    async def session_recheck(self, message: dict) -> None:
+        """The user signed out somewhere or changed their password: close this socket if
+        its session is the one that ended, or no longer signs the same user in (read afresh,
+        not the copy from connect)."""
+        session_key = self.scope["session"].session_key
+        if message.get("ended") == session_digest(session_key):
+            await self.close(code=4401)
+            return
+        fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = await get_user({"session": fresh})
+        if user.pk != self.scope["user"].pk:
+            await self.close(code=4401)
 
     @database_sync_to_async
     def _owned_dream_events(self, public_ids: list[str]) -> list[dict]:

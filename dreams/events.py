@@ -6,6 +6,7 @@ state, so a page that missed events is right again after the next one (or a re-s
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -62,3 +63,25 @@ def publish_dream(dream: Dream) -> None:
     except Exception as error:
         # One line, not a traceback: while Redis restarts this happens once per percent.
         logger.warning("Could not publish progress of dream %s: %r", dream.public_id, error)
+
+
+def session_digest(session_key: str | None) -> str:
+    """A stand-in for ``session_key`` that can travel through the channel layer: the key
+    itself signs a browser in, so it is never sent."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()
+
+
+def recheck_sessions(*, user_id: int, ended_session_key: str | None = None) -> None:
+    """Ask each open page of ``user_id`` to check that its session still signs it in: after
+    a sign-out (``ended_session_key``: the session being ended, whose pages close at once, as
+    the signal comes before the session is deleted), or a password change or reset that ended
+    the user's other sessions. A page whose session ended has its socket closed with code
+    4401 and receives no more events. Never raises, as ``publish_dream``: the sign-out itself
+    must go through."""
+    ended = session_digest(ended_session_key) if ended_session_key else ""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            user_group(user_id), {"type": "session.recheck", "ended": ended}
+        )
+    except Exception as error:
+        logger.warning("Could not ask the pages of user %s to recheck: %r", user_id, error)

@@ -21,6 +21,20 @@ def session_headers(client, user, origin=b"http://127.0.0.1:8000"):
     return [(b"cookie", cookie), (b"origin", origin), (b"host", b"127.0.0.1:8000")]
 
 
+def on_own_thread(call, *args, **kwargs):
+    """Run ``call`` as a web request runs: on its own thread and database connection, which
+    it closes after (the test client leaves connections open)."""
+    from django.db import connections
+
+    def request():
+        try:
+            return call(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return asyncio.to_thread(request)
+
+
 async def receive_events(communicator, count: int) -> list[dict]:
     """``count`` events, then checks that no further one follows."""
     events = [json.loads(await communicator.receive_from(timeout=2))["event"] for _ in range(count)]
@@ -112,3 +126,63 @@ def test_event_from_a_worker_thread_arrives_without_delay(client, user, make_dre
         return json.loads(message)
 
     assert listen()["event"]["id"] == str(dream.public_id)
+
+
+# The sign-out runs on its own thread, as a web request does, so its rows must be committed.
+@pytest.mark.django_db(transaction=True)
+def test_signing_out_closes_that_sessions_pages_and_no_others(client, user, make_dream):
+    """A tab left open after signing out (on a shared computer, say) must stop showing the
+    user's jobs; the same user's pages in another signed-in browser keep theirs."""
+    from django.test import Client
+    from django.urls import reverse
+
+    dream = make_dream(user)
+    signed_out = session_headers(client, user)
+    other_browser = Client()
+    still_in = session_headers(other_browser, user)
+
+    @async_to_sync
+    async def sign_out_while_listening():
+        leaving = WebsocketCommunicator(application, "/ws/jobs/", headers=signed_out)
+        staying = WebsocketCommunicator(application, "/ws/jobs/", headers=still_in)
+        assert (await leaving.connect())[0] and (await staying.connect())[0]
+        response = await on_own_thread(client.post, reverse("account_logout"))
+        assert response.status_code == 302
+        closed = await leaving.receive_output(timeout=2)
+        await asyncio.to_thread(publish_dream, dream)
+        events = await receive_events(staying, 1)
+        await staying.disconnect()
+        return closed, events
+
+    closed, events = sign_out_while_listening()
+    assert closed == {"type": "websocket.close", "code": 4401}
+    assert [event["id"] for event in events] == [str(dream.public_id)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_password_change_closes_the_users_other_sessions_pages(client, user):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.support import PASSWORD
+
+    elsewhere = session_headers(Client(), user)
+    client.force_login(user)
+
+    @async_to_sync
+    async def change_password_while_listening():
+        page = WebsocketCommunicator(application, "/ws/jobs/", headers=elsewhere)
+        assert (await page.connect())[0]
+        response = await on_own_thread(
+            client.post,
+            reverse("account_change_password"),
+            {
+                "oldpassword": PASSWORD,
+                "password1": "a new Passw0rd!",
+                "password2": "a new Passw0rd!",
+            },
+        )
+        assert response.status_code == 302, response.content[:500]
+        return await page.receive_output(timeout=2)
+
+    assert change_password_while_listening() == {"type": "websocket.close", "code": 4401}

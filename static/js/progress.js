@@ -87,7 +87,9 @@
       const data = JSON.parse(message.data);
       if (data.type === "event" && data.event.kind === "dream") apply(data.event);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (closed) => {
+      // 4401: this page's session no longer signs anyone in (signed out): stop listening.
+      if (closed.code === 4401) return;
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
     });

@@ -58,6 +58,21 @@ def screenshot_mid_render(page: Page, tmp_path, name: str, *, at_least: int = 1)
         save_screenshot(page, tmp_path, name)
 
 
+# Records each websocket the page opens, and the code it closed with.
+RECORD_SOCKETS = """
+window.__sockets = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = function (...args) {
+  const socket = new NativeWebSocket(...args);
+  const record = { opened: false, closedWith: null };
+  window.__sockets.push(record);
+  socket.addEventListener("open", () => { record.opened = true; });
+  socket.addEventListener("close", (event) => { record.closedWith = event.code; });
+  return socket;
+};
+"""
+
+
 def sign_up(page: Page, portal: str, email: str) -> None:
     page.goto(f"{portal}/")
     click_link(page, "Sign up")
@@ -187,3 +202,20 @@ def test_failure_shows_the_stage_and_reason_then_retry_is_offered(page: Page, po
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
     assert page.evaluate("window.__pageToken") == token, "the page reloaded"
+
+
+def test_a_tab_left_open_after_signing_out_stops_receiving(page: Page, portal: str):
+    """On a shared computer: signing out in one tab must end the live feed of the user's jobs
+    in the others, and they must not keep trying to reconnect."""
+    start_dream(page, portal, "leaver@example.com", "Eileen says goodbye")
+    other_tab = page.context.new_page()
+    other_tab.add_init_script(RECORD_SOCKETS)
+    other_tab.goto(f"{portal}/dreams/")
+    wait_for_page(other_tab, "window.__sockets.length === 1 && window.__sockets[0].opened")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+    wait_for_page(other_tab, "window.__sockets[0].closedWith === 4401", timeout=10_000)
+    other_tab.wait_for_timeout(2_000)  # a page that reconnects tries again after 0.5 s
+    assert other_tab.evaluate("window.__sockets.length") == 1

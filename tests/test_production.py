@@ -131,6 +131,16 @@ def test_static_files_are_served_under_hashed_names_and_cached_forever(productio
     assert "immutable" in response.getheader("Cache-Control")
 
 
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon(production_portal):
+    for path in ("/", "/accounts/login/"):
+        _, body = fetch(production_portal, path)
+        icon = re.search(rb'<link rel="icon" href="(/static/img/favicon\.[0-9a-f]{12}\.svg)"', body)
+        assert icon, body[:2000]
+    response, svg = fetch(production_portal, icon.group(1).decode())
+    assert response.status == 200 and response.getheader("Content-Type") == "image/svg+xml"
+    assert svg.startswith(b"<svg")
+
+
 def test_health_probe_answers_on_a_private_address_over_plain_http(production_portal):
     import json
 

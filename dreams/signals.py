@@ -22,5 +22,5 @@ def _password_changed(sender, user=None, **kwargs) -> None:
 def connect() -> None:
     """Called once from ``DreamsConfig.ready``."""
     user_logged_out.connect(_signed_out, dispatch_uid="dreams.recheck.signed_out")
-    for signal in (password_changed, password_reset):
-        signal.connect(_password_changed, dispatch_uid=f"dreams.recheck.{id(signal)}")
+    password_changed.connect(_password_changed, dispatch_uid="dreams.recheck.password_changed")
+    password_reset.connect(_password_changed, dispatch_uid="dreams.recheck.password_reset")

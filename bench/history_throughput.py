@@ -3,8 +3,9 @@ production web process (daphne, DEBUG off, PostgreSQL, Redis cache), side by sid
 
 Prints requests per second and p50/p99 latency of each (closed loop: --clients connections,
 each sending its next request when the last one answered), the history page's share of the
-trivial view's rate (target, issue 4: at least half), and the SQL queries one history page
-costs with 12 dreams and with 200 (target: the same). Loopback only. Bounded: --rounds
+trivial view's rate (target, issue 4: at least half) and, for reference, of a trivial view
+behind the sign-in check, and the SQL queries one history page costs with 12 dreams and with
+200 (target: the same). Loopback only. Bounded: --rounds
 alternating rounds of --seconds per view. With --compare-stacks a second daphne process serves
 the same views with the middleware stack Django builds without SynchronousStackMiddleware, in
 the same rounds.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
 import tempfile
 import threading
@@ -126,11 +128,21 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> lis
     return latencies
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds process ``pid`` has used, all its threads (``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 STACKS = {
     "one-hop stack": "bench.settings",
     "hopping stack": "bench.settings_hopping",
 }
-VIEWS = {"trivial view": "/bench/trivial/", "history page": "/dreams/"}
+VIEWS = {
+    "trivial view": "/bench/trivial/",
+    "signed-in trivial": "/bench/trivial-signed-in/",
+    "history page": "/dreams/",
+}
 
 
 def main() -> None:
@@ -176,14 +188,18 @@ def main() -> None:
                 load(portals[stack].port, path, cookie, options.clients, 1.0)
         results: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
         seconds: dict[tuple[str, str], float] = dict.fromkeys(cases, 0.0)
+        # The web process's own CPU per request: what each view costs, apart from the clients.
+        cpu: dict[tuple[str, str], float] = dict.fromkeys(cases, 0.0)
         for _ in range(options.rounds):
             random.shuffle(cases)
             for stack, view in cases:
                 started = time.perf_counter()
+                cpu_before = process_cpu_seconds(portals[stack].process.pid)
                 results[stack, view] += load(
                     portals[stack].port, VIEWS[view], cookie, options.clients, options.seconds
                 )
                 seconds[stack, view] += time.perf_counter() - started
+                cpu[stack, view] += process_cpu_seconds(portals[stack].process.pid) - cpu_before
     finally:
         for portal in portals.values():
             portal.stop()
@@ -202,13 +218,19 @@ def main() -> None:
             latencies = results[stack, view]
             rates[view] = len(latencies) / seconds[stack, view]
             print(
-                f"    {view:13} {rates[view]:7.1f} req/s  {percentiles(latencies)}  "
+                f"    {view:17} {rates[view]:7.1f} req/s  {percentiles(latencies)}  "
+                f"daphne CPU {cpu[stack, view] / len(latencies) * 1000:.2f} ms/request  "
                 f"({len(latencies)} requests)"
             )
         print(
             f"    history page / trivial view: "
             f"{rates['history page'] / rates['trivial view']:.2f} of the rate "
             "(target: at least 0.5)"
+        )
+        print(
+            f"    history page / signed-in trivial: "
+            f"{rates['history page'] / rates['signed-in trivial']:.2f} of the rate "
+            "(for reference: the page's own work against a signed-in request's floor)"
         )
     print(
         f"  SQL queries per history page: {queries[0]} with 12 dreams, {queries[1]} with "

@@ -4,6 +4,11 @@ from django.urls import include, path
 from .metrics import metrics
 from .views import home
 
+# Operators should see which site they run, not Django's default "Django administration".
+admin.site.site_header = "Dreamsite administration"
+admin.site.site_title = "Dreamsite admin"
+admin.site.index_title = "Operations"
+
 urlpatterns = [
     path("", home, name="home"),
     path("metrics", metrics, name="metrics"),

@@ -89,6 +89,18 @@ def test_admin_retry_and_cancel_actions(
 
 
 @pytest.mark.django_db
+def test_admin_names_the_site_it_runs(operator_client):
+    page = operator_client.get(reverse("admin:index")).content.decode()
+    assert "<title>Operations | Dreamsite admin</title>" in page
+    assert ">Dreamsite administration</a>" in page
+    assert "Django administration" not in page
+    # The operations pages come before the models, and no two apps share a heading.
+    assert page.index(reverse("admin:dreams_spend")) < page.index("Models in the")
+    assert page.count('title="Models in the Accounts application"') == 1
+    assert 'title="Models in the Users application"' in page
+
+
+@pytest.mark.django_db
 def test_admin_lists_users(operator_client, user):
     page = operator_client.get(reverse("admin:accounts_user_changelist")).content.decode()
     assert "alice@example.com" in page

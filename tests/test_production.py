@@ -132,8 +132,10 @@ def test_static_files_are_served_under_hashed_names_and_cached_forever(productio
 
 
 def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon(production_portal):
-    for path in ("/", "/accounts/login/"):
-        _, body = fetch(production_portal, path)
+    # The operators' admin pages too: Django's own templates name no icon.
+    for path in ("/", "/accounts/login/", "/admin/login/"):
+        response, body = fetch(production_portal, path)
+        assert response.status == 200, (path, response.status)
         icon = re.search(rb'<link rel="icon" href="(/static/img/favicon\.[0-9a-f]{12}\.svg)"', body)
         assert icon, body[:2000]
     response, svg = fetch(production_portal, icon.group(1).decode())

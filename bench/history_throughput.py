@@ -4,11 +4,11 @@ production web process (daphne, DEBUG off, PostgreSQL, Redis cache), side by sid
 Prints requests per second and p50/p99 latency of each (closed loop: --clients connections,
 each sending its next request when the last one answered), the history page's share of the
 trivial view's rate (target, issue 4: at least half) and, for reference, of a trivial view
-behind the sign-in check, and the SQL queries one history page costs with 12 dreams and with
-200 (target: the same). Loopback only. Bounded: --rounds
-alternating rounds of --seconds per view. With --compare-stacks a second daphne process serves
-the same views with the middleware stack Django builds without SynchronousStackMiddleware, in
-the same rounds.
+behind the sign-in check, with the web process's CPU per request; and the SQL queries one
+history page costs with 12 dreams and with 200 (target: the same). Loopback only. Bounded:
+--rounds alternating rounds of --seconds per view. With --compare-stacks a second daphne
+process serves the same views with the middleware stack Django builds without
+SynchronousStackMiddleware, in the same rounds.
 Run: .venv/bin/python bench/history_throughput.py [--clients 4 --seconds 5 --rounds 3]
      [--compare-stacks]
 """

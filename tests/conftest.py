@@ -9,7 +9,7 @@ from pathlib import Path
 import dramatiq
 import pytest
 
-from tests.support import PASSWORD, photo_upload
+from tests.support import PASSWORD, photo_upload, stop_worker
 
 
 def pytest_collection_modifyitems(config, items):
@@ -155,7 +155,7 @@ def worker(broker):
     running = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
     running.start()
     yield running
-    running.stop()
+    stop_worker(running)
 
 
 from tests.cloud_fixtures import cloud, fake_bedrock, moto_s3, provider_video, s3_media  # noqa: E402,F401

@@ -110,6 +110,17 @@ def take_message(broker, queue: str):
     raise AssertionError(f"No message arrived on {queue!r}.")
 
 
+def stop_worker(worker) -> None:
+    """Stop a test's Dramatiq worker and take its hook off the broker, which the whole session
+    shares. ``Worker.stop`` leaves the hook there, so every queue declared later would start
+    consumers for a stopped worker, and messages would sit in its memory with nobody to run
+    them."""
+    worker.stop()
+    worker.broker.middleware[:] = [
+        hook for hook in worker.broker.middleware if getattr(hook, "worker", None) is not worker
+    ]
+
+
 def run_jobs(broker, worker, timeout: float = 120.0) -> None:
     """Wait until every queued message (including retries) has been processed."""
     if _is_stub(broker):

@@ -14,7 +14,7 @@ from dreams import services
 from dreams.models import Dream, DreamStatus, FailureKind, Invocation, InvocationStatus
 from tests.cloud_fixtures import bucket_keys
 from tests.fake_bedrock import Outcome
-from tests.support import probe_video, run_until_idle, take_message
+from tests.support import probe_video, run_until_idle, stop_worker, take_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 
@@ -189,7 +189,7 @@ def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
     try:
         run_until_idle(broker, worker)
     finally:
-        worker.stop()
+        stop_worker(worker)
     assert Dream.objects.get().status == DreamStatus.SUCCEEDED
     assert cloud.start_count() == 1
 

@@ -20,6 +20,7 @@ from tests.support import (
     queue_size,
     run_jobs,
     run_until_idle,
+    stop_worker,
     stored_files,
     take_message,
     wait_for,
@@ -47,7 +48,7 @@ def fresh_worker(broker):
 
     yield start
     for worker in started:
-        worker.stop()
+        stop_worker(worker)
 
 
 def lost_render(user, character, **fields) -> Dream:

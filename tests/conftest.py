@@ -9,7 +9,7 @@ from pathlib import Path
 import dramatiq
 import pytest
 
-from tests.support import PASSWORD, photo_upload, stop_worker
+from tests.support import PASSWORD, photo_upload, start_worker, stop_worker
 
 
 def pytest_collection_modifyitems(config, items):
@@ -152,8 +152,7 @@ def broker():
 @pytest.fixture
 def worker(broker):
     """A real Dramatiq worker running the project's actors in this process."""
-    running = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
-    running.start()
+    running = start_worker(broker)
     yield running
     stop_worker(running)
 

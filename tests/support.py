@@ -110,6 +110,16 @@ def take_message(broker, queue: str):
     raise AssertionError(f"No message arrived on {queue!r}.")
 
 
+def start_worker(broker):
+    """A real Dramatiq worker running the project's actors in this process (two threads);
+    end it with ``stop_worker``."""
+    import dramatiq
+
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+    return worker
+
+
 def stop_worker(worker) -> None:
     """Stop a test's Dramatiq worker and take its hook off the broker, which the whole session
     shares. ``Worker.stop`` leaves the hook there, so every queue declared later would start

@@ -14,7 +14,7 @@ from dreams import services
 from dreams.models import Dream, DreamStatus, FailureKind, Invocation, InvocationStatus
 from tests.cloud_fixtures import bucket_keys
 from tests.fake_bedrock import Outcome
-from tests.support import probe_video, run_until_idle, stop_worker, take_message
+from tests.support import probe_video, run_until_idle, start_worker, stop_worker, take_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 
@@ -180,12 +180,9 @@ def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
     broker.flush_all()
 
     # A new process starts: resuming finds the ARN and polls it; nothing is started again.
-    import dramatiq
-
     resumed = services.resume_unfinished_dreams()
     assert resumed == 1
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
-    worker.start()
+    worker = start_worker(broker)
     try:
         run_until_idle(broker, worker)
     finally:

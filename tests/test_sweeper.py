@@ -20,6 +20,7 @@ from tests.support import (
     queue_size,
     run_jobs,
     run_until_idle,
+    start_worker,
     stop_worker,
     stored_files,
     take_message,
@@ -41,8 +42,7 @@ def fresh_worker(broker):
     started = []
 
     def start() -> dramatiq.Worker:
-        worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
-        worker.start()
+        worker = start_worker(broker)
         started.append(worker)
         return worker
 

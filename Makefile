@@ -1,6 +1,7 @@
 # The two commands the README opens with:
 #   make run   - install, migrate and start the portal on http://127.0.0.1:8000 (embedded mode)
-#   make test  - install everything (Debian's chromium included) and run every test, on the
+#   make test  - install everything (Debian's chromium included), check lint, types and
+#                migrations, and run every test, on the
 #                embedded default and on PostgreSQL/Redis/RabbitMQ (which must be running)
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +19,7 @@ SERVICES_ENV := TEST_SERVICES=1 TEST_STORAGE=s3 \
   CACHE_URL=redis://127.0.0.1:6379/3
 RABBITMQ_ENV := $(SERVICES_ENV) DRAMATIQ_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: run test test-embedded test-services install install-dev browser lint format bench clean
+.PHONY: run test check test-embedded test-services install install-dev browser lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +41,17 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Every test, twice: on the embedded default, then on the production services; the
-# broker-specific tests a third time on RabbitMQ.
-test: test-embedded test-services
+# Lint, types and migrations first; then every test, twice: on the embedded default, then on
+# the production services; the broker-specific tests a third time on RabbitMQ.
+test: check test-embedded test-services
+
+# ruff (lint and format), mypy with django-stubs (strict on jobs/, generation/ and lib/), and
+# no model change without its migration.
+check: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test-embedded: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -34,16 +34,18 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person using the portal, or an operator when ``is_staff`` is set."""
 
-    username = None
-    first_name = None
-    last_name = None
+    # Sign-in is by email: AbstractUser's name fields are removed (Django docs, "Substituting a
+    # custom User model"); the stubs type them as always present.
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=80, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]
 
-    objects = UserManager()
+    objects = UserManager()  # type: ignore[misc,assignment]
 
     class Meta:
         ordering = ["email"]

@@ -79,9 +79,10 @@ def main() -> None:
     import dramatiq
     from django.core.management import call_command
 
-    from dreams import tasks
-    from dreams.models import Dream, DreamStatus, Invocation, InvocationStatus
+    from dreams.models import Dream, DreamStatus
     from generation.nova_reel import NovaReelBackend
+    from jobs import tasks
+    from jobs.models import Invocation, InvocationStatus
 
     call_command("migrate", verbosity=0)
     from accounts.models import User
@@ -111,7 +112,7 @@ def main() -> None:
         )["invocationArn"]
         invocation = Invocation.objects.create(
             owner=owner,
-            dream=dream,
+            job=dream,
             backend="nova-reel",
             model_id=backend.model_id,
             region=backend.region,

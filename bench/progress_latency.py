@@ -31,9 +31,9 @@ from asgiref.sync import async_to_sync  # noqa: E402
 from channels.layers import InMemoryChannelLayer, channel_layers  # noqa: E402
 from channels.testing import WebsocketCommunicator  # noqa: E402
 
-from dreams.consumers import JobProgressConsumer  # noqa: E402
-from dreams.events import user_group  # noqa: E402
 from dreamsite.channel_layers import ThreadSafeInMemoryChannelLayer  # noqa: E402
+from jobs.consumers import JobProgressConsumer  # noqa: E402
+from jobs.events import user_group  # noqa: E402
 
 USER = SimpleNamespace(id=1, is_authenticated=True)
 

@@ -29,7 +29,8 @@ import imageio_ffmpeg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from generation.animatic import AnimaticBackend, AnimaticRenderer  # noqa: E402
+from generation.animatic import AnimaticBackend  # noqa: E402
+from generation.animatic_render import AnimaticRenderer  # noqa: E402
 from generation.video import ClipRequest  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"

@@ -2,7 +2,7 @@
 Redis channel layer, with real signed-in websocket clients.
 
 1. Latency: --clients clients (one per user, each on its own dream's group). A worker-like
-   thread calls the real ``publish_dream`` and every client notes arrival time minus the
+   thread calls the real ``jobs.events.publish`` and every client notes arrival time minus the
    event's ``published_at`` (one machine, one clock). Two loads: a steady one (--rate events
    per second to random users) and a burst (one event to every client, back to back).
    Target (issue 4): p99 under 50 ms across 1,000 connected clients.
@@ -128,9 +128,9 @@ def make_users(count: int):
 
 
 def publish(dreams, *, rate: float | None) -> None:
-    """Publish one event per dream in ``dreams`` as a worker does (the real publish_dream,
+    """Publish one event per dream in ``dreams`` as a worker does (the real jobs.events.publish,
     from a plain thread), ``rate`` per second or back to back."""
-    from dreams.events import publish_dream
+    from jobs.events import publish as publish_dream
 
     def run() -> None:
         started = time.perf_counter()

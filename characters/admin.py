@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from dreamsite.files import file_response
+from lib.files import file_response
 
 from .models import Character, ReferenceImage
 

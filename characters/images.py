@@ -80,9 +80,10 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
         output_mode = "RGBA" if image.mode == "RGBA" else "RGB"
-        return ImageCms.profileToProfile(
+        converted = ImageCms.profileToProfile(
             image, source, ImageCms.createProfile("sRGB"), outputMode=output_mode
         )
+        return converted if converted is not None else image
     except (ImageCms.PyCMSError, OSError):
         # A broken profile is not worth refusing the photo over: treat it as sRGB.
         return image

@@ -91,7 +91,9 @@ def _check_name(*, owner, name: str, exclude_id: int | None = None) -> str:
     name = name.strip()
     if not name:
         raise CharacterError("Give the character a name.")
-    taken = Character.objects.filter(owner=owner, name__iexact=name).exclude(id=exclude_id)
+    taken = Character.objects.filter(owner=owner, name__iexact=name)
+    if exclude_id is not None:
+        taken = taken.exclude(id=exclude_id)
     if taken.exists():
         raise CharacterError(f"You already have a character called “{name}”.")
     return name

@@ -1,25 +1,29 @@
 """Character pages. Every lookup goes through the signed-in owner, so another user's
 character is a 404, never a 403 that would confirm it exists."""
 
+from uuid import UUID
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from dreamsite.files import file_response
-from dreamsite.views import form_status
+from accounts.http import AuthenticatedRequest
+from lib.files import file_response
+from lib.forms import form_status
 
 from . import services
 from .forms import AddImagesForm, CharacterDetailsForm, CharacterForm
 from .models import Character, ReferenceImage
 
 
-def _owned_character(request: HttpRequest, public_id) -> Character:
+def _owned_character(request: AuthenticatedRequest, public_id) -> Character:
     return get_object_or_404(Character, public_id=public_id, owner=request.user)
 
 
-def _owned_image(request: HttpRequest, public_id, image_id: int) -> ReferenceImage:
+def _owned_image(request: AuthenticatedRequest, public_id, image_id: int) -> ReferenceImage:
     return get_object_or_404(
         ReferenceImage.objects.select_related("character"),
         pk=image_id,
@@ -29,13 +33,13 @@ def _owned_image(request: HttpRequest, public_id, image_id: int) -> ReferenceIma
 
 
 @login_required
-def character_list(request: HttpRequest) -> HttpResponse:
+def character_list(request: AuthenticatedRequest) -> HttpResponse:
     characters = Character.objects.filter(owner=request.user).prefetch_related("images")
     return render(request, "characters/list.html", {"characters": characters})
 
 
 @login_required
-def character_create(request: HttpRequest) -> HttpResponse:
+def character_create(request: AuthenticatedRequest) -> HttpResponse:
     form = CharacterForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -53,7 +57,9 @@ def character_create(request: HttpRequest) -> HttpResponse:
     return render(request, "characters/form.html", {"form": form}, status=form_status(form))
 
 
-def _detail_page(request: HttpRequest, character: Character, *, details_form=None, add_form=None):
+def _detail_page(
+    request: AuthenticatedRequest, character: Character, *, details_form=None, add_form=None
+):
     if details_form is None:
         details_form = CharacterDetailsForm(instance=character, prefix="details")
     if add_form is None:
@@ -67,7 +73,7 @@ def _detail_page(request: HttpRequest, character: Character, *, details_form=Non
 
 
 @login_required
-def character_detail(request: HttpRequest, public_id) -> HttpResponse:
+def character_detail(request: AuthenticatedRequest, public_id) -> HttpResponse:
     character = _owned_character(request, public_id)
     if request.method != "POST":
         return _detail_page(request, character)
@@ -91,7 +97,7 @@ def character_detail(request: HttpRequest, public_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def image_add(request: HttpRequest, public_id) -> HttpResponse:
+def image_add(request: AuthenticatedRequest, public_id) -> HttpResponse:
     character = _owned_character(request, public_id)
     add_form = AddImagesForm(request.POST, request.FILES, prefix="add")
     if add_form.is_valid():
@@ -109,7 +115,7 @@ def image_add(request: HttpRequest, public_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def image_remove(request: HttpRequest, public_id, image_id: int) -> HttpResponse:
+def image_remove(request: AuthenticatedRequest, public_id, image_id: int) -> HttpResponse:
     image = _owned_image(request, public_id, image_id)
     try:
         services.remove_reference_image(image=image)
@@ -122,7 +128,7 @@ def image_remove(request: HttpRequest, public_id, image_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def image_move(request: HttpRequest, public_id, image_id: int) -> HttpResponse:
+def image_move(request: AuthenticatedRequest, public_id, image_id: int) -> HttpResponse:
     image = _owned_image(request, public_id, image_id)
     offset = -1 if request.POST.get("direction") == "up" else 1
     services.move_reference_image(image=image, offset=offset)
@@ -130,7 +136,7 @@ def image_move(request: HttpRequest, public_id, image_id: int) -> HttpResponse:
 
 
 @login_required
-def character_delete(request: HttpRequest, public_id) -> HttpResponse:
+def character_delete(request: AuthenticatedRequest, public_id) -> HttpResponse:
     character = _owned_character(request, public_id)
     if request.method == "POST":
         services.delete_character(character=character)
@@ -140,7 +146,9 @@ def character_delete(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @login_required
-def image_file(request: HttpRequest, public_id, image_id: int, variant: str) -> HttpResponse:
+def image_file(
+    request: AuthenticatedRequest, public_id: UUID, image_id: int, variant: str
+) -> HttpResponseBase:
     if variant not in ("thumb", "full"):
         raise Http404("No such file.")
     image = _owned_image(request, public_id, image_id)

@@ -1,21 +1,10 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
+from jobs.admin import InvocationInline
+
 from . import services
-from .admin_views import model_status_view, spend_view
-from .models import Dream, Invocation
-
-
-class InvocationInline(admin.TabularInline):
-    model = Invocation
-    extra = 0
-    can_delete = False
-    fields = ["client_token", "arn", "status", "polls", "estimated_cost_usd", "cost_usd"]
-    readonly_fields = fields
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+from .models import Dream
 
 
 @admin.register(Dream)
@@ -123,42 +112,3 @@ class DreamAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected queued or running dreams")
     def cancel_selected(self, request, queryset: QuerySet) -> None:
         self._apply(request, queryset, services.cancel_dream, "Cancelled")
-
-
-@admin.register(Invocation)
-class InvocationAdmin(admin.ModelAdmin):
-    """Cloud invocations: the spending record. Read-only; spend and model status pages hang
-    off it."""
-
-    list_display = [
-        "client_token",
-        "owner",
-        "backend",
-        "status",
-        "polls",
-        "estimated_cost_usd",
-        "cost_usd",
-        "created_at",
-    ]
-    list_filter = ["status", "backend", "created_at"]
-    list_select_related = ["owner"]
-    search_fields = ["client_token", "arn", "owner__email"]
-    date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_urls(self):
-        from django.urls import path
-
-        return [
-            path("spend/", self.admin_site.admin_view(spend_view), name="dreams_spend"),
-            path(
-                "model-status/",
-                self.admin_site.admin_view(model_status_view),
-                name="dreams_model_status",
-            ),
-        ] + super().get_urls()

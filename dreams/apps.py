@@ -5,6 +5,9 @@ class DreamsConfig(AppConfig):
     name = "dreams"
 
     def ready(self) -> None:
-        from . import signals
+        from jobs import kinds
 
-        signals.connect()
+        from . import tasks  # noqa: F401  (the actors register on the broker)
+        from .clips import DREAM_KIND
+
+        kinds.register(DREAM_KIND)

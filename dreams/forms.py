@@ -1,4 +1,8 @@
+import uuid
+from typing import cast
+
 from django import forms
+from django.core.exceptions import ValidationError
 
 from characters.models import Character
 
@@ -9,6 +13,19 @@ def _seconds_label(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
+class OwnCharacterField(forms.ModelChoiceField):
+    """A choice among the user's characters, by public id; an id that is not even a UUID
+    gets the same plain message as a foreign one, not Django's "… is not a valid UUID"."""
+
+    def to_python(self, value: object) -> object:
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from error
+
+
 class DreamForm(forms.Form):
     """What a user asks for. Characters are limited to the user's own, so a foreign id posted
     by hand is "not one of the available choices". Backends, durations and aspect ratios come
@@ -16,7 +33,7 @@ class DreamForm(forms.Form):
     service, and ``offers`` lets the page show only valid ones and the cost before submitting.
     """
 
-    character = forms.ModelChoiceField(
+    character = OwnCharacterField(
         queryset=Character.objects.none(),
         to_field_name="public_id",
         widget=forms.RadioSelect,
@@ -39,6 +56,8 @@ class DreamForm(forms.Form):
         help_text="Cloud backends only, and for Nova Reel only 6 s clips; long Nova Reel videos "
         "are made from the prompt alone.",
     )
+    #: A new key each time the form is shown; the same key sent twice makes one dream.
+    submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
     seed = forms.IntegerField(
         required=False,
         min_value=0,
@@ -48,16 +67,22 @@ class DreamForm(forms.Form):
 
     def __init__(self, *args, owner, backends, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["character"].queryset = (
+        if not self.is_bound:
+            self.initial["submission"] = uuid.uuid4()
+        cast(forms.ModelChoiceField, self.fields["character"]).queryset = (
             Character.objects.filter(owner=owner, images__isnull=False)
             .distinct()
             .prefetch_related("images")
         )
-        self.fields["backend"].choices = [(b.name, b.label) for b in backends]
+        cast(forms.ChoiceField, self.fields["backend"]).choices = [
+            (b.name, b.label) for b in backends
+        ]
         durations = sorted({d for b in backends for d in b.capabilities.durations_seconds})
-        self.fields["duration"].choices = [(f"{d:g}", _seconds_label(d)) for d in durations]
+        cast(forms.ChoiceField, self.fields["duration"]).choices = [
+            (f"{d:g}", _seconds_label(d)) for d in durations
+        ]
         ratios = list(dict.fromkeys(r for b in backends for r in b.capabilities.aspect_ratios))
-        self.fields["aspect_ratio"].choices = [(r, r) for r in ratios]
+        cast(forms.ChoiceField, self.fields["aspect_ratio"]).choices = [(r, r) for r in ratios]
         if backends:
             first = backends[0].capabilities
             self.fields["backend"].initial = backends[0].name
@@ -73,7 +98,7 @@ class DreamForm(forms.Form):
                     f"{d:g}": b.prompt_limit(d) for d in b.capabilities.durations_seconds
                 },
                 "usd_per_second": str(b.usd_per_second),
-                "is_async": b.is_async,
+                "is_paid": b.usd_per_second > 0,
             }
             for b in backends
         }

@@ -1,19 +1,25 @@
 """Dream pages. Lookups always go through the signed-in owner: another user's dream is a 404."""
 
+from uuid import UUID
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from dreamsite.files import file_response
-from dreamsite.pagination import OneQueryPaginator
-from dreamsite.views import form_status
+from accounts.http import AuthenticatedRequest
 from generation.registry import offered_backends
+from jobs import budget
+from jobs.invocations import invocations_of
+from lib.files import file_response
+from lib.forms import form_status
+from lib.money import format_usd
+from lib.pagination import OneQueryPaginator
 
-from . import budget, services
-from .events import dream_event
+from . import services
 from .forms import DreamForm
 from .models import Dream
 
@@ -29,12 +35,12 @@ HISTORY_CARD_FIELDS = (
 )
 
 
-def _owned_dream(request: HttpRequest, public_id) -> Dream:
+def _owned_dream(request: AuthenticatedRequest, public_id) -> Dream:
     return get_object_or_404(Dream, public_id=public_id, owner=request.user)
 
 
 @login_required
-def dream_list(request: HttpRequest) -> HttpResponse:
+def dream_list(request: AuthenticatedRequest) -> HttpResponse:
     # Only what a card shows: the history is the most visited page, and rows carry long text.
     dreams = (
         Dream.objects.filter(owner=request.user)
@@ -45,7 +51,7 @@ def dream_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dreams/list.html", {"page": page})
 
 
-def _initial_from(request: HttpRequest) -> dict:
+def _initial_from(request: AuthenticatedRequest) -> dict:
     """Form values copied from one of the user's dreams (``?from=<id>``), to edit and resend."""
     source = request.GET.get("from")
     if not source:
@@ -65,7 +71,7 @@ def _initial_from(request: HttpRequest) -> dict:
 
 
 @login_required
-def dream_create(request: HttpRequest) -> HttpResponse:
+def dream_create(request: AuthenticatedRequest) -> HttpResponse:
     backends = offered_backends()
     form = DreamForm(
         request.POST or None, owner=request.user, backends=backends, initial=_initial_from(request)
@@ -81,6 +87,7 @@ def dream_create(request: HttpRequest) -> HttpResponse:
                 duration_seconds=form.cleaned_data["duration"],
                 aspect_ratio=form.cleaned_data["aspect_ratio"],
                 first_frame=form.cleaned_data["first_frame"],
+                submission_key=form.cleaned_data["submission"],
             )
         except services.DreamError as error:
             form.add_error(None, error.message)
@@ -88,27 +95,27 @@ def dream_create(request: HttpRequest) -> HttpResponse:
             return redirect("dreams:detail", public_id=dream.public_id)
     context = {
         "form": form,
-        "budget_left": budget.format_usd(budget.remaining_today_usd(owner=request.user)),
-        "daily_budget": budget.format_usd(budget.daily_budget_usd()),
+        "budget_left": format_usd(budget.remaining_today_usd(owner=request.user)),
+        "daily_budget": format_usd(budget.daily_budget_usd()),
         "any_paid": any(backend.usd_per_second > 0 for backend in backends),
     }
     return render(request, "dreams/form.html", context, status=form_status(form))
 
 
 @login_required
-def dream_detail(request: HttpRequest, public_id) -> HttpResponse:
+def dream_detail(request: AuthenticatedRequest, public_id) -> HttpResponse:
     dream = _owned_dream(request, public_id)
     context = {
         "dream": dream,
-        "event": dream_event(dream),
-        "is_cloud": dream.invocations.exists(),
+        "event": dream.progress_event(),
+        "is_cloud": invocations_of(dream).exists(),
     }
     return render(request, "dreams/detail.html", context)
 
 
 @login_required
 @require_POST
-def dream_cancel(request: HttpRequest, public_id) -> HttpResponse:
+def dream_cancel(request: AuthenticatedRequest, public_id) -> HttpResponse:
     try:
         services.cancel_dream(dream=_owned_dream(request, public_id))
     except services.DreamError as error:
@@ -120,7 +127,7 @@ def dream_cancel(request: HttpRequest, public_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def dream_retry(request: HttpRequest, public_id) -> HttpResponse:
+def dream_retry(request: AuthenticatedRequest, public_id) -> HttpResponse:
     try:
         services.retry_dream(dream=_owned_dream(request, public_id))
     except services.DreamError as error:
@@ -129,7 +136,7 @@ def dream_retry(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @login_required
-def dream_delete(request: HttpRequest, public_id) -> HttpResponse:
+def dream_delete(request: AuthenticatedRequest, public_id) -> HttpResponse:
     dream = _owned_dream(request, public_id)
     if request.method == "POST":
         services.delete_dream(dream=dream)
@@ -139,12 +146,12 @@ def dream_delete(request: HttpRequest, public_id) -> HttpResponse:
 
 
 @login_required
-def dream_video(request: HttpRequest, public_id) -> HttpResponse:
+def dream_video(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
     dream = _owned_dream(request, public_id)
     download = f"dream-{dream.public_id}.mp4" if request.GET.get("download") else None
     return file_response(request, dream.video, download_name=download)
 
 
 @login_required
-def dream_poster(request: HttpRequest, public_id) -> HttpResponse:
+def dream_poster(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
     return file_response(request, _owned_dream(request, public_id).poster)

@@ -10,8 +10,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dreamsite.settings")
 django.setup()
 
-from dreamsite.embedded import start_embedded_workers  # noqa: E402
 from dreamsite.routing import application  # noqa: E402
+from jobs.embedded import start_embedded_workers  # noqa: E402
 
 start_embedded_workers()
 

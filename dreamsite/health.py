@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 import dramatiq
 from asgiref.sync import async_to_sync
@@ -39,7 +40,7 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    broker = dramatiq.get_broker()
+    broker: Any = dramatiq.get_broker()
     kind = type(broker).__name__
     if kind == "RedisBroker":
         broker.client.ping()
@@ -67,7 +68,7 @@ def check_channel_layer() -> str:
 def check_storage() -> str:
     # A HEAD (S3) or stat (disk) of a name that need not exist: reachability and credentials.
     default_storage.exists("health-check")
-    return type(default_storage._wrapped).__name__
+    return type(getattr(default_storage, "_wrapped", default_storage)).__name__
 
 
 CHECKS: dict[str, Callable[[], str]] = {

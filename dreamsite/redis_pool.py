@@ -21,12 +21,12 @@ class ProcessWideConnectionPool(redis.ConnectionPool):
     """
 
     _shared: ClassVar[dict[tuple[str, str], ProcessWideConnectionPool]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> ProcessWideConnectionPool:
         key = (url, repr(sorted(kwargs.items())))
-        with cls._lock:
+        with cls._shared_lock:
             if key not in cls._shared:
                 cls._shared[key] = super().from_url(url, **kwargs)
             return cls._shared[key]

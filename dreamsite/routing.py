@@ -8,7 +8,7 @@ from django.core.asgi import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 
-from dreams.routing import websocket_urlpatterns  # noqa: E402  (needs the app registry)
+from jobs.routing import websocket_urlpatterns  # noqa: E402  (needs the app registry)
 
 application = ProtocolTypeRouter(
     {

@@ -6,13 +6,18 @@ switches each piece by setting the variables listed in the README's settings tab
 path differs between the two except the process layout.
 """
 
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import django_stubs_ext
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from pythonjsonlogger.core import RESERVED_ATTRS
+
+# Generic admin, forms and querysets (ModelAdmin[Dream]) at run time, as mypy checks them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,6 +61,7 @@ INSTALLED_APPS = [
     # django_dramatiq sets up the broker before any app defines an actor.
     "django_dramatiq",
     "accounts",
+    "jobs",
     "characters",
     "dreams",
     "films",
@@ -338,11 +344,26 @@ SWEEP_QUEUED_SECONDS = env.int("SWEEP_QUEUED_SECONDS", default=900)
 # Attempts a local render gets before a vanished worker fails it for good.
 SWEEP_MAX_ATTEMPTS = env.int("SWEEP_MAX_ATTEMPTS", default=3)
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
+# Where job attempts keep their temporary files (copies of photos, partial videos). Each
+# folder names its process; those of processes that died are removed by workers on start and
+# by every sweep (jobs.workdirs).
+JOB_WORK_DIR = env("JOB_WORK_DIR", default=str(Path(tempfile.gettempdir()) / "dreamsite-jobs"))
 
 # --- Generation -----------------------------------------------------------------------------
-# Backends offered to users, in the order the form lists them. A cloud backend is offered only
-# once its output S3 URI is set and the model status check can reach its model.
-DREAM_BACKENDS = env.list("DREAM_BACKENDS", default=["animatic", "nova-reel", "luma-ray2"])
+# Clip backends offered to users (dreams and film scenes), in the order the form lists them. A
+# cloud backend is offered only once its output S3 URI is set and the model status check can
+# reach its model. DREAM_BACKENDS is the old name, still read for one release.
+CLIP_BACKENDS = env.list(
+    "CLIP_BACKENDS",
+    default=env.list("DREAM_BACKENDS", default=["animatic", "nova-reel", "luma-ray2"]),
+)
+# Every clip backend this site knows: name -> dotted path of its class, imported only when used
+# (a web process never imports a renderer's heavy libraries).
+CLIP_BACKEND_CLASSES = {
+    "animatic": "generation.animatic.AnimaticBackend",
+    "nova-reel": "generation.nova_reel.NovaReelBackend",
+    "luma-ray2": "generation.luma_ray2.LumaRay2Backend",
+}
 
 # Amazon Bedrock. Credentials come from boto3's usual chain (environment, profile, role).
 NOVA_REEL_MODEL_ID = env("NOVA_REEL_MODEL_ID", default="amazon.nova-reel-v1:1")
@@ -428,7 +449,7 @@ LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"job": {"()": "dreamsite.logs.JobContextFilter"}},
+    "filters": {"job": {"()": "lib.logs.JobContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(job)s%(message)s"},
         "json": {

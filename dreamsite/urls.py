@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .metrics import metrics
+from jobs.metrics import metrics
+
 from .views import home
 
 # Operators should see which site they run, not Django's default "Django administration".

@@ -1,245 +1,33 @@
 """The animatic backend: an offline, CPU-only renderer of a real, watchable clip.
 
 An animatic, in the film trade's sense, is a rough cut made from still images before the
-expensive shots exist. This one slowly pans and zooms over each reference image (the "Ken
-Burns" effect), crossfades between them, fades in from and out to black, and lays the prompt
-over the picture as a caption. Images are decoded and the caption drawn with Pillow; frames are
-warped and blended with OpenCV (several times faster than Pillow's resize, which would make the
-encoder wait), then encoded by moviepy through the ffmpeg binary that imageio-ffmpeg ships:
-H.264, yuv420p, ``+faststart`` so browsers play it while it downloads. The same seed gives the
-same frames.
+expensive shots exist. The drawing and encoding live in ``generation.animatic_render``, which
+imports OpenCV and moviepy; this module only declares the backend, so a web process reading
+its capabilities never loads them.
 """
 
 from __future__ import annotations
 
-import random
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-from django.conf import settings
-from moviepy import VideoClip
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-from .clips import POSTER_AT
 from .video import (
     BackendCapabilities,
+    ClipRenderer,
     ClipRequest,
     ProgressCallback,
     RenderCanceled,
     RenderedClip,
     RenderError,
-    VideoBackend,
 )
 
-#: Seconds of overlap between two images.
-CROSSFADE_SECONDS = 0.8
-#: Seconds of fade from black at the start and to black at the end.
-FADE_SECONDS = 0.4
-#: Largest zoom of a pan; zooming only ever enlarges, so linear interpolation never aliases.
-MAX_ZOOM = 1.18
 # Share of the whole job's progress that each stage covers.
 _PREPARING_END = 0.05
 _RENDERING_END = 0.95
 
 
-@dataclass(frozen=True)
-class _Move:
-    """One image's pan and zoom: crop-box centres and zoom factors at its start and end."""
-
-    image: np.ndarray
-    start: float
-    end: float
-    centre_from: tuple[float, float]
-    centre_to: tuple[float, float]
-    zoom_from: float
-    zoom_to: float
-
-
-def _smoothstep(x: float) -> float:
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
-def _cover(image: Image.Image, width: int, height: int) -> np.ndarray:
-    """Scale ``image`` (keeping its aspect) to the smallest size covering width × height.
-
-    Returns an RGB array of shape (h, w, 3) with h >= height and w >= width.
-    """
-    scale = max(width / image.width, height / image.height)
-    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-    return np.asarray(image.resize(size, Image.Resampling.LANCZOS))
-
-
-class AnimaticRenderer:
-    """Draws and encodes one animatic.
-
-    ``width``/``height`` in pixels, ``fps`` in frames per second, ``duration`` in seconds.
-    """
-
-    def __init__(
-        self,
-        *,
-        images: list[Image.Image],
-        prompt: str,
-        seed: int,
-        duration: float = 6.0,
-        width: int = 1280,
-        height: int = 720,
-        fps: int = 24,
-    ) -> None:
-        if not images:
-            raise ValueError("An animatic needs at least one image.")
-        self.width, self.height, self.fps, self.duration = width, height, fps, duration
-        self._rng = random.Random(seed)
-        self._moves = self._plan_moves(images)
-        self._caption_top, self._caption_keep, self._caption_add = self._draw_caption(prompt)
-
-    def _plan_moves(self, images: list[Image.Image]) -> list[_Move]:
-        count = len(images)
-        overlap = CROSSFADE_SECONDS if count > 1 else 0.0
-        segment = (self.duration + overlap * (count - 1)) / count
-        moves = []
-        for index, image in enumerate(images):
-            base = _cover(image.convert("RGB"), self.width, self.height)
-            zoom_in = self._rng.random() < 0.5
-            zooms = (1.0, MAX_ZOOM) if zoom_in else (MAX_ZOOM, 1.0)
-            start = index * (segment - overlap)
-            moves.append(
-                _Move(
-                    image=base,
-                    start=start,
-                    end=start + segment,
-                    centre_from=self._random_centre(base, zooms[0]),
-                    centre_to=self._random_centre(base, zooms[1]),
-                    zoom_from=zooms[0],
-                    zoom_to=zooms[1],
-                )
-            )
-        return moves
-
-    def _crop_size(self, base: np.ndarray, zoom: float) -> tuple[float, float]:
-        # At zoom 1 the crop covers the base's short side at the frame's aspect.
-        scale = min(base.shape[1] / self.width, base.shape[0] / self.height) / zoom
-        return self.width * scale, self.height * scale
-
-    def _random_centre(self, base: np.ndarray, zoom: float) -> tuple[float, float]:
-        crop_w, crop_h = self._crop_size(base, zoom)
-        slack_x, slack_y = base.shape[1] - crop_w, base.shape[0] - crop_h
-        # Portrait photos keep faces: stay in the upper two thirds of the free range.
-        return (
-            crop_w / 2 + slack_x * self._rng.uniform(0.2, 0.8),
-            crop_h / 2 + slack_y * self._rng.uniform(0.1, 0.6),
-        )
-
-    def _draw_caption(self, prompt: str) -> tuple[int, np.ndarray, np.ndarray]:
-        """Pre-render the caption band once.
-
-        Returns its top edge in pixels and two (band_h, width, 3) uint8 arrays: how much of
-        the picture to keep (255 = all) and what to add on top (premultiplied caption).
-        """
-        font_size = round(self.height / 22)
-        # Pillow's built-in scalable font (Aileron), so nothing is read from disk or network.
-        font = ImageFont.load_default(size=font_size)
-        lines = textwrap.wrap(" ".join(prompt.split()), width=70)
-        if len(lines) > 3:
-            lines = lines[:3]
-            lines[-1] = lines[-1][:66].rstrip() + " …"
-        line_height = round(font_size * 1.35)
-        pad = round(font_size * 0.8)
-        band_h = line_height * len(lines) + 2 * pad
-        top = self.height - band_h
-        mask = Image.new("L", (self.width, band_h), 0)
-        # A soft dark gradient behind the text keeps it readable over bright photos.
-        gradient = np.linspace(0, 170, band_h, dtype=np.float32)[:, None]
-        shade = Image.fromarray(np.repeat(gradient, self.width, axis=1).astype(np.uint8))
-        rgb = Image.new("RGB", (self.width, band_h), (0, 0, 0))
-        text_mask = Image.new("L", (self.width, band_h), 0)
-        draw = ImageDraw.Draw(text_mask)
-        for row, line in enumerate(lines):
-            draw.text(
-                (self.width / 2, pad + row * line_height + line_height / 2),
-                line,
-                font=font,
-                fill=255,
-                anchor="mm",
-            )
-        rgb.paste((255, 255, 255), mask=text_mask)
-        mask.paste(shade)
-        mask.paste(255, mask=text_mask)
-        alpha = np.asarray(mask, dtype=np.uint16)[:, :, None]
-        keep = np.repeat(255 - alpha, 3, axis=2).astype(np.uint8)
-        add = (np.asarray(rgb, dtype=np.uint16) * alpha // 255).astype(np.uint8)
-        return top, keep, add
-
-    def _move_frame(self, move: _Move, t: float) -> np.ndarray:
-        x = _smoothstep((t - move.start) / (move.end - move.start))
-        zoom = move.zoom_from + (move.zoom_to - move.zoom_from) * x
-        cx = move.centre_from[0] + (move.centre_to[0] - move.centre_from[0]) * x
-        cy = move.centre_from[1] + (move.centre_to[1] - move.centre_from[1]) * x
-        crop_w, crop_h = self._crop_size(move.image, zoom)
-        left = min(max(cx - crop_w / 2, 0.0), move.image.shape[1] - crop_w)
-        top = min(max(cy - crop_h / 2, 0.0), move.image.shape[0] - crop_h)
-        scale = crop_w / self.width
-        # Maps each output pixel back to its source position (a pure scale and shift).
-        inverse = np.array([[scale, 0.0, left], [0.0, scale, top]], dtype=np.float64)
-        return cv2.warpAffine(
-            move.image,
-            inverse,
-            (self.width, self.height),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-
-    def frame(self, t: float) -> np.ndarray:
-        """The frame at ``t`` seconds: an RGB uint8 array of shape (height, width, 3)."""
-        active = [m for m in self._moves if m.start <= t < m.end] or [self._moves[-1]]
-        picture = self._move_frame(active[0], t)
-        if len(active) > 1:
-            incoming = active[1]
-            alpha = _smoothstep((t - incoming.start) / CROSSFADE_SECONDS)
-            picture = cv2.addWeighted(
-                picture, 1.0 - alpha, self._move_frame(incoming, t), alpha, 0.0
-            )
-        band = picture[self._caption_top :]
-        band[:] = cv2.add(cv2.multiply(band, self._caption_keep, scale=1 / 255), self._caption_add)
-        fade = min(t / FADE_SECONDS, (self.duration - t) / FADE_SECONDS, 1.0)
-        if fade < 1.0:
-            picture = cv2.multiply(picture, (max(fade, 0.0),) * 3)
-        return picture
-
-    def write(self, *, video_path: Path, poster_path: Path, on_frame=None) -> None:
-        """Encode the clip to ``video_path`` (MP4) and the poster to ``poster_path`` (JPEG).
-
-        ``on_frame(fraction)`` is called for every frame written, fraction in [0, 1]; an
-        exception it raises stops the encode.
-        """
-        poster = Image.fromarray(self.frame(self.duration * POSTER_AT))
-        poster.save(poster_path, "JPEG", quality=88)
-        total = round(self.duration * self.fps)
-
-        def frame_function(t: float) -> np.ndarray:
-            if on_frame is not None:
-                on_frame(min(t * self.fps / total, 1.0))
-            return self.frame(t)
-
-        clip = VideoClip(frame_function=frame_function, duration=self.duration)
-        clip.write_videofile(
-            str(video_path),
-            fps=self.fps,
-            codec="libx264",
-            preset=settings.ANIMATIC_X264_PRESET,
-            audio=False,
-            # Fixed thread count: the same seed gives the same bytes on any machine.
-            threads=2,
-            ffmpeg_params=["-crf", "20", "-movflags", "+faststart", "-pix_fmt", "yuv420p"],
-            logger=None,
-        )
-
-
-class AnimaticBackend(VideoBackend):
+class AnimaticBackend(ClipRenderer):
     """Offline, CPU-only video backend: always configured, costs nothing."""
 
     name = "animatic"
@@ -249,16 +37,22 @@ class AnimaticBackend(VideoBackend):
     def render(
         self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
     ) -> RenderedClip:
-        """Render a 1280×720, 24 fps H.264 MP4 and a JPEG poster into ``workdir``.
+        """Render a 1280×720, 24 fps H.264 MP4, a JPEG poster and its last frame into
+        ``workdir``, from ``request.reference_images`` (or ``first_frame`` when none).
 
         Raises ``RenderError`` (stage "preparing") when a reference image cannot be read, or
         (stage "rendering") when ffmpeg fails; ``RenderCanceled`` passes through from
         ``progress``.
         """
+        from .animatic_render import AnimaticRenderer
+
         caps = self.capabilities
         progress("preparing", 0.0)
         images = []
-        for path in request.reference_images:
+        sources = request.reference_images or (
+            [request.first_frame] if request.first_frame is not None else []
+        )
+        for path in sources:
             try:
                 with Image.open(path) as image:
                     images.append(image.convert("RGB"))
@@ -279,11 +73,13 @@ class AnimaticBackend(VideoBackend):
         )
         progress("rendering", _PREPARING_END)
         video_path, poster_path = workdir / "video.mp4", workdir / "poster.jpg"
+        last_frame_path = workdir / "last-frame.jpg"
         span = _RENDERING_END - _PREPARING_END
         try:
             renderer.write(
                 video_path=video_path,
                 poster_path=poster_path,
+                last_frame_path=last_frame_path,
                 on_frame=lambda f: progress("rendering", _PREPARING_END + span * f),
             )
         except RenderCanceled:
@@ -294,6 +90,7 @@ class AnimaticBackend(VideoBackend):
         return RenderedClip(
             video_path=video_path,
             poster_path=poster_path,
+            last_frame_path=last_frame_path,
             duration_seconds=request.duration_seconds,
             metadata={"width": caps.width, "height": caps.height, "fps": caps.fps},
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from . import aws
-from .bedrock import AsyncInvocationBackend
+from .video import ClipInvocationBackend
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,17 @@ class ModelStatus:
     checked_at: datetime = field(default_factory=timezone.now)
 
 
-def _cache_key(backend: AsyncInvocationBackend) -> str:
+def _cache_key(backend: ClipInvocationBackend) -> str:
     return f"model-status:{backend.name}:{backend.model_id}:{backend.region}"
 
 
-def check_model(backend: AsyncInvocationBackend) -> ModelStatus:
+def check_model(backend: ClipInvocationBackend) -> ModelStatus:
     """Ask Bedrock about ``backend``'s model now (no cache). Never raises for AWS errors."""
-    common = {"backend": backend.name, "model_id": backend.model_id, "region": backend.region}
+    common: dict[str, Any] = {
+        "backend": backend.name,
+        "model_id": backend.model_id,
+        "region": backend.region,
+    }
     try:
         details = (
             aws.client("bedrock", backend.region, quick=True)
@@ -70,7 +75,7 @@ def check_model(backend: AsyncInvocationBackend) -> ModelStatus:
     )
 
 
-def model_status(backend: AsyncInvocationBackend, *, refresh: bool = False) -> ModelStatus:
+def model_status(backend: ClipInvocationBackend, *, refresh: bool = False) -> ModelStatus:
     """The cached status of ``backend``'s model, checking again when stale or ``refresh``."""
     key = _cache_key(backend)
     status = None if refresh else cache.get(key)
@@ -80,7 +85,7 @@ def model_status(backend: AsyncInvocationBackend, *, refresh: bool = False) -> M
     return status
 
 
-def mark_unavailable(backend: AsyncInvocationBackend, detail: str) -> None:
+def mark_unavailable(backend: ClipInvocationBackend, detail: str) -> None:
     """Record that a job just found ``backend``'s model unreachable, so it is not offered
     until the next check (``MODEL_STATUS_TTL_SECONDS``) or an operator's re-check."""
     status = ModelStatus(

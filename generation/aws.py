@@ -13,6 +13,7 @@ GetAsyncInvoke and ListAsyncInvokes
 from __future__ import annotations
 
 import threading
+from typing import Any
 from urllib.parse import urlparse
 
 import boto3
@@ -20,11 +21,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 from django.conf import settings
 
-_clients: dict[tuple, object] = {}
+_clients: dict[tuple[str, str, str | None, bool], Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str, region: str, *, quick: bool = False):
+def client(service: str, region: str, *, quick: bool = False) -> Any:
     """A shared boto3 client for ``service`` ("bedrock-runtime", "bedrock", "s3") in ``region``.
 
     ``quick`` gives short timeouts and no retries, for status checks made while a page loads.

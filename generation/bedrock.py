@@ -3,7 +3,7 @@
 A cloud clip is an *invocation*: ``StartAsyncInvoke`` returns its ARN at once, the job runs for
 minutes at the provider, ``GetAsyncInvoke`` reports ``InProgress``, ``Completed`` or ``Failed``,
 and the service writes ``output.mp4`` (with a manifest and status JSON) into a folder named after
-the invocation id under the S3 prefix we gave it. The job service (``dreams.cloud``) drives these
+the invocation id under the S3 prefix we gave it. The job service (``jobs.cloud``) drives these
 calls from short Dramatiq messages; nothing here waits or sleeps.
 
 Source: Amazon Bedrock user guide, "Video generation" and the runtime API reference for
@@ -13,32 +13,20 @@ StartAsyncInvoke / GetAsyncInvoke / ListAsyncInvokes (as of November 2026).
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
-from .video import ClipRequest, ProgressCallback, RenderedClip, VideoBackend
+from .video import ClipInvocationBackend, ClipRequest, InvocationState
 
-#: Statuses GetAsyncInvoke reports.
-IN_PROGRESS, COMPLETED, FAILED = "InProgress", "Completed", "Failed"
 #: Largest status documents read when a job failed, in bytes.
 _STATUS_DOCUMENT_MAX_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
-class InvocationState:
-    """What GetAsyncInvoke said: ``status`` (one of the three above), the provider's
-    ``failure_message`` when it failed, and the ``output_s3_uri`` it reports."""
-
-    status: str
-    failure_message: str = ""
-    output_s3_uri: str = ""
-
-
-class AsyncInvocationBackend(VideoBackend):
+class AsyncInvocationBackend(ClipInvocationBackend):
     """A video model reached through Bedrock's async-invoke API.
 
     Subclasses set ``model_id``, ``region`` and ``output_s3_uri`` from settings and build the
@@ -46,7 +34,6 @@ class AsyncInvocationBackend(VideoBackend):
     ``ProviderError`` kind when the call fails.
     """
 
-    is_async = True
     model_id: str = ""
     region: str = ""
     output_s3_uri: str = ""
@@ -56,12 +43,8 @@ class AsyncInvocationBackend(VideoBackend):
         return bool(self.model_id and self.region and self.output_s3_uri)
 
     @abstractmethod
-    def model_input(self, request: ClipRequest) -> dict:
+    def model_input(self, request: ClipRequest) -> dict[str, Any]:
         """The ``modelInput`` document for ``request`` (already validated)."""
-
-    def typical_seconds(self, duration_seconds: float) -> float:
-        """About how long the provider takes for ``duration_seconds`` of video, in seconds."""
-        return self.typical_seconds_per_video_second * duration_seconds
 
     def start(self, request: ClipRequest, *, client_token: str) -> str:
         """Start the invocation and return its ARN.
@@ -78,7 +61,8 @@ class AsyncInvocationBackend(VideoBackend):
             )
         except (ClientError, BotoCoreError) as error:
             raise aws.classify(error) from error
-        return response["invocationArn"]
+        arn: str = response["invocationArn"]
+        return arn
 
     def find(self, *, client_token: str, submitted_after: datetime) -> str | None:
         """The ARN of an invocation started with ``client_token`` since ``submitted_after``,
@@ -92,7 +76,8 @@ class AsyncInvocationBackend(VideoBackend):
             for page in pages:
                 for summary in page.get("asyncInvokeSummaries", []):
                     if summary.get("clientRequestToken") == client_token:
-                        return summary["invocationArn"]
+                        found: str = summary["invocationArn"]
+                        return found
         except (ClientError, BotoCoreError) as error:
             raise aws.classify(error) from error
         return None
@@ -123,7 +108,7 @@ class AsyncInvocationBackend(VideoBackend):
     def _list_folder(self, arn: str, state: InvocationState) -> tuple[str, list[str]]:
         bucket, prefix = self.output_folder(arn, state)
         s3 = aws.client("s3", self.region)
-        keys = []
+        keys: list[str] = []
         try:
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 keys.extend(item["Key"] for item in page.get("Contents", []))
@@ -163,9 +148,3 @@ class AsyncInvocationBackend(VideoBackend):
         except (aws.ProviderError, ClientError, BotoCoreError):
             pass  # the message alone still says what failed
         return "\n".join(text for text in texts if text)
-
-    def render(
-        self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
-    ) -> RenderedClip:
-        """Not used: async backends run through ``start``, ``check`` and ``download_output``."""
-        raise NotImplementedError(f"{self.name} is an async backend; see dreams.cloud.")

@@ -1,4 +1,5 @@
-"""Reading finished clips: their length and a poster frame (moviepy over imageio's ffmpeg)."""
+"""Reading finished clips: their length, a poster frame and the last frame (moviepy over
+imageio's ffmpeg). Imported only by workers."""
 
 from __future__ import annotations
 
@@ -13,19 +14,26 @@ from .video import RenderError
 POSTER_AT = 0.35
 
 
-def read_clip(video_path: Path, poster_path: Path, *, stage: str = "saving") -> float:
+def read_clip(
+    video_path: Path, *, poster_path: Path, last_frame_path: Path, stage: str = "saving"
+) -> float:
     """Check that ``video_path`` is a readable video, write its poster frame to
-    ``poster_path`` (JPEG) and return its duration in seconds.
+    ``poster_path`` and its last frame to ``last_frame_path`` (both JPEG, 8-bit RGB, the
+    video's own size) and return its duration in seconds.
 
-    Raises ``RenderError`` in ``stage`` when the file is not a video ffmpeg can decode.
+    A scene chained after this clip opens on the last frame, so it is the final decoded frame
+    (at ``duration - 1/fps``), not a guess from the header. Raises ``RenderError`` in
+    ``stage`` when the file is not a video ffmpeg can decode.
     """
     try:
         with VideoFileClip(str(video_path), audio=False) as clip:
             duration = float(clip.duration or 0.0)
             if duration <= 0:
                 raise RenderError(stage, "The provider's video is empty.")
-            frame = clip.get_frame(min(duration * POSTER_AT, max(duration - 0.05, 0.0)))
+            poster = clip.get_frame(min(duration * POSTER_AT, max(duration - 0.05, 0.0)))
+            last = clip.get_frame(max(duration - 1.0 / (clip.fps or 24), 0.0))
     except (OSError, KeyError, IndexError) as error:
         raise RenderError(stage, f"The provider's video could not be read ({error}).") from error
-    Image.fromarray(frame).convert("RGB").save(poster_path, "JPEG", quality=88)
+    Image.fromarray(poster).convert("RGB").save(poster_path, "JPEG", quality=88)
+    Image.fromarray(last).convert("RGB").save(last_frame_path, "JPEG", quality=92)
     return duration

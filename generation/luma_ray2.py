@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -58,6 +60,7 @@ class LumaRay2Backend(AsyncInvocationBackend):
             fps=24,
             aspect_ratios=ASPECT_RATIOS,
             first_frame_durations=DURATIONS_SECONDS,
+            takes_last_frame=True,
         )
 
     def validate(self, request: ClipRequest) -> None:
@@ -65,33 +68,39 @@ class LumaRay2Backend(AsyncInvocationBackend):
         super().validate(request)
         self.model_input(request)
 
-    def model_input(self, request: ClipRequest) -> dict:
-        """The Ray2 body; the first reference image, cover-cropped to the chosen aspect ratio,
-        becomes ``keyframes.frame0`` when ``request.first_frame`` asks for it."""
+    def model_input(self, request: ClipRequest) -> dict[str, Any]:
+        """The Ray2 body; ``request.first_frame`` and ``request.last_frame``, cover-cropped to
+        the chosen aspect ratio, become ``keyframes.frame0`` and ``frame1``."""
         if request.duration_seconds not in DURATIONS_SECONDS:
             raise InvalidClipRequest(
                 f"Luma Ray2 makes 5 s or 9 s clips, not {request.duration_seconds:g}."
             )
-        body: dict = {
+        body: dict[str, Any] = {
             "prompt": request.prompt.strip(),
             "aspect_ratio": request.aspect_ratio,
             "loop": False,
             "duration": f"{int(request.duration_seconds)}s",
             "resolution": self.resolution,
         }
-        if request.first_frame and request.reference_images:
-            width, height = frame_size(request.aspect_ratio, self.resolution)
-            image = cover_crop(
-                request.reference_images[0], width=width, height=height, image_format="JPEG"
-            )
-            body["keyframes"] = {
-                "frame0": {
-                    "type": "image",
-                    "source": {
-                        "type": "base64",
-                        "media_type": "image/jpeg",
-                        "data": base64.b64encode(image).decode(),
-                    },
-                }
-            }
+        width, height = frame_size(request.aspect_ratio, self.resolution)
+        keyframes = {
+            slot: _keyframe(path, width=width, height=height)
+            for slot, path in (("frame0", request.first_frame), ("frame1", request.last_frame))
+            if path is not None
+        }
+        if keyframes:
+            body["keyframes"] = keyframes
         return body
+
+
+def _keyframe(path: Path, *, width: int, height: int) -> dict[str, Any]:
+    """One ``keyframes`` entry: the image at ``path`` as a ``width``×``height`` JPEG."""
+    image = cover_crop(path, width=width, height=height, image_format="JPEG")
+    return {
+        "type": "image",
+        "source": {
+            "type": "base64",
+            "media_type": "image/jpeg",
+            "data": base64.b64encode(image).decode(),
+        },
+    }

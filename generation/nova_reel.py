@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 
@@ -71,15 +72,13 @@ class NovaReelBackend(AsyncInvocationBackend):
         self.model_input(request)
 
     def opening_image(self, request: ClipRequest) -> bytes | None:
-        """The first reference image cover-cropped to 1280×720 PNG, when one is asked for and
-        the duration takes one; else None."""
-        if not request.first_frame or request.duration_seconds != SINGLE_SHOT_SECONDS:
+        """``request.first_frame`` cover-cropped to 1280×720 PNG when the duration takes an
+        opening image (6 s only); else None."""
+        if request.first_frame is None or request.duration_seconds != SINGLE_SHOT_SECONDS:
             return None
-        if not request.reference_images:
-            return None
-        return cover_crop(request.reference_images[0], width=WIDTH, height=HEIGHT)
+        return cover_crop(request.first_frame, width=WIDTH, height=HEIGHT)
 
-    def model_input(self, request: ClipRequest) -> dict:
+    def model_input(self, request: ClipRequest) -> dict[str, Any]:
         """A ``TEXT_VIDEO`` body for 6 s, ``MULTI_SHOT_AUTOMATED`` for 12-120 s."""
         if request.duration_seconds == SINGLE_SHOT_SECONDS:
             return text_video_input(
@@ -94,7 +93,7 @@ class NovaReelBackend(AsyncInvocationBackend):
         )
 
 
-def _generation_config(duration_seconds: float, seed: int) -> dict:
+def _generation_config(duration_seconds: float, seed: int) -> dict[str, Any]:
     return {
         "durationSeconds": int(duration_seconds),
         "fps": FPS,
@@ -103,7 +102,7 @@ def _generation_config(duration_seconds: float, seed: int) -> dict:
     }
 
 
-def text_video_input(*, prompt: str, seed: int, image_png: bytes | None = None) -> dict:
+def text_video_input(*, prompt: str, seed: int, image_png: bytes | None = None) -> dict[str, Any]:
     """The ``TEXT_VIDEO`` body: a 6 s clip, optionally opening on ``image_png``.
 
     Raises ``InvalidClipRequest`` for a prompt outside 1-512 characters or an image that is not
@@ -114,7 +113,7 @@ def text_video_input(*, prompt: str, seed: int, image_png: bytes | None = None) 
             f"A 6 s Nova Reel prompt must be 1 to {SINGLE_SHOT_PROMPT_CHARS} characters, "
             f"not {len(prompt)}."
         )
-    params: dict = {"text": prompt}
+    params: dict[str, Any] = {"text": prompt}
     if image_png is not None:
         check_keyframe(image_png, width=WIDTH, height=HEIGHT)
         image_format = "jpeg" if image_png[:3] == b"\xff\xd8\xff" else "png"
@@ -128,7 +127,9 @@ def text_video_input(*, prompt: str, seed: int, image_png: bytes | None = None) 
     }
 
 
-def multi_shot_automated_input(*, prompt: str, seed: int, duration_seconds: float) -> dict:
+def multi_shot_automated_input(
+    *, prompt: str, seed: int, duration_seconds: float
+) -> dict[str, Any]:
     """The ``MULTI_SHOT_AUTOMATED`` body: one prompt, 12-120 s in steps of 6, no image.
 
     Raises ``InvalidClipRequest`` for another duration or a prompt outside 1-4000 characters.

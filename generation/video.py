@@ -1,23 +1,47 @@
 """The video-clip backend interface that the animatic, the cloud and (later) GPU backends share.
 
-A backend either renders in the worker (``render``) or, for a provider's async job
-(``is_async``), starts an invocation, is polled for it and hands over its output; see
-``generation.bedrock.AsyncInvocationBackend``. Both declare what they accept in
-``BackendCapabilities`` so forms offer only valid choices and ``validate`` refuses a request
-before anything is billed.
+Backends come in two kinds, by how they run:
+
+- a ``ClipRenderer`` renders in the worker that holds the job (``render``), on its ``queue``
+  (``media`` for CPU and ffmpeg work, ``gpu`` for a local model);
+- a ``ClipInvocationBackend`` hands the clip to a provider as an *invocation*: ``start`` it,
+  ``check`` it in short polls from the ``cloud`` queue, then ``download_output``.
+
+Both declare what they accept in ``BackendCapabilities`` so forms offer only valid choices, and
+``validate`` refuses a request before anything is stored or billed. Modules that declare a
+backend import nothing heavy (moviepy, OpenCV, torch) at module level: the web process reads
+their capabilities, and only a worker renders.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import unicodedata
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, ClassVar
 
 #: Called by a backend as it works: ``progress(stage, fraction)`` with ``fraction`` in [0, 1]
 #: of the whole job. It may raise ``RenderCanceled`` to stop the backend.
 ProgressCallback = Callable[[str, float], None]
+
+#: Statuses an invocation can report (``InvocationState.status``).
+IN_PROGRESS, COMPLETED, FAILED = "InProgress", "Completed", "Failed"
+
+
+def visible_text(text: str) -> str:
+    """``text`` without control characters (newlines and tabs kept), stripped, or "" when no
+    character in it would show: spaces, zero-width and other format characters alone (Unicode
+    categories Cc, Cf, Z*) are no prompt."""
+    kept = "".join(
+        char for char in text if char in "\n\t" or unicodedata.category(char) != "Cc"
+    ).strip()
+    if all(unicodedata.category(char)[0] in "CZ" for char in kept):
+        return ""
+    return kept
 
 
 class RenderError(Exception):
@@ -50,9 +74,10 @@ class BackendCapabilities:
     """What a backend accepts, so forms offer only valid choices and services validate early.
 
     Durations are in seconds; ``max_prompt_chars`` counts Unicode characters (the limit of
-    the shortest duration; ``VideoBackend.prompt_limit`` may allow more for longer ones).
+    the shortest duration; ``ClipBackend.prompt_limit`` may allow more for longer ones).
     ``aspect_ratios`` are "W:H" strings, the first being the default. ``first_frame_durations``
-    are the durations for which the character's photo can open the clip.
+    are the durations for which an image can open the clip; ``takes_last_frame`` says whether
+    an image can also close it (on Bedrock only Luma Ray2's ``frame1``).
     """
 
     durations_seconds: tuple[float, ...] = (6.0,)
@@ -64,6 +89,7 @@ class BackendCapabilities:
     fps: int = 24
     aspect_ratios: tuple[str, ...] = ("16:9",)
     first_frame_durations: tuple[float, ...] = ()
+    takes_last_frame: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,43 +97,45 @@ class ClipRequest:
     """One clip to render.
 
     ``reference_images`` are local paths of the character's reference images (8-bit sRGB
-    JPEG, as ``characters.images`` stores them), in the character's order.
+    JPEG, as ``characters.images`` stores them), in the character's order; a renderer that
+    composes its own shots (the animatic) draws on them. ``first_frame`` and ``last_frame``
+    are local image paths the clip should open and close on, or None: a backend uses each
+    only where its capabilities say it can.
     """
 
     prompt: str
-    reference_images: list[Path]
     seed: int
+    reference_images: list[Path] = field(default_factory=list)
     duration_seconds: float = 6.0
     aspect_ratio: str = "16:9"
-    #: Open the clip with the first reference image (backends that support it).
-    first_frame: bool = False
+    first_frame: Path | None = None
+    last_frame: Path | None = None
 
 
 @dataclass(frozen=True)
 class RenderedClip:
-    """A finished clip: an MP4 file and a JPEG poster frame, both local paths."""
+    """A finished clip, all local paths: the MP4, a JPEG poster frame, and a JPEG of its very
+    last frame (what a chained scene opens on). ``duration_seconds`` is the clip's length."""
 
     video_path: Path
     poster_path: Path
+    last_frame_path: Path
     duration_seconds: float
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class VideoBackend(ABC):
-    """A way of turning a ``ClipRequest`` into a ``RenderedClip``."""
+class ClipBackend:
+    """What every clip backend declares: its name, what it accepts, and what it costs."""
 
-    #: Stable identifier stored on each dream ("animatic").
-    name: str = ""
+    #: Stable identifier stored on each job ("animatic").
+    name: ClassVar[str] = ""
     #: What the form shows the user.
-    label: str = ""
+    label: ClassVar[str] = ""
+    #: The Dramatiq queue its work runs on (DESIGN.md, "queues by resource").
+    queue: ClassVar[str] = "media"
     capabilities: BackendCapabilities = BackendCapabilities()
-    #: True for a provider's async job (start, poll, fetch) rather than a render in the worker.
-    is_async: bool = False
     #: Price of one second of finished video, in USD.
     usd_per_second: Decimal = Decimal("0")
-    #: How long a job usually takes, in seconds of wall-clock time per second of video; only
-    #: used to estimate progress where the provider reports none.
-    typical_seconds_per_video_second: float = 1.0
 
     def is_configured(self) -> bool:
         """Whether the settings name everything this backend needs (no network call)."""
@@ -129,9 +157,12 @@ class VideoBackend(ABC):
         against ``capabilities``. Raises ``InvalidClipRequest`` with a message for the user.
         """
         caps = self.capabilities
-        prompt = request.prompt.strip()
+        prompt = visible_text(request.prompt)
         if not prompt:
-            raise InvalidClipRequest("Write a prompt: what should the character do?")
+            raise InvalidClipRequest(
+                "Write a prompt: what should the character do? (Spaces and invisible "
+                "characters alone are not a prompt.)"
+            )
         if request.duration_seconds not in caps.durations_seconds:
             offered = ", ".join(f"{d:g}" for d in caps.durations_seconds)
             raise InvalidClipRequest(
@@ -149,6 +180,10 @@ class VideoBackend(ABC):
                 f"not {request.aspect_ratio}."
             )
 
+
+class ClipRenderer(ClipBackend):
+    """A backend that renders the clip in the worker holding the job."""
+
     @abstractmethod
     def render(
         self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
@@ -158,3 +193,54 @@ class VideoBackend(ABC):
         Raises ``RenderError`` for failures the user should read and ``RenderCanceled`` when
         ``progress`` raised it. Files left in ``workdir`` are the caller's to remove.
         """
+
+
+@dataclass(frozen=True)
+class InvocationState:
+    """What a provider said of an invocation: ``status`` (``IN_PROGRESS``, ``COMPLETED`` or
+    ``FAILED``), its ``failure_message`` when it failed, and where it writes its output."""
+
+    status: str
+    failure_message: str = ""
+    output_s3_uri: str = ""
+
+
+class ClipInvocationBackend(ClipBackend):
+    """A backend whose clip is a provider's async job (an *invocation*).
+
+    The job service drives it from short messages on the ``cloud`` queue: ``start`` once (with
+    a client token saved beforehand, so a repeat is not billed twice), ``check`` on a schedule,
+    then ``download_output``; nothing here waits or sleeps. Methods raise a provider error
+    (``generation.aws.ProviderError`` and its kinds) when a call fails.
+    """
+
+    queue: ClassVar[str] = "cloud"
+    model_id: str = ""
+    region: str = ""
+    #: How long a job usually takes, in seconds of wall-clock time per second of video; only
+    #: used to estimate progress, which the provider does not report.
+    typical_seconds_per_video_second: float = 1.0
+
+    def typical_seconds(self, duration_seconds: float) -> float:
+        """About how long the provider takes for ``duration_seconds`` of video, in seconds."""
+        return self.typical_seconds_per_video_second * duration_seconds
+
+    @abstractmethod
+    def start(self, request: ClipRequest, *, client_token: str) -> str:
+        """Start the invocation; returns its id at the provider (an ARN)."""
+
+    @abstractmethod
+    def find(self, *, client_token: str, submitted_after: datetime) -> str | None:
+        """The id of an invocation started with ``client_token`` since ``submitted_after``."""
+
+    @abstractmethod
+    def check(self, arn: str) -> InvocationState:
+        """The invocation's current state (one call)."""
+
+    @abstractmethod
+    def download_output(self, arn: str, state: InvocationState, target: Path) -> bool:
+        """Copy the finished video to ``target``; False if it is not there yet."""
+
+    @abstractmethod
+    def failure_details(self, arn: str, state: InvocationState) -> str:
+        """Everything the provider said about a failure, as one text."""

@@ -54,7 +54,7 @@ def moto_s3() -> str:
 def provider_video() -> bytes:
     """A real 6 s 1280×720 H.264 MP4 (an animatic of two fixture photos) for the fake
     provider to "generate"."""
-    from generation.animatic import AnimaticRenderer
+    from generation.animatic_render import AnimaticRenderer
 
     images = [Image.open(PHOTOS / name).convert("RGB") for name in ("astronaut.png", "chelsea.png")]
     with tempfile.TemporaryDirectory() as folder:
@@ -62,7 +62,9 @@ def provider_video() -> bytes:
             images=images, prompt="", seed=7, duration=6.0, width=1280, height=720, fps=24
         )
         video, poster = Path(folder) / "v.mp4", Path(folder) / "p.jpg"
-        renderer.write(video_path=video, poster_path=poster)
+        renderer.write(
+            video_path=video, poster_path=poster, last_frame_path=poster.with_name("last.jpg")
+        )
         return video.read_bytes()
 
 

@@ -129,6 +129,22 @@ def stop_worker(worker) -> None:
     worker.broker.middleware[:] = [
         hook for hook in worker.broker.middleware if getattr(hook, "worker", None) is not worker
     ]
+    if _is_stub(worker.broker):
+        _forget_in_flight(worker.broker)
+
+
+def _forget_in_flight(broker) -> None:
+    """Make the stub broker's queues count only the messages they still hold.
+
+    A worker that stops while it holds messages (a delayed poll waiting in its memory, a
+    message taken but not yet run) hands them to ``consumer.requeue``, which the stub broker
+    does not implement: they are dropped without ``task_done``. Their queue then counts them
+    as unfinished for ever, and the next test's ``join`` on it hangs; this was the hang seen
+    in ``test_dream_jobs`` after the cloud tests. Real brokers put such messages back."""
+    for queue in broker.queues.values():
+        with queue.all_tasks_done:
+            queue.unfinished_tasks = len(queue.queue)
+            queue.all_tasks_done.notify_all()
 
 
 def run_jobs(broker, worker, timeout: float = 120.0) -> None:

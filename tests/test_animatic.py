@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.animatic import AnimaticBackend, AnimaticRenderer
+from generation.animatic import AnimaticBackend
+from generation.animatic_render import AnimaticRenderer
 from generation.video import ClipRequest, RenderCanceled, RenderError
 from tests.support import photo_path, probe_video
 
@@ -39,6 +40,10 @@ def test_mp4_is_h264_yuv420p_720p_24fps_6s_faststart(tmp_path):
     assert probe.top_level_boxes.index("moov") < probe.top_level_boxes.index("mdat")
     with Image.open(clip.poster_path) as poster:
         assert (poster.format, poster.size) == ("JPEG", (1280, 720))
+    # The last frame, which a chained scene opens on: the clip's final picture, faded to black.
+    with Image.open(clip.last_frame_path) as last:
+        assert (last.format, last.size) == ("JPEG", (1280, 720))
+        assert np.asarray(last).mean() < 20
 
 
 def test_same_seed_same_video_other_seed_other_video(tmp_path):
@@ -95,3 +100,29 @@ def test_unreadable_reference_image_fails_in_preparing(tmp_path):
         render(tmp_path, bad)
     assert caught.value.stage == "preparing"
     assert "could not be read" in caught.value.message
+
+
+def test_reading_a_finished_clip_writes_its_poster_and_its_actual_last_frame(tmp_path):
+    """``read_clip`` (used for every provider's video) decodes the final frame of the file
+    itself: here it matches the frame the animatic encoded last, and not its poster."""
+    from generation.clips import read_clip
+
+    rendered = render(tmp_path, request(photos=("rocket.jpg",)))
+    poster, last = tmp_path / "poster.jpg", tmp_path / "last.jpg"
+    duration = read_clip(rendered.video_path, poster_path=poster, last_frame_path=last)
+    assert duration == pytest.approx(6.0, abs=0.1)
+    decoded = np.asarray(Image.open(last), dtype=np.int16)
+    encoded = np.asarray(Image.open(rendered.last_frame_path), dtype=np.int16)
+    assert decoded.shape == (720, 1280, 3)
+    assert np.abs(decoded - encoded).mean() < 4
+    assert np.abs(decoded - np.asarray(Image.open(poster), dtype=np.int16)).mean() > 20
+
+
+def test_a_file_that_is_not_a_video_is_refused_with_the_stage(tmp_path):
+    from generation.clips import read_clip
+
+    broken = tmp_path / "output.mp4"
+    broken.write_bytes(b"not a video at all")
+    with pytest.raises(RenderError) as refused:
+        read_clip(broken, poster_path=tmp_path / "p.jpg", last_frame_path=tmp_path / "l.jpg")
+    assert refused.value.stage == "saving"

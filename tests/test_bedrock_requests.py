@@ -48,12 +48,13 @@ def stubbed_start(backend, request, expected_input, token="dreamsite-0123"):
         stub.assert_no_pending_responses()
 
 
-def clip(**fields) -> ClipRequest:
+def clip(*, first_frame: bool = False, **fields) -> ClipRequest:
+    """A request; ``first_frame`` opens it on a real photo of a cat."""
     values = {
         "prompt": "A cat naps in a sunbeam",
-        "reference_images": [PHOTOS / "chelsea.png"],
         "seed": 7,
         "duration_seconds": 6.0,
+        "first_frame": PHOTOS / "chelsea.png" if first_frame else None,
     }
     values.update(fields)
     return ClipRequest(**values)
@@ -124,6 +125,34 @@ def test_luma_ray2_body_with_first_keyframe(configured):
     }
     assert backend.region == "us-west-2"
     stubbed_start(backend, request, body)
+
+
+def test_luma_ray2_ends_on_the_last_frame_it_is_given(configured):
+    """Luma Ray2 is the Bedrock model that takes a closing image too (``frame1``): a film's
+    scene can end where the next one begins."""
+    backend = LumaRay2Backend()
+    assert backend.capabilities.takes_last_frame
+    request = clip(
+        duration_seconds=9.0,
+        aspect_ratio="16:9",
+        first_frame=True,
+        last_frame=PHOTOS / "rocket.jpg",
+    )
+    body = backend.model_input(request)
+    opening, closing = (
+        Image.open(io.BytesIO(base64.b64decode(body["keyframes"][slot]["source"]["data"])))
+        for slot in ("frame0", "frame1")
+    )
+    assert opening.size == closing.size == (1280, 720)
+    # Two different photos: the cat (warm) opens, the rocket closes.
+    assert opening.resize((1, 1)).getpixel((0, 0)) != closing.resize((1, 1)).getpixel((0, 0))
+    stubbed_start(backend, request, body)
+
+
+def test_nova_reel_takes_no_closing_image(configured):
+    assert not NovaReelBackend().capabilities.takes_last_frame
+    body = NovaReelBackend().model_input(clip(last_frame=PHOTOS / "rocket.jpg"))
+    assert "images" not in body["textToVideoParams"]
 
 
 def test_status_and_list_calls(configured):

@@ -11,7 +11,9 @@ import pytest
 from django.urls import reverse
 
 from dreams import services
-from dreams.models import Dream, DreamStatus, FailureKind, Invocation, InvocationStatus
+from dreams.models import Dream, DreamStatus, FailureKind
+from jobs.embedded import resume_unfinished_jobs
+from jobs.models import Invocation, InvocationStatus
 from tests.cloud_fixtures import bucket_keys
 from tests.fake_bedrock import Outcome
 from tests.support import probe_video, run_until_idle, start_worker, stop_worker, take_message
@@ -168,7 +170,7 @@ def test_output_that_appears_after_completed_is_still_collected(
 def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
     cloud, alice_client, user, make_character, broker
 ):
-    from dreams import tasks
+    from jobs import tasks
 
     cloud.in_progress_polls = 1
     nova_dream(alice_client, make_character(user))
@@ -180,7 +182,7 @@ def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
     broker.flush_all()
 
     # A new process starts: resuming finds the ARN and polls it; nothing is started again.
-    resumed = services.resume_unfinished_dreams()
+    resumed = resume_unfinished_jobs()
     assert resumed == 1
     worker = start_worker(broker)
     try:

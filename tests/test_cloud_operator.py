@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from characters.models import Character
-from dreams.models import Invocation, InvocationStatus
+from jobs.models import Invocation, InvocationStatus
 from tests.cloud_fixtures import bucket_keys
 from tests.support import bytes_upload, photo_upload
 
@@ -39,8 +39,8 @@ def test_model_status_page_shows_reachability_and_lifecycle(
         "luma.ray-v2:0": (403, "AccessDeniedException", "You don't have access to this model."),
     }
     index = operator_client.get(reverse("admin:index")).content.decode()
-    assert reverse("admin:dreams_model_status") in index
-    page = operator_client.get(reverse("admin:dreams_model_status")).content.decode()
+    assert reverse("admin:jobs_model_status") in index
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
     assert "amazon.nova-reel-v1:1" in page and "LEGACY" in page and "2027-09-30" in page
     assert "AccessDeniedException: You don&#x27;t have access to this model." in page
     # Users are offered the reachable model only.
@@ -59,16 +59,16 @@ def test_a_retired_model_is_not_offered_and_check_again_sees_changes(
         }
     }
     make_character(user)
-    page = operator_client.get(reverse("admin:dreams_model_status")).content.decode()
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
     assert "AWS retired this model on 2026-09-30." in page
     assert 'value="nova-reel"' not in alice_client.get(reverse("dreams:create")).content.decode()
     cloud.models = {}
-    operator_client.post(reverse("admin:dreams_model_status"))
+    operator_client.post(reverse("admin:jobs_model_status"))
     assert 'value="nova-reel"' in alice_client.get(reverse("dreams:create")).content.decode()
 
 
 def test_operator_pages_are_staff_only(cloud, alice_client):
-    for name in ("admin:dreams_model_status", "admin:dreams_spend"):
+    for name in ("admin:jobs_model_status", "admin:jobs_spend"):
         response = alice_client.get(reverse(name))
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
@@ -91,7 +91,7 @@ def test_spend_page_sums_per_user_and_day(operator_client, user, other_user):
     invocation(user, "b", InvocationStatus.IN_PROGRESS, "0.96")
     invocation(user, "c", InvocationStatus.FAILED, "0.48")
     invocation(other_user, "d", InvocationStatus.ABANDONED, "9.60")
-    page = operator_client.get(reverse("admin:dreams_spend")).content.decode()
+    page = operator_client.get(reverse("admin:jobs_spend")).content.decode()
     assert "<td>alice@example.com</td><td>3</td><td>$1.44</td>" in page
     assert "<td>mallory@example.com</td><td>1</td><td>$9.60</td>" in page
 

@@ -82,6 +82,43 @@ def test_empty_prompt_is_refused(alice_client, user, make_character):
     assert not Dream.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    ["\u200b\u200b\u200d", "\x07\x1b\x7f", "\u00a0\u200b\ufeff\u2060", "\u202e\u200f "],
+    ids=["zero-width", "control", "invisible-spaces", "direction-marks"],
+)
+def test_a_prompt_of_only_invisible_characters_is_refused(
+    alice_client, user, make_character, prompt
+):
+    response = post_dream(alice_client, make_character(user), prompt=prompt)
+    assert response.status_code == 400
+    assert "Spaces and invisible characters alone are not a prompt." in response.content.decode()
+    assert not Dream.objects.exists()
+
+
+def test_control_characters_are_dropped_from_a_real_prompt(alice_client, user, make_character):
+    response = post_dream(alice_client, make_character(user), prompt="Eileen\x07 waves\x1b")
+    assert response.status_code == 302
+    assert Dream.objects.get().prompt == "Eileen waves"
+
+
+def test_a_malformed_character_id_gets_a_plain_message(alice_client, user, make_character):
+    character = make_character(user)
+    data = {
+        "prompt": "Eileen waves",
+        "backend": "animatic",
+        "duration": "6",
+        "aspect_ratio": "16:9",
+    }
+    response = alice_client.post(reverse("dreams:create"), {**data, "character": "not-a-uuid"})
+    assert character.name in response.content.decode()  # the form is shown again
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose one of your characters." in page
+    assert "UUID" not in page
+    assert not Dream.objects.exists()
+
+
 def test_another_users_character_is_refused(alice_client, user, other_user, make_character):
     make_character(user, name="Eileen")
     theirs = make_character(other_user, name="Secret Agent")
@@ -120,3 +157,38 @@ def test_service_refuses_another_users_character(user, other_user, make_characte
             backend="animatic",
         )
     assert not Dream.objects.exists()
+
+
+def test_the_same_submission_sent_twice_makes_one_dream(
+    alice_client, user, make_character, broker, django_capture_on_commit_callbacks
+):
+    """A resent POST (the browser's "resubmit", a flaky network retrying) carries the key the
+    form was shown with: the second gets the first's dream, and only one job is queued."""
+    character = make_character(user)
+    page = alice_client.get(reverse("dreams:create")).content.decode()
+    key = page.split('name="submission" value="')[1].split('"')[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_dream(alice_client, character, submission=key)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = post_dream(alice_client, character, submission=key)
+    dream = Dream.objects.get()
+    assert first.status_code == again.status_code == 302
+    assert (
+        first["Location"] == again["Location"] == reverse("dreams:detail", args=[dream.public_id])
+    )
+    assert queue_size(broker, "media") == 1
+
+
+def test_two_presses_of_two_forms_make_two_dreams(alice_client, user, make_character):
+    character = make_character(user)
+    keys = [
+        alice_client.get(reverse("dreams:create"))
+        .content.decode()
+        .split('name="submission" value="')[1]
+        .split('"')[0]
+        for _ in range(2)
+    ]
+    assert keys[0] != keys[1]
+    for key in keys:
+        assert post_dream(alice_client, character, submission=key).status_code == 302
+    assert Dream.objects.count() == 2

@@ -10,7 +10,8 @@ from django.urls import reverse
 from dreams import services
 from dreams.models import Dream, DreamStatus
 from dreams.tasks import render_dream
-from tests.support import probe_video, run_jobs, stored_bytes, stored_files, wait_for
+from jobs.embedded import resume_unfinished_jobs
+from tests.support import probe_video, run_jobs, stored_bytes, stored_files, take_message, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,7 +146,7 @@ def test_jobs_left_queued_or_running_are_resumed_on_start(user, make_character, 
     )
     worker.resume()
 
-    assert services.resume_unfinished_dreams() == 2
+    assert resume_unfinished_jobs() == 2
     run_jobs(broker, worker)
     for dream in (queued, interrupted):
         dream.refresh_from_db()
@@ -197,3 +198,37 @@ def test_history_lists_newest_first_and_paginates(alice_client, user, make_chara
     assert "dream number 1<" not in first and "Page 1 of 2" in first
     second = alice_client.get(reverse("dreams:list") + "?page=2").content.decode()
     assert "dream number 1<" in second and "dream number 0<" in second
+
+
+def test_interrupted_jobs_are_resumed_oldest_first(user, make_character, broker):
+    """After a restart the queue is rebuilt in the order people asked: the oldest dream first
+    (it was newest first, so whoever waited longest waited longest again)."""
+    character = make_character(user)
+    first = queue_dream(user, character, prompt="asked first")
+    second = queue_dream(user, character, prompt="asked second")
+    third = queue_dream(user, character, prompt="asked third")
+    broker.flush_all()
+    Dream.objects.filter(pk=second.pk).update(status=DreamStatus.RUNNING, job_message_id="lost")
+
+    assert resume_unfinished_jobs() == 3
+    sent = [take_message(broker, "media").args[0] for _ in range(3)]
+    assert sent == [first.pk, second.pk, third.pk]
+    second.refresh_from_db()
+    assert (second.status, second.stage) == (DreamStatus.QUEUED, "resumed after a restart")
+
+
+def test_a_killed_process_leaves_no_work_folder_behind(settings, tmp_path, user, make_character):
+    """Work folders hold copies of users' photos: those of a process that died (here, one
+    that never existed) go at the next worker start or sweep; a live process's stay."""
+    from jobs.sweeper import sweep_stalled_jobs
+    from jobs.workdirs import work_folder
+
+    settings.JOB_WORK_DIR = str(tmp_path / "work")
+    dead = Path(settings.JOB_WORK_DIR) / "dream-7-pid999999999-abc"
+    (dead / "nested").mkdir(parents=True)
+    (dead / "reference-0.jpg").write_bytes(b"someone's photo")
+    with work_folder("dream-8") as live:
+        sweep_stalled_jobs()
+        assert not dead.exists()
+        assert Path(live).is_dir()
+    assert list(Path(settings.JOB_WORK_DIR).iterdir()) == []

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from dreams.models import DreamStatus, FailureKind
-from dreamsite.logs import JobContextFilter
+from lib.logs import JobContextFilter
 from tests.cloud_fixtures import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,7 +155,9 @@ def test_every_log_line_of_a_cloud_job_carries_its_job_id(
     dream.refresh_from_db()
     assert dream.status == DreamStatus.SUCCEEDED, dream.error
 
-    lines = [line for line in json_log() if line["name"].startswith(("dreams", "generation"))]
+    lines = [
+        line for line in json_log() if line["name"].startswith(("dreams", "jobs", "generation"))
+    ]
     assert len(lines) >= 2, lines
     for line in lines:
         assert line["job_id"] == f"dream-{dream.pk}", line

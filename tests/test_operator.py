@@ -85,7 +85,7 @@ def test_admin_retry_and_cancel_actions(
     response = operator_client.post(
         changelist, {"action": "cancel_selected", "_selected_action": [dream.pk]}, follow=True
     )
-    assert "This dream has already canceled." in response.content.decode()
+    assert "This dream has already been cancelled." in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_admin_names_the_site_it_runs(operator_client):
     assert ">Dreamsite administration</a>" in page
     assert "Django administration" not in page
     # The operations pages come before the models, and no two apps share a heading.
-    assert page.index(reverse("admin:dreams_spend")) < page.index("Models in the")
+    assert page.index(reverse("admin:jobs_spend")) < page.index("Models in the")
     assert page.count('title="Models in the Accounts application"') == 1
     assert 'title="Models in the Users application"' in page
 

@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dreams import services
-from dreams.models import Dream, DreamStatus, Invocation, InvocationStatus
-from dreams.sweeper import sweep_stalled_jobs
+from dreams.models import Dream, DreamStatus
+from jobs.models import Invocation, InvocationStatus
+from jobs.sweeper import sweep_stalled_jobs
 from tests.support import (
     queue_size,
     run_jobs,
@@ -152,7 +153,7 @@ def test_a_queued_dream_whose_message_was_lost_is_sent_again(
 def test_a_cloud_dream_whose_poll_was_lost_resumes_without_a_second_start(
     cloud, user, make_character, broker, fresh_worker, later
 ):
-    from dreams import tasks
+    from jobs import tasks
 
     cloud.in_progress_polls = 1
     services.create_dream(

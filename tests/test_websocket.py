@@ -9,8 +9,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
-from dreams.events import publish_dream
 from dreamsite.routing import application
+from jobs.events import publish as publish_dream
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +105,61 @@ def test_sync_returns_own_dreams_and_ignores_others(client, user, other_user, ma
     assert [event["id"] for event in events] == [str(mine.public_id)]
     assert events[0]["status"] == "queued" and events[0]["percent"] == 0
     assert events[0]["video_url"] == ""
+
+
+def test_sync_by_job_kind_and_id_answers_only_own_jobs(client, user, other_user, make_dream):
+    """The feed is keyed by job kind and id; a kind that does not exist, or another user's
+    job of a real kind, gets no answer at all."""
+    mine, theirs = make_dream(user), make_dream(other_user)
+    headers = session_headers(client, user)
+
+    @async_to_sync
+    async def sync():
+        communicator = WebsocketCommunicator(application, "/ws/jobs/", headers=headers)
+        assert (await communicator.connect())[0]
+        wanted = [
+            {"kind": "dream", "id": str(theirs.public_id)},
+            {"kind": "film", "id": str(mine.public_id)},
+            {"kind": "dream", "id": str(mine.public_id)},
+            "junk",
+        ]
+        await communicator.send_json_to({"type": "sync", "jobs": wanted})
+        events = await receive_events(communicator, 1)
+        await communicator.disconnect()
+        return events
+
+    events = sync()
+    assert [(event["kind"], event["id"]) for event in events] == [("dream", str(mine.public_id))]
+
+
+# Channels closes the thread's database connection after each message it handles; a test
+# inside a transaction cannot reopen it, so this one (several messages, then a query) commits.
+@pytest.mark.django_db(transaction=True)
+def test_junk_frames_are_ignored_and_the_socket_stays_open(client, user, make_dream, caplog):
+    """A binary frame or text that is not JSON used to close the socket with 1011 and log a
+    traceback; now it is ignored and the page keeps its feed."""
+    dream = make_dream(user)
+    headers = session_headers(client, user)
+
+    @async_to_sync
+    async def talk():
+        communicator = WebsocketCommunicator(application, "/ws/jobs/", headers=headers)
+        assert (await communicator.connect())[0]
+        await communicator.send_to(bytes_data=b"\x00\xff binary")
+        await communicator.send_to(text_data="{not json")
+        await communicator.send_to(text_data="[1, 2, 3]")
+        nothing = await communicator.receive_nothing(timeout=0.3)
+        await communicator.send_json_to(
+            {"type": "sync", "jobs": [{"kind": "dream", "id": str(dream.public_id)}]}
+        )
+        events = await receive_events(communicator, 1)
+        await communicator.disconnect()
+        return nothing, events
+
+    nothing, events = talk()
+    assert nothing
+    assert events[0]["id"] == str(dream.public_id)
+    assert "Traceback" not in caplog.text and "Exception inside application" not in caplog.text
 
 
 def test_event_from_a_worker_thread_arrives_without_delay(client, user, make_dream):

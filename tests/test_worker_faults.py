@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from dreams import services
-from dreams.models import Dream, DreamStatus, Invocation, InvocationStatus
+from dreams.models import Dream, DreamStatus
+from jobs.models import Invocation, InvocationStatus
 from tests.processes import SweeperProcess, WorkerProcess
 from tests.support import stored_files, wait_for
 

@@ -1,6 +1,6 @@
 from django import template
 
-from dreams.budget import format_usd
+from lib.money import format_usd
 
 register = template.Library()
 

@@ -44,6 +44,8 @@
     const seconds = Number(duration.value);
     const max = offer.prompt_limits[asKey(seconds)] || 0;
     limit.textContent = max;
+    // The box takes no more than the counter allows (the server checks again).
+    if (max) prompt.maxLength = max;
     const used = [...prompt.value].length;
     count.textContent = used;
     count.classList.toggle("error", used > max);

@@ -1,10 +1,11 @@
-// Live progress for every element marked data-dream-id on the page.
-// One websocket per page; after any drop it reconnects with a growing delay and asks the
-// server for the current state of the page's dreams, so nothing missed stays missed.
+// Live progress for every element marked data-job-kind and data-job-id on the page (a dream,
+// a film, a film's scene). One websocket per page; after any drop it reconnects with a growing
+// delay and asks the server for the current state of the page's jobs, so nothing missed stays
+// missed.
 (function () {
   "use strict";
 
-  const containers = () => Array.from(document.querySelectorAll("[data-dream-id]"));
+  const containers = () => Array.from(document.querySelectorAll("[data-job-kind][data-job-id]"));
   if (containers().length === 0) return;
 
   function show(element, visible) {
@@ -71,7 +72,7 @@
 
   function apply(event) {
     containers()
-      .filter((c) => c.dataset.dreamId === event.id)
+      .filter((c) => c.dataset.jobKind === event.kind && c.dataset.jobId === event.id)
       .forEach((c) => applyToContainer(c, event));
   }
 
@@ -81,11 +82,12 @@
     const socket = new WebSocket(`${scheme}://${window.location.host}/ws/jobs/`);
     socket.addEventListener("open", () => {
       delay = 500;
-      socket.send(JSON.stringify({ type: "sync", dreams: containers().map((c) => c.dataset.dreamId) }));
+      const jobs = containers().map((c) => ({ kind: c.dataset.jobKind, id: c.dataset.jobId }));
+      socket.send(JSON.stringify({ type: "sync", jobs: jobs }));
     });
     socket.addEventListener("message", (message) => {
       const data = JSON.parse(message.data);
-      if (data.type === "event" && data.event.kind === "dream") apply(data.event);
+      if (data.type === "event") apply(data.event);
     });
     socket.addEventListener("close", (closed) => {
       // 4401: this page's session no longer signs anyone in (signed out): stop listening.

@@ -162,7 +162,7 @@ def test_cancel_from_the_page(page: Page, portal: str):
     start_dream(page, portal, "canceller@example.com", "Eileen changes her mind")
     started = time.monotonic()
     page.get_by_role("button", name="Cancel").click()
-    expect(page.locator("#dream .badge")).to_have_text("Canceled")
+    expect(page.locator("#dream .badge")).to_have_text("Cancelled")
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
     assert page.locator("#dream video").count() == 0
     assert time.monotonic() - started < 30

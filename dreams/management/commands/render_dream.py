@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from characters.models import Character
 from dreams import services
 from dreams.models import ACTIVE_STATUSES, Dream, DreamStatus
-from dreamsite.embedded import start_embedded_workers, stop_embedded_workers
+from jobs.embedded import start_embedded_workers, stop_embedded_workers
 
 POLL_SECONDS = 0.2
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 f"{user.email} has no character called {options['character']!r} "
                 f"(their characters: {names})."
             )
-        backend = options["backend"] or (settings.DREAM_BACKENDS or ["animatic"])[0]
+        backend = options["backend"] or (settings.CLIP_BACKENDS or ["animatic"])[0]
         try:
             dream = services.create_dream(
                 owner=user,

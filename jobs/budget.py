@@ -1,6 +1,7 @@
-"""What dreams cost and how much of a user's daily budget is left.
+"""What paid work costs and how much of a user's daily budget is left.
 
-Spending is counted from ``Invocation`` rows, which outlive deleted dreams: a queued, starting,
+Spending is counted from ``Invocation`` rows (today the only paid calls: seconds of provider
+video), which outlive deleted jobs: a queued, starting,
 running or abandoned invocation counts at its estimate (the provider may bill it), a completed
 one at its actual cost, a failed or cancelled one at nothing. Days are ``TIME_ZONE`` days.
 """
@@ -9,11 +10,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Case, DecimalField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from lib.money import format_usd
 
 from .models import BUDGETED_STATUSES, Invocation, InvocationStatus
 
@@ -42,7 +47,7 @@ SPEND = Case(
 )
 
 
-def spent_today_usd(*, owner, day: date | None = None) -> Decimal:
+def spent_today_usd(*, owner: Any, day: date | None = None) -> Decimal:
     """What ``owner``'s invocations created on ``day`` (default today) cost or may cost, USD."""
     start, end = day_bounds(day or timezone.localdate())
     total = Invocation.objects.filter(
@@ -51,13 +56,34 @@ def spent_today_usd(*, owner, day: date | None = None) -> Decimal:
     return (total or ZERO).quantize(Decimal("0.01"))
 
 
-def remaining_today_usd(*, owner) -> Decimal:
+def remaining_today_usd(*, owner: Any) -> Decimal:
     """``owner``'s budget left today in USD, never below zero."""
     return max(daily_budget_usd() - spent_today_usd(owner=owner), ZERO)
 
 
-def format_usd(amount: Decimal | None) -> str:
-    """ "$0.48" for display; "—" when unknown."""
-    if amount is None:
-        return "—"
-    return f"${amount:,.2f}"
+class BudgetExceeded(Exception):
+    """A paid job would go over its owner's daily budget; ``message`` says what is left."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def reserve(*, owner: Any, estimate_usd: Decimal, what: str, cheaper: str) -> Decimal:
+    """Check that ``estimate_usd`` fits ``owner``'s budget left today and return it.
+
+    Must run inside the transaction that creates the paid work: the owner's row is locked,
+    so two submissions racing cannot both spend the last of the budget. ``what`` names the
+    work ("This dream"), ``cheaper`` suggests what fits. Raises ``BudgetExceeded``.
+    """
+    if estimate_usd <= 0:
+        return estimate_usd
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+    remaining = remaining_today_usd(owner=owner)
+    if estimate_usd > remaining:
+        raise BudgetExceeded(
+            f"{what} would cost about {format_usd(estimate_usd)}, but only "
+            f"{format_usd(remaining)} of your {format_usd(daily_budget_usd())} daily budget "
+            f"is left today. {cheaper}"
+        )
+    return estimate_usd

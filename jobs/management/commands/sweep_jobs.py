@@ -1,19 +1,20 @@
 """``manage.py sweep_jobs``: the periodic sweep for jobs whose worker or message vanished
-(``dreams.sweeper``). Run one such process per site (more are harmless); ``--once`` for cron."""
+(``jobs.sweeper``). Run one such process per site (more are harmless); ``--once`` for cron."""
 
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
-from dreams.sweeper import sweep_stalled_jobs
+from jobs.sweeper import sweep_stalled_jobs
 
 
 class Command(BaseCommand):
     help = "Requeue or fail jobs that have shown no progress for longer than their stage allows."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="sweep once and exit")
         parser.add_argument(
             "--every",
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             help="seconds between sweeps (default: SWEEP_INTERVAL_SECONDS)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         interval = options["every"] or settings.SWEEP_INTERVAL_SECONDS
         while True:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Window
 
@@ -10,7 +12,7 @@ from django.db.models import Count, QuerySet, Window
 MAX_OFFSET = 2**31 - 1
 
 
-class OneQueryPaginator(Paginator):
+class OneQueryPaginator(Paginator):  # type: ignore[type-arg]
     """Django's ``Paginator`` for a queryset, minus its separate ``COUNT`` query.
 
     Each row of the page carries ``COUNT(*) OVER ()``, a window over every row the filter
@@ -24,9 +26,9 @@ class OneQueryPaginator(Paginator):
     separately. ``object_list`` must be a queryset; orphans are not supported.
     """
 
-    object_list: QuerySet
+    object_list: QuerySet[Any]
 
-    def get_page(self, number: object) -> Page:
+    def get_page(self, number: object) -> Page:  # type: ignore[type-arg]
         try:
             wanted = 1 if number is None else int(str(number))
         except ValueError:
@@ -38,5 +40,6 @@ class OneQueryPaginator(Paginator):
             if rows:
                 # Setting the cached property spares Paginator.count its own query.
                 self.count = rows[0].matching_rows
-                return self._get_page(rows, wanted, self)
+                page: Page = self._get_page(rows, wanted, self)  # type: ignore[attr-defined,type-arg]
+                return page
         return super().get_page(wanted)

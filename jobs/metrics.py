@@ -2,7 +2,8 @@
 (django-prometheus) and the job metrics of the whole site, read from the database at scrape
 time, so every web process reports the same job figures whichever worker ran the jobs.
 
-Job metrics (https://prometheus.io/docs/concepts/metric_types/):
+Job metrics, one set per registered job kind (``dream`` below; a film's would read ``film``)
+(https://prometheus.io/docs/concepts/metric_types/):
 
 - ``dreamsite_dreams{backend, status}``: dreams in each status now (queued, running, ...).
 - ``dreamsite_dream_failures{backend, kind}``: failed dreams by failure kind.
@@ -22,46 +23,59 @@ from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 from django.db.models.fields import DurationField
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.exports import ExportToDjangoView
-from prometheus_client.core import REGISTRY, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import REGISTRY, GaugeMetricFamily, HistogramMetricFamily, Metric
+
+from . import kinds
+from .models import Invocation, Job, JobStatus
 
 #: Histogram bucket bounds in seconds, from a quick animatic to a long cloud video.
 STAGE_BUCKETS_SECONDS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 
 
-def _seconds(value) -> float:
+def _seconds(value: timedelta | float | None) -> float:
     if value is None:
         return 0.0
     return value.total_seconds() if isinstance(value, timedelta) else float(value) / 1e6
 
 
 class JobCollector:
-    """Prometheus collector of job figures from the database (four queries per scrape)."""
+    """Prometheus collector of job figures from the database (three queries per job kind,
+    one more for invocations)."""
 
-    def describe(self) -> list:
-        # Names only, so registering the collector makes no query (no database at import).
-        return [
-            GaugeMetricFamily("dreamsite_dreams", "", labels=["backend", "status"]),
-            GaugeMetricFamily("dreamsite_dream_failures", "", labels=["backend", "kind"]),
-            HistogramMetricFamily("dreamsite_dream_stage_seconds", "", labels=["backend"]),
-            GaugeMetricFamily("dreamsite_invocations", "", labels=["backend", "status"]),
-        ]
+    def describe(self) -> list[Metric]:
+        # Nothing up front: registering the collector must make no query and need no job kind
+        # registered yet (the names follow the kinds at scrape time).
+        return []
 
-    def collect(self) -> Iterator:
-        from dreams.models import Dream, DreamStatus, Invocation
-
-        dreams = GaugeMetricFamily(
-            "dreamsite_dreams", "Dreams in each status now.", labels=["backend", "status"]
+    def collect(self) -> Iterator[Metric]:
+        for kind in kinds.all_kinds():
+            yield from self._collect_kind(kind.name, kind.model)
+        invocations = GaugeMetricFamily(
+            "dreamsite_invocations",
+            "Cloud invocations by status.",
+            labels=["backend", "status"],
         )
-        rows = Dream.objects.values("backend", "status").annotate(n=Count("id")).order_by()
+        rows = Invocation.objects.values("backend", "status").annotate(n=Count("id")).order_by()
         for row in rows:
-            dreams.add_metric([row["backend"], row["status"]], row["n"])
-        yield dreams
+            invocations.add_metric([row["backend"], row["status"]], row["n"])
+        yield invocations
+
+    def _collect_kind(self, name: str, model: type[Job]) -> Iterator[Metric]:
+        counts = GaugeMetricFamily(
+            f"dreamsite_{name}s",
+            f"{name.capitalize()}s in each status now.",
+            labels=["backend", "status"],
+        )
+        rows = model._default_manager.values("backend", "status").annotate(n=Count("id")).order_by()
+        for row in rows:
+            counts.add_metric([row["backend"], row["status"]], row["n"])
+        yield counts
 
         failures = GaugeMetricFamily(
-            "dreamsite_dream_failures", "Failed dreams by kind.", labels=["backend", "kind"]
+            f"dreamsite_{name}_failures", f"Failed {name}s by kind.", labels=["backend", "kind"]
         )
         rows = (
-            Dream.objects.filter(status=DreamStatus.FAILED)
+            model._default_manager.filter(status=JobStatus.FAILED)
             .values("backend", "failure_kind")
             .annotate(n=Count("id"))
             .order_by()
@@ -71,11 +85,13 @@ class JobCollector:
         yield failures
 
         stages = HistogramMetricFamily(
-            "dreamsite_dream_stage_seconds",
-            "Seconds finished dreams spent queued (submit to start) and running (start to end).",
+            f"dreamsite_{name}_stage_seconds",
+            f"Seconds finished {name}s spent queued (submit to start) and running (start to end).",
             labels=["backend", "stage"],
         )
-        finished = Dream.objects.filter(started_at__isnull=False, finished_at__isnull=False)
+        finished = model._default_manager.filter(
+            started_at__isnull=False, finished_at__isnull=False
+        )
         spans = {
             "queued": ExpressionWrapper(F("started_at") - F("created_at"), DurationField()),
             "running": ExpressionWrapper(F("finished_at") - F("started_at"), DurationField()),
@@ -85,13 +101,13 @@ class JobCollector:
                 f"le_{bound}": Count("id", filter=Q(span__lte=timedelta(seconds=bound)))
                 for bound in STAGE_BUCKETS_SECONDS
             }
-            rows = (
+            spans_rows = (
                 finished.annotate(span=span)
                 .values("backend")
                 .annotate(n=Count("id"), total=Sum("span"), **buckets)
                 .order_by()
             )
-            for row in rows:
+            for row in spans_rows:
                 stages.add_metric(
                     [row["backend"], stage],
                     buckets=[
@@ -104,16 +120,6 @@ class JobCollector:
                     sum_value=_seconds(row["total"]),
                 )
         yield stages
-
-        invocations = GaugeMetricFamily(
-            "dreamsite_invocations",
-            "Cloud invocations by status.",
-            labels=["backend", "status"],
-        )
-        rows = Invocation.objects.values("backend", "status").annotate(n=Count("id")).order_by()
-        for row in rows:
-            invocations.add_metric([row["backend"], row["status"]], row["n"])
-        yield invocations
 
 
 _collector = JobCollector()
@@ -129,4 +135,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
-    return ExportToDjangoView(request)
+    response: HttpResponse = ExportToDjangoView(request)
+    return response

@@ -31,9 +31,10 @@ def bind(**ids: object) -> None:
     _context.set({**_context.get({}), **{k: str(v) for k, v in ids.items()}})
 
 
-def dream_job_id(dream_id: int) -> str:
-    """The job id that logs, metrics and the admin use for dream ``dream_id``."""
-    return f"dream-{dream_id}"
+def job_log_id(kind: str, job_id: int) -> str:
+    """The job id that logs, metrics and the admin use for job ``job_id`` of ``kind``
+    ("dream-12"); the same as ``Job.log_id``."""
+    return f"{kind}-{job_id}"
 
 
 class JobContextFilter(logging.Filter):

@@ -27,6 +27,7 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from werkzeug.http import parse_range_header
 
@@ -50,11 +51,19 @@ async def _stream(storage: Storage, name: str, start: int, length: int) -> Async
         await sync_to_async(handle.close)()
 
 
+def _attachment(download_name: str) -> str:
+    """A ``Content-Disposition`` that saves the file as ``download_name``."""
+    return content_disposition_header(True, download_name) or "attachment"
+
+
 def _presigned_redirect(storage: Storage, name: str, download_name: str | None) -> HttpResponse:
-    parameters = {"ResponseCacheControl": "private, max-age=300"}
+    parameters: dict[str, str] = {"ResponseCacheControl": "private, max-age=300"}
     if download_name:
-        parameters["ResponseContentDisposition"] = content_disposition_header(True, download_name)
-    url = storage.url(name, parameters=parameters, expire=settings.MEDIA_URL_EXPIRE_SECONDS)
+        parameters["ResponseContentDisposition"] = _attachment(download_name)
+    # django-storages' S3 storage takes these; Django's base Storage.url does not.
+    url = storage.url(  # type: ignore[call-arg]
+        name, parameters=parameters, expire=settings.MEDIA_URL_EXPIRE_SECONDS
+    )
     response = HttpResponseRedirect(url)
     # The signed URL is this user's alone and short-lived: nothing may cache the redirect.
     response["Cache-Control"] = "private, no-store"
@@ -63,7 +72,7 @@ def _presigned_redirect(storage: Storage, name: str, download_name: str | None) 
 
 def file_response(
     request: HttpRequest, field_file: FieldFile, *, download_name: str | None = None
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Stream ``field_file`` privately, honouring a single byte range in ``request``.
 
     Returns 200 with the whole file, 206 with the requested bytes, or 416 when the range
@@ -71,7 +80,7 @@ def file_response(
     ``download_name`` the browser saves the file under that name. Raises ``Http404`` when the
     field is empty or the file is missing from storage.
     """
-    if not field_file:
+    if not field_file or not field_file.name:
         raise Http404("No such file.")
     storage, name = field_file.storage, field_file.name
     if not isinstance(storage, FileSystemStorage):
@@ -86,9 +95,9 @@ def file_response(
     if requested is not None and len(requested.ranges) == 1:
         span = requested.range_for_length(size)
         if span is None:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{size}"
+            return refused
         start, length, status = span[0], span[1] - span[0], 206
 
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -100,7 +109,7 @@ def file_response(
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
     if download_name:
-        response["Content-Disposition"] = content_disposition_header(True, download_name)
+        response["Content-Disposition"] = _attachment(download_name)
     # Private to this signed-in user: no shared cache may keep a copy.
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from generation.availability import model_status
-from generation.registry import configured_backends
+from generation.registry import provider_backends
 
 from .budget import SPEND, daily_budget_usd, day_bounds
 from .models import Invocation
@@ -23,7 +23,7 @@ SPEND_DAYS = 30
 
 def spend_view(request: HttpRequest) -> HttpResponse:
     """What each user's cloud jobs cost or may cost (USD), per day, for the last 30 days."""
-    if not request.user.has_perm("dreams.view_invocation"):
+    if not request.user.has_perm("jobs.view_invocation"):
         return redirect("admin:index")
     today = timezone.localdate()
     start, _ = day_bounds(today - timedelta(days=SPEND_DAYS - 1))
@@ -48,25 +48,23 @@ def spend_view(request: HttpRequest) -> HttpResponse:
         "days": SPEND_DAYS,
         "budget": daily_budget_usd(),
     }
-    return render(request, "admin/dreams/spend.html", context)
+    return render(request, "admin/jobs/spend.html", context)
 
 
 def model_status_view(request: HttpRequest) -> HttpResponse:
     """Each configured Bedrock model: reachable with these credentials, and its lifecycle.
     POST checks again now instead of trusting the cached result."""
-    if not request.user.has_perm("dreams.view_invocation"):
+    if not request.user.has_perm("jobs.view_invocation"):
         return redirect("admin:index")
     refresh = request.method == "POST"
     statuses = [
-        (backend, model_status(backend, refresh=refresh))
-        for backend in configured_backends()
-        if backend.is_async
+        (backend, model_status(backend, refresh=refresh)) for backend in provider_backends()
     ]
     if refresh:
-        return redirect("admin:dreams_model_status")
+        return redirect("admin:jobs_model_status")
     context = {
         **admin.site.each_context(request),
         "title": "Bedrock model status",
         "statuses": statuses,
     }
-    return render(request, "admin/dreams/model_status.html", context)
+    return render(request, "admin/jobs/model_status.html", context)

@@ -1,0 +1,143 @@
+"""The layout holds: no import cycle among the project's packages, ``dreamsite`` imports apps
+only in its URL and ASGI wiring, and a web process never loads a renderer's heavy libraries."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("accounts", "characters", "dreams", "films", "jobs", "generation", "lib", "dreamsite")
+#: The only modules of ``dreamsite`` that may import an app: they route to them.
+WIRING = {"dreamsite/urls.py", "dreamsite/routing.py", "dreamsite/asgi.py"}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The project packages that ``path`` imports, at any depth (function-level included)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    own = path.relative_to(ROOT).parts[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found |= {name.split(".")[0] for name in names if name.split(".")[0] in PACKAGES}
+    return found - {own}
+
+
+def package_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {package: set() for package in PACKAGES}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            graph[package] |= imported_packages(path)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle in ``graph`` as a list of names (first == last), or None."""
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(node: str) -> list[str] | None:
+        if node in visiting:
+            return visiting[visiting.index(node) :] + [node]
+        if node in done:
+            return None
+        visiting.append(node)
+        for target in sorted(graph[node]):
+            cycle = visit(target)
+            if cycle:
+                return cycle
+        visiting.pop()
+        done.add(node)
+        return None
+
+    for node in sorted(graph):
+        cycle = visit(node)
+        if cycle:
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_among_the_project_packages():
+    graph = package_graph()
+    assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph) or [])}"
+    # The layers point down only (STYLE.md): products -> jobs -> generation; lib for all.
+    assert "dreams" not in graph["jobs"] | graph["generation"] | graph["lib"]
+    assert "jobs" not in graph["generation"] | graph["lib"]
+    assert graph["lib"] == set()
+
+
+def test_dreamsite_imports_apps_only_in_its_url_and_asgi_wiring():
+    apps = set(PACKAGES) - {"dreamsite"}
+    offenders = {}
+    for path in (ROOT / "dreamsite").rglob("*.py"):
+        name = str(path.relative_to(ROOT))
+        if name in WIRING:
+            continue
+        imported = imported_packages(path) & apps
+        if imported:
+            offenders[name] = sorted(imported)
+    assert offenders == {}
+
+
+_WEB_PROCESS = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+from django.urls import get_resolver
+import dreamsite.asgi, dreamsite.urls  # the ASGI application, as daphne loads it
+get_resolver().url_patterns  # every URL conf imported
+from django.contrib.auth import get_user_model
+user = get_user_model().objects.create_user(email="web@example.com", password="x-Long-pass-9")
+client = Client()
+client.force_login(user)
+pages = {
+    path: client.get(path, HTTP_HOST="localhost").status_code
+    for path in ("/", "/dreams/", "/dreams/new/")
+}
+heavy = sorted(m for m in ("moviepy", "cv2", "torch", "diffusers") if m in sys.modules)
+print(json.dumps({"pages": pages, "heavy": heavy}))
+"""
+
+
+def test_a_web_process_never_imports_moviepy_opencv_or_torch(tmp_path):
+    """The ASGI application, every URL conf and the dream form (which lists the backends and
+    their capabilities) load without a renderer's libraries."""
+    database = tmp_path / "web.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dreamsite.settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "EMBEDDED_WORKERS": "false",
+        "CACHE_URL": "locmemcache://web",
+    }
+    for name in ("TEST_SERVICES", "DRAMATIQ_BROKER_URL", "CHANNEL_LAYER_URL"):
+        env.pop(name, None)
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _WEB_PROCESS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["pages"] == {"/": 302, "/dreams/": 200, "/dreams/new/": 200}
+    assert report["heavy"] == []

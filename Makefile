@@ -19,7 +19,7 @@ SERVICES_ENV := TEST_SERVICES=1 TEST_STORAGE=s3 \
   CACHE_URL=redis://127.0.0.1:6379/3
 RABBITMQ_ENV := $(SERVICES_ENV) DRAMATIQ_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: run test check test-embedded test-services install install-dev browser lint format bench clean
+.PHONY: run test check test-embedded test-services install install-dev browser fonts lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
-run: install
+# Debian's Noto fonts, so captions draw every script (generation/text.py); skipped when there.
+NOTO := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+fonts:
+	@test -f $(NOTO) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji; fi; }
+
+run: install fonts
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runserver --nostatic $(HOST):$(PORT)
 
 # Lint, types and migrations first; then every test, twice: on the embedded default, then on
 # the production services; the broker-specific tests a third time on RabbitMQ.
@@ -53,10 +60,10 @@ check: install-dev
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test-embedded: install-dev browser
+test-embedded: install-dev browser fonts
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-services: install-dev browser
+test-services: install-dev browser fonts
 	$(SERVICES_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(RABBITMQ_ENV) $(BIN)/python -m pytest -m broker $(PYTEST_ARGS)
 

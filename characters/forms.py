@@ -1,5 +1,6 @@
 from django import forms
 
+from .images import MAX_UPLOAD_BYTES
 from .models import MAX_REFERENCE_IMAGES, Character
 
 
@@ -20,6 +21,8 @@ class MultipleImageField(forms.FileField):
 
 
 _ACCEPT = "image/jpeg,image/png,image/webp"
+#: What static/js/upload-check.js checks before sending (the server checks again).
+_PICKER = {"accept": _ACCEPT, "data-max-bytes": str(MAX_UPLOAD_BYTES)}
 
 
 class CharacterForm(forms.ModelForm):
@@ -27,7 +30,7 @@ class CharacterForm(forms.ModelForm):
         label="Reference photos",
         help_text=f"1 to {MAX_REFERENCE_IMAGES} photos of the character: JPEG, PNG or WebP, "
         "up to 10 MB and 40 megapixels each.",
-        widget=MultipleFileInput(attrs={"accept": _ACCEPT}),
+        widget=MultipleFileInput(attrs={**_PICKER, "data-max-files": str(MAX_REFERENCE_IMAGES)}),
     )
 
     class Meta:
@@ -46,5 +49,5 @@ class CharacterDetailsForm(forms.ModelForm):
 class AddImagesForm(forms.Form):
     images = MultipleImageField(
         label="Add photos",
-        widget=MultipleFileInput(attrs={"accept": _ACCEPT}),
+        widget=MultipleFileInput(attrs=_PICKER),
     )

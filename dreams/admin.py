@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from jobs.admin import InvocationInline
+from lib.files import file_response
 
 from . import services
 from .models import Dream
@@ -50,8 +57,8 @@ class DreamAdmin(admin.ModelAdmin):
         "operator_note",
         "attempts",
         "job_message_id",
-        "video",
-        "poster",
+        "video_link",
+        "poster_link",
         "duration_seconds",
         "created_at",
         "updated_at",
@@ -80,13 +87,46 @@ class DreamAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Result", {"fields": ("video", "poster", "duration_seconds")}),
+        ("Result", {"fields": ("video_link", "poster_link", "duration_seconds")}),
         ("Times", {"fields": ("created_at", "updated_at", "started_at", "finished_at")}),
     )
 
     def has_add_permission(self, request) -> bool:
         # Dreams are made through the service (validation, cost, enqueue), not typed in.
         return False
+
+    @admin.display(description="video")
+    def video_link(self, dream: Dream) -> str:
+        return self._file_link(dream, "video", "video.mp4")
+
+    @admin.display(description="poster")
+    def poster_link(self, dream: Dream) -> str:
+        return self._file_link(dream, "poster", "poster.jpg")
+
+    def _file_link(self, dream: Dream, field: str, label: str) -> str:
+        # Media has no public URL: staff open it through the admin's own permission check.
+        if not getattr(dream, field):
+            return "—"
+        url = reverse("admin:dreams_dream_file", args=[dream.pk, field])
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:dream_id>/file/<str:field>/",
+                self.admin_site.admin_view(self.file_view),
+                name="dreams_dream_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request: HttpRequest, dream_id: int, field: str) -> HttpResponseBase:
+        """The dream's video or poster, for staff who may view dreams."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if field not in ("video", "poster"):
+            raise Http404("No such file.")
+        return file_response(request, getattr(get_object_or_404(Dream, pk=dream_id), field))
 
     @admin.display(description="progress", ordering="progress")
     def percent(self, dream: Dream) -> str:

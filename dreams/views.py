@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
-from generation.registry import offered_backends
+from generation.registry import backend_label, offered_backends
 from jobs import budget
 from jobs.invocations import invocations_of
 from lib.files import file_response
@@ -107,6 +107,7 @@ def dream_detail(request: AuthenticatedRequest, public_id) -> HttpResponse:
     dream = _owned_dream(request, public_id)
     context = {
         "dream": dream,
+        "backend_label": backend_label(dream.backend),
         "event": dream.progress_event(),
         "is_cloud": invocations_of(dream).exists(),
     }

@@ -281,6 +281,7 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     "dramatiq.middleware.CurrentMessage",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "jobs.middleware.RemoveOrphanWorkFolders",
 ]
 if DRAMATIQ_BROKER_URL.startswith("redis"):
     DRAMATIQ_BROKER = {
@@ -356,6 +357,22 @@ JOB_WORK_DIR = env("JOB_WORK_DIR", default=str(Path(tempfile.gettempdir()) / "dr
 CLIP_BACKENDS = env.list(
     "CLIP_BACKENDS",
     default=env.list("DREAM_BACKENDS", default=["animatic", "nova-reel", "luma-ray2"]),
+)
+# Fonts for captions (and subtitles), in order of preference: each line is set in the first
+# that covers all its characters (a path, "#n" for the n-th face of a collection). Debian's
+# Noto packages, installed by the Makefile; missing files are skipped, and with none installed
+# Pillow's built-in Latin font is used.
+CAPTION_FONTS = env.list(
+    "CAPTION_FONTS",
+    default=[
+        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSansHebrew-Regular.ttf",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#0",
+        "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+    ],
 )
 # Every clip backend this site knows: name -> dotted path of its class, imported only when used
 # (a web process never imports a renderer's heavy libraries).

@@ -13,7 +13,6 @@ same frames.
 from __future__ import annotations
 
 import random
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +21,18 @@ import cv2
 import numpy as np
 from django.conf import settings
 from moviepy import VideoClip
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from .clips import POSTER_AT
+from .text import TextSetter
 
 #: Seconds of overlap between two images.
 CROSSFADE_SECONDS = 0.8
 #: Seconds of fade from black at the start and to black at the end.
 FADE_SECONDS = 0.4
+#: Share of the frame's height kept free of caption text at the bottom, where a browser's
+#: video controls sit over the picture (Chromium's bar is about 11 % of a 16:9 player).
+CAPTION_LIFT = 0.13
 #: Largest zoom of a pan; zooming only ever enlarges, so linear interpolation never aliases.
 MAX_ZOOM = 1.18
 
@@ -130,37 +133,26 @@ class AnimaticRenderer:
         the picture to keep (255 = all) and what to add on top (premultiplied caption).
         """
         font_size = round(self.height / 22)
-        # Pillow's built-in scalable font (Aileron), so nothing is read from disk or network.
-        font = ImageFont.load_default(size=font_size)
-        lines = textwrap.wrap(" ".join(prompt.split()), width=70)
-        if len(lines) > 3:
-            lines = lines[:3]
-            lines[-1] = lines[-1][:66].rstrip() + " …"
-        line_height = round(font_size * 1.35)
-        pad = round(font_size * 0.8)
-        band_h = line_height * len(lines) + 2 * pad
+        setter = TextSetter(size=font_size)
+        lines = setter.wrap(prompt, max_width=round(self.width * 0.9), max_lines=3)
+        line_height = round(font_size * 1.5)
+        pad = round(font_size * 0.6)
+        # The text stands clear of the bottom strip where players draw their controls; the
+        # shade still reaches the bottom edge.
+        lift = round(self.height * CAPTION_LIFT)
+        band_h = line_height * len(lines) + 2 * pad + lift
         top = self.height - band_h
-        mask = Image.new("L", (self.width, band_h), 0)
         # A soft dark gradient behind the text keeps it readable over bright photos.
         gradient = np.linspace(0, 170, band_h, dtype=np.float32)[:, None]
-        shade = Image.fromarray(np.repeat(gradient, self.width, axis=1).astype(np.uint8))
-        rgb = Image.new("RGB", (self.width, band_h), (0, 0, 0))
-        text_mask = Image.new("L", (self.width, band_h), 0)
-        draw = ImageDraw.Draw(text_mask)
+        layer = Image.new("RGBA", (self.width, band_h), (0, 0, 0, 0))
+        layer.putalpha(Image.fromarray(np.repeat(gradient, self.width, axis=1).astype(np.uint8)))
         for row, line in enumerate(lines):
-            draw.text(
-                (self.width / 2, pad + row * line_height + line_height / 2),
-                line,
-                font=font,
-                fill=255,
-                anchor="mm",
-            )
-        rgb.paste((255, 255, 255), mask=text_mask)
-        mask.paste(shade)
-        mask.paste(255, mask=text_mask)
-        alpha = np.asarray(mask, dtype=np.uint16)[:, :, None]
+            image = setter.line_image(line)
+            layer.alpha_composite(image, ((self.width - image.width) // 2, pad + row * line_height))
+        rgba = np.asarray(layer, dtype=np.uint16)
+        alpha = rgba[:, :, 3:4]
         keep = np.repeat(255 - alpha, 3, axis=2).astype(np.uint8)
-        add = (np.asarray(rgb, dtype=np.uint16) * alpha // 255).astype(np.uint8)
+        add = (rgba[:, :, :3] * alpha // 255).astype(np.uint8)
         return top, keep, add
 
     def _move_frame(self, move: _Move, t: float) -> np.ndarray:

@@ -28,6 +28,15 @@ def backend_class(name: str) -> type[ClipBackend]:
     return cls
 
 
+def backend_label(name: str) -> str:
+    """What people call backend ``name`` ("Amazon Nova Reel"); the name itself for one this
+    site no longer knows. Reads the class only: nothing is configured or reached."""
+    try:
+        return backend_class(name).label or name
+    except (UnknownBackend, ImportError):
+        return name
+
+
 def configured_backends() -> list[ClipBackend]:
     """Backends named in ``settings.CLIP_BACKENDS`` whose settings are complete, in order.
 

@@ -3,8 +3,9 @@
 A render copies the user's photos and writes partial videos into a temporary folder. Python
 removes it when the attempt ends, but not when the process is killed; so each folder is named
 after the process that made it (``dream-12-pid4711-…``) under ``JOB_WORK_DIR``, and
-``remove_orphans`` deletes those whose process is gone. Workers call it when they start and the
-sweeper on every round.
+``remove_orphans`` deletes those whose process is gone. Every worker process calls it when it
+boots (``jobs.middleware``), the embedded worker when the web process starts, and the sweeper
+on every round.
 """
 
 from __future__ import annotations

@@ -85,7 +85,15 @@ class Portal:
                 str(self.port),
                 "dreamsite.asgi:application",
             ]
-        return [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        # As `make run` starts it: static files through WhiteNoise, as in production.
+        return [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            "--noreload",
+            "--nostatic",
+            f"127.0.0.1:{self.port}",
+        ]
 
     def start(self) -> None:
         log = self.log_path.open("a")

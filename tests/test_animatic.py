@@ -62,8 +62,9 @@ def test_frames_show_the_photos_and_the_caption():
     assert middle.shape == (720, 1280, 3) and middle.dtype == np.uint8
     # Mid-clip the picture is the photo's colours, not black or a flat fill.
     assert 40 < middle[:500].mean() < 220 and middle[:500].std() > 20
-    # The caption band holds white text pixels.
-    assert (middle[600:] > 245).all(axis=2).sum() > 500
+    # The caption band holds white text pixels (above the bottom strip the player's controls
+    # cover; they were under it, issue 12).
+    assert (middle[500:626] > 245).all(axis=2).sum() > 500
     # It fades in from black.
     assert renderer.frame(0.0).max() == 0
 
@@ -126,3 +127,16 @@ def test_a_file_that_is_not_a_video_is_refused_with_the_stage(tmp_path):
     with pytest.raises(RenderError) as refused:
         read_clip(broken, poster_path=tmp_path / "p.jpg", last_frame_path=tmp_path / "l.jpg")
     assert refused.value.stage == "saving"
+
+
+def test_the_caption_stands_clear_of_the_players_controls():
+    """Browsers draw their controls over the bottom of the picture; the caption's letters
+    sit above that strip (on a black canvas, so only the letters are bright)."""
+    from generation.animatic_render import CAPTION_LIFT
+
+    black = Image.new("RGB", (1280, 720))
+    frame = AnimaticRenderer(images=[black], prompt="Eileen waves goodbye", seed=1).frame(3.0)
+    bright_rows = np.nonzero((frame.max(axis=2) > 200).any(axis=1))[0]
+    assert len(bright_rows) > 5
+    assert bright_rows.max() < 720 * (1 - CAPTION_LIFT)
+    assert bright_rows.min() > 720 * 0.7

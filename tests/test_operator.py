@@ -153,3 +153,46 @@ def test_render_dream_command_refuses_bad_input(user, make_character, arguments,
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call_command("render_dream", *[part for pair in options.items() for part in pair])
     assert not Dream.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_opens_a_dreams_video_and_poster(operator_client, user, make_dream):
+    """The admin's links used to point at the unrouted media URL (a 404)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from tests.support import photo_path
+
+    dream = make_dream(user, status=DreamStatus.SUCCEEDED)
+    poster = photo_path("rocket.jpg").read_bytes()
+    dream.video = default_storage.save(f"dreams/{dream.public_id}/v.mp4", ContentFile(b"mp4"))
+    dream.poster = default_storage.save(f"dreams/{dream.public_id}/p.jpg", ContentFile(poster))
+    dream.save()
+    page = operator_client.get(reverse("admin:dreams_dream_change", args=[dream.pk]))
+    for field, content_type, content in (
+        ("video", "video/mp4", b"mp4"),
+        ("poster", "image/jpeg", poster),
+    ):
+        link = reverse("admin:dreams_dream_file", args=[dream.pk, field])
+        assert f'href="{link}"' in page.content.decode()
+        assert served_media(operator_client.get(link)) == (content_type, content)
+    assert (
+        operator_client.get(
+            reverse("admin:dreams_dream_file", args=[dream.pk, "owner"])
+        ).status_code
+        == 404
+    )
+
+
+@pytest.mark.django_db
+def test_a_user_who_is_not_staff_cannot_open_a_dreams_file_in_the_admin(client, user, make_dream):
+    dream = make_dream(user, status=DreamStatus.SUCCEEDED)
+    client.force_login(user)
+    response = client.get(reverse("admin:dreams_dream_file", args=[dream.pk, "video"]))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_admin_shows_no_task_list_that_is_always_empty(operator_client):
+    page = operator_client.get(reverse("admin:index")).content.decode()
+    assert "django_dramatiq" not in page and "Tasks</a>" not in page

@@ -41,6 +41,10 @@
         case "stage":
           el.textContent = event.stage;
           break;
+        case "length":
+          // The finished clip's own length, written as the server writes it after a reload.
+          if (event.duration_seconds) el.textContent = `${Number(event.duration_seconds).toFixed(1)} s`;
+          break;
         case "cost":
           if (event.cost) el.textContent = event.cost;
           break;
@@ -76,11 +80,23 @@
       .forEach((c) => applyToContainer(c, event));
   }
 
+  // While the socket is down, say so: a bar frozen at "Running 51 %" must not look live.
+  const notice = document.createElement("p");
+  notice.className = "connection-lost";
+  notice.setAttribute("role", "status");
+  notice.hidden = true;
+  notice.textContent = "Connection to the server lost. Reconnecting… progress shown may be out of date.";
+  document.querySelector("main").prepend(notice);
+  let everConnected = false;
+
   let delay = 500;
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${window.location.host}/ws/jobs/`);
     socket.addEventListener("open", () => {
+      everConnected = true;
+      notice.hidden = true;
+      containers().forEach((c) => c.classList.remove("stale"));
       delay = 500;
       const jobs = containers().map((c) => ({ kind: c.dataset.jobKind, id: c.dataset.jobId }));
       socket.send(JSON.stringify({ type: "sync", jobs: jobs }));
@@ -92,6 +108,10 @@
     socket.addEventListener("close", (closed) => {
       // 4401: this page's session no longer signs anyone in (signed out): stop listening.
       if (closed.code === 4401) return;
+      if (everConnected) {
+        notice.hidden = false;
+        containers().forEach((c) => c.classList.add("stale"));
+      }
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
     });

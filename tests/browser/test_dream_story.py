@@ -5,8 +5,10 @@ without reloading, and play the finished video; then see the history update live
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,6 +16,10 @@ from playwright.sync_api import Page, expect
 from tests.support import PASSWORD, photo_path, wait_for_page
 
 pytestmark = pytest.mark.browser
+
+#: Where the browser tests leave screenshots for people to look at (ignored by git).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 # Records every value the dream page's progress bar takes, and marks the document so a
 # reload would show (a fresh document has a new token).
@@ -174,11 +180,19 @@ def test_page_reconnects_and_catches_up_after_the_server_restarts(page: Page, po
     wait_for_page(page, "window.__progressSeen.some(v => v > 0 && v < 100)", timeout=60_000)
     token = page.evaluate("window.__pageToken")
 
-    # The server dies mid-render; the new process resumes the dream from the database.
-    portal_server.restart()
+    # The server dies mid-render: the page says it lost its connection and dims the figures
+    # instead of showing a frozen "Running 51 %" as if live.
+    portal_server.stop()
+    notice = page.get_by_role("status").filter(has_text="Connection to the server lost")
+    expect(notice).to_be_visible(timeout=10_000)
+    expect(page.locator("#dream")).to_have_class(re.compile(r"\bstale\b"))
+    page.screenshot(path=str(SCREENSHOTS / "connection-lost.png"))
+    # The new process resumes the dream from the database; the page reconnects by itself.
+    portal_server.start()
 
     expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=90_000)
     expect(page.locator("#dream video")).to_be_attached()
+    expect(notice).to_be_hidden()
     assert page.evaluate("window.__pageToken") == token, "the page reloaded"
 
 
@@ -219,3 +233,19 @@ def test_a_tab_left_open_after_signing_out_stops_receiving(page: Page, portal: s
     wait_for_page(other_tab, "window.__sockets[0].closedWith === 4401", timeout=10_000)
     other_tab.wait_for_timeout(2_000)  # a page that reconnects tries again after 0.5 s
     assert other_tab.evaluate("window.__sockets.length") == 1
+
+
+def test_a_phone_sees_the_whole_navigation_without_scrolling_sideways(page: Page, portal: str):
+    """At 390 px (a phone) the email and "Log out" used to be off-screen with a sideways
+    scroll; the navigation now wraps."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_up(page, portal, "a.rather.long.address.for.a.phone@example.com")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    for name in ("Log out",):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    email = page.get_by_role("link", name="a.rather.long.address.for.a.phone@example.com")
+    box = email.bounding_box()
+    assert box and box["x"] + box["width"] <= 390, box
+    page.screenshot(path=str(SCREENSHOTS / "history-390px.png"), full_page=True)

@@ -23,7 +23,6 @@ from django.conf import settings
 from moviepy import VideoClip
 from PIL import Image
 
-from .clips import POSTER_AT
 from .text import TextSetter
 
 #: Seconds of overlap between two images.
@@ -85,6 +84,7 @@ class AnimaticRenderer:
         if not images:
             raise ValueError("An animatic needs at least one image.")
         self.width, self.height, self.fps, self.duration = width, height, fps, duration
+        self._seed = seed
         self._rng = random.Random(seed)
         self._moves = self._plan_moves(images)
         self._caption_top, self._caption_keep, self._caption_add = self._draw_caption(prompt)
@@ -192,6 +192,16 @@ class AnimaticRenderer:
             picture = cv2.multiply(picture, (max(fade, 0.0),) * 3)  # type: ignore[call-overload]
         return picture
 
+    def poster_time(self) -> float:
+        """When the poster frame is taken, in seconds: the middle of one photo's own stretch
+        (never a crossfade), the photo chosen by the seed, so a character's dreams do not all
+        show its first photo in the history."""
+        move = self._moves[random.Random(f"poster-{self._seed}").randrange(len(self._moves))]
+        overlap = CROSSFADE_SECONDS if len(self._moves) > 1 else 0.0
+        start = move.start + (overlap if move is not self._moves[0] else 0.0)
+        end = move.end - (overlap if move is not self._moves[-1] else 0.0)
+        return (start + end) / 2
+
     def write(
         self,
         *,
@@ -206,7 +216,7 @@ class AnimaticRenderer:
         ``on_frame(fraction)`` is called for every frame written, fraction in [0, 1]; an
         exception it raises stops the encode.
         """
-        poster = Image.fromarray(self.frame(self.duration * POSTER_AT))
+        poster = Image.fromarray(self.frame(self.poster_time()))
         poster.save(poster_path, "JPEG", quality=88)
         total = round(self.duration * self.fps)
         last = Image.fromarray(self.frame((total - 1) / self.fps))

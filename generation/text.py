@@ -152,8 +152,15 @@ class TextSetter:
         return line
 
     def width(self, text: str) -> int:
-        """How wide ``text`` is set as one line, in pixels."""
-        return self.line_image(text).width
+        """How wide ``text`` is set as one line, in pixels (measured, not drawn)."""
+        total = 0.0
+        for run in _runs(text, self.faces):
+            font = self._font_for(run.face)
+            length = font.getlength(run.text)
+            if run.face is not None and run.face.colour:
+                length *= self.size / _BITMAP_EMOJI_SIZE
+            total += max(1, round(length))
+        return round(total)
 
     def wrap(self, text: str, *, max_width: int, max_lines: int) -> list[str]:
         """``text`` broken into at most ``max_lines`` lines no wider than ``max_width``:

@@ -16,7 +16,7 @@ from .admin_views import model_status_view, spend_view
 # (dreams, invocations) are the record operators use.
 if admin.site.is_registered(Task):
     admin.site.unregister(Task)
-from .models import Invocation
+from .models import Charge, Invocation
 
 
 class InvocationInline(GenericTabularInline):
@@ -32,6 +32,32 @@ class InvocationInline(GenericTabularInline):
     show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Charge)
+class ChargeAdmin(admin.ModelAdmin[Charge]):
+    """The spend ledger: one row per paid call. Read-only; the budget sums it."""
+
+    list_display = [
+        "created_at",
+        "owner",
+        "backend",
+        "unit",
+        "quantity",
+        "status",
+        "estimated_cost_usd",
+        "cost_usd",
+    ]
+    list_filter = ["status", "unit", "backend", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["owner__email", "backend"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Charge | None = None) -> bool:
         return False
 
 

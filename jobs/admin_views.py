@@ -15,27 +15,28 @@ from generation.availability import model_status
 from generation.registry import provider_backends
 
 from .budget import SPEND, daily_budget_usd, day_bounds
-from .models import Invocation
+from .models import Charge
 
 #: Days of history the spend page shows.
 SPEND_DAYS = 30
 
 
 def spend_view(request: HttpRequest) -> HttpResponse:
-    """What each user's cloud jobs cost or may cost (USD), per day, for the last 30 days."""
+    """What each user's paid calls cost or may cost (USD), per day, for the last 30 days,
+    from the spend ledger."""
     if not request.user.has_perm("jobs.view_invocation"):
         return redirect("admin:index")
     today = timezone.localdate()
     start, _ = day_bounds(today - timedelta(days=SPEND_DAYS - 1))
     rows = (
-        Invocation.objects.filter(created_at__gte=start)
+        Charge.objects.filter(created_at__gte=start)
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .values("day", "owner__email")
         .annotate(spend=Sum(SPEND), jobs=Count("id"))
         .order_by("-day", "-spend", "owner__email")
     )
     per_user = (
-        Invocation.objects.filter(created_at__gte=start)
+        Charge.objects.filter(created_at__gte=start)
         .values("owner__email")
         .annotate(spend=Sum(SPEND), jobs=Count("id"))
         .order_by("-spend", "owner__email")

@@ -1,9 +1,9 @@
 """What paid work costs and how much of a user's daily budget is left.
 
-Spending is counted from ``Invocation`` rows (today the only paid calls: seconds of provider
-video), which outlive deleted jobs: a queued, starting,
-running or abandoned invocation counts at its estimate (the provider may bill it), a completed
-one at its actual cost, a failed or cancelled one at nothing. Days are ``TIME_ZONE`` days.
+Spending is counted from the ledger's ``Charge`` rows (``jobs.ledger``), which outlive deleted
+jobs: a reserved charge counts at its estimate (the provider may still bill it: a queued,
+starting, running or abandoned invocation), a settled one at its actual cost, a void one (a
+failed or cancelled invocation) at nothing. Days are ``TIME_ZONE`` days.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from lib.money import format_usd
 
-from .models import BUDGETED_STATUSES, Invocation, InvocationStatus
+from .models import Charge, ChargeStatus
 
 ZERO = Decimal("0.00")
 
@@ -38,19 +38,19 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-#: Per invocation: its actual cost once completed, its estimate while it may still bill.
+#: Per charge: its actual cost once settled, its estimate while it may still bill.
 SPEND = Case(
-    When(status=InvocationStatus.COMPLETED, then=Coalesce("cost_usd", "estimated_cost_usd")),
-    When(status__in=BUDGETED_STATUSES, then="estimated_cost_usd"),
+    When(status=ChargeStatus.SETTLED, then=Coalesce("cost_usd", "estimated_cost_usd")),
+    When(status=ChargeStatus.RESERVED, then="estimated_cost_usd"),
     default=Value(ZERO),
     output_field=DecimalField(max_digits=10, decimal_places=2),
 )
 
 
 def spent_today_usd(*, owner: Any, day: date | None = None) -> Decimal:
-    """What ``owner``'s invocations created on ``day`` (default today) cost or may cost, USD."""
+    """What ``owner``'s paid calls made on ``day`` (default today) cost or may cost, USD."""
     start, end = day_bounds(day or timezone.localdate())
-    total = Invocation.objects.filter(
+    total = Charge.objects.filter(
         Q(owner=owner), created_at__gte=start, created_at__lt=end
     ).aggregate(total=Sum(SPEND))["total"]
     return (total or ZERO).quantize(Decimal("0.01"))

@@ -16,6 +16,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F
@@ -38,7 +39,7 @@ from lib import logs
 
 from . import kinds, lifecycle
 from .dispatch import Step
-from .invocations import current_invocation
+from .invocations import current_invocation, set_status
 from .models import ACTIVE_STATUSES, FailureKind, Invocation, Job, JobStatus
 from .models import InvocationStatus as Status
 from .workdirs import work_folder
@@ -89,10 +90,8 @@ def start_step(invocation_id: int, delay_seconds: float = 0.0) -> Step:
     return Step("start_invocation", (invocation_id,), delay_seconds)
 
 
-def _finish_invocation(invocation: Invocation, status: str, **fields: object) -> None:
-    Invocation.objects.filter(pk=invocation.pk).update(
-        status=status, finished_at=timezone.now(), **fields
-    )
+def _finish_invocation(invocation: Invocation, status: str, **fields: Any) -> None:
+    set_status(invocation, status, **fields)
 
 
 def _fail(
@@ -214,8 +213,12 @@ def start_invocation(*, invocation_id: int) -> Step | None:
                 error, invocation=invocation, job=job, backend=backend, stage="submitting"
             )
             return None
-    taken = Invocation.objects.filter(pk=invocation.pk, status=Status.STARTING).update(
-        arn=arn, status=Status.IN_PROGRESS, submitted_at=timezone.now()
+    taken = set_status(
+        invocation,
+        Status.IN_PROGRESS,
+        only_from=(Status.STARTING,),
+        arn=arn,
+        submitted_at=timezone.now(),
     )
     if not taken:
         # Cancelled while the start was in flight: keep the ARN for the record, poll nothing.
@@ -242,8 +245,7 @@ def _find_or_start(
     request = kinds.of(job).clip_request(job, workdir=folder, for_provider=True)
     backend.validate(request)
     # Marked before the call: from here on the provider may have the job.
-    Invocation.objects.filter(pk=invocation.pk).update(status=Status.STARTING)
-    invocation.status = Status.STARTING
+    set_status(invocation, Status.STARTING)
     return backend.start(request, client_token=invocation.client_token)
 
 
@@ -422,10 +424,7 @@ def resume_step(invocation: Invocation) -> Step:
     has (one that completed but whose video was never stored is polled again: the provider
     bills once), else a start, which repeats its token."""
     if invocation.status == Status.COMPLETED:
-        Invocation.objects.filter(pk=invocation.pk).update(
-            status=Status.IN_PROGRESS, finished_at=None
-        )
-        invocation.status = Status.IN_PROGRESS
+        set_status(invocation, Status.IN_PROGRESS, finished_at=None)
     if invocation.status == Status.IN_PROGRESS:
         return poll_step(invocation.pk, 0)
     return start_step(invocation.pk)

@@ -133,6 +133,59 @@ class Job(models.Model):
         }
 
 
+class ChargeUnit(models.TextChoices):
+    """What a paid call is billed by."""
+
+    VIDEO_SECONDS = "video_seconds", "seconds of video"
+    TOKENS = "tokens", "tokens"
+    IMAGES = "images", "images"
+    SPEECH_CHARACTERS = "speech_characters", "characters of speech"
+    GPU_SECONDS = "gpu_seconds", "GPU-seconds"
+
+
+class ChargeStatus(models.TextChoices):
+    #: It may still be billed: counts against the budget at its estimate.
+    RESERVED = "reserved", "Reserved"
+    #: Billed: counts at its actual cost.
+    SETTLED = "settled", "Settled"
+    #: Never billed (stopped before the provider had it, or the provider failed it).
+    VOID = "void", "Void"
+
+
+class Charge(models.Model):
+    """One paid call in the spend ledger: what it is billed by (``unit``, ``quantity``), what
+    it was expected to cost and what it cost, in USD. The daily budget sums these rows
+    (``jobs.budget``); they outlive their job (``job_id`` becomes null). A provider's clip is
+    one charge per invocation; tokens, images, speech and GPU-seconds are charges too.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="charges"
+    )
+    job_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    job_id = models.PositiveBigIntegerField(null=True, blank=True)
+    job = GenericForeignKey("job_type", "job_id")
+    backend = models.CharField(max_length=40)
+    unit = models.CharField(max_length=20, choices=ChargeUnit.choices)
+    quantity = models.FloatField(help_text="in the unit")
+    estimated_cost_usd = models.DecimalField(max_digits=10, decimal_places=2)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ChargeStatus.choices, default=ChargeStatus.RESERVED
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "created_at"], name="jobs_charge_spend")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity:g} {self.get_unit_display()} on {self.backend} ({self.status})"
+
+
 class InvocationStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     STARTING = "starting", "Starting"
@@ -145,13 +198,17 @@ class InvocationStatus(models.TextChoices):
     ABANDONED = "abandoned", "Abandoned"
 
 
-#: Invocation statuses that count against the daily budget at their estimated cost.
-BUDGETED_STATUSES = (
-    InvocationStatus.QUEUED,
-    InvocationStatus.STARTING,
-    InvocationStatus.IN_PROGRESS,
-    InvocationStatus.ABANDONED,
-)
+#: The ledger's view of each invocation status: reserved while the provider may bill it
+#: (abandoned ones included), settled once completed, void when it never will.
+CHARGE_STATUS_OF: dict[str, str] = {
+    InvocationStatus.QUEUED: ChargeStatus.RESERVED,
+    InvocationStatus.STARTING: ChargeStatus.RESERVED,
+    InvocationStatus.IN_PROGRESS: ChargeStatus.RESERVED,
+    InvocationStatus.ABANDONED: ChargeStatus.RESERVED,
+    InvocationStatus.COMPLETED: ChargeStatus.SETTLED,
+    InvocationStatus.FAILED: ChargeStatus.VOID,
+    InvocationStatus.CANCELED: ChargeStatus.VOID,
+}
 
 
 class Invocation(models.Model):
@@ -160,7 +217,8 @@ class Invocation(models.Model):
     Created with the job (and again on each retry) so its ``client_token`` exists before any
     call: a start repeated after a crash sends the same token and is not billed twice. ``job``
     is any job model's row (a dream now, a film's scene next); the row outlives its job
-    (``job_id`` becomes null) because it is the spending record. Costs are in USD.
+    (``job_id`` becomes null), and its ``charge`` is its line in the spend ledger. Costs are
+    in USD.
     """
 
     owner = models.ForeignKey(
@@ -171,6 +229,10 @@ class Invocation(models.Model):
     )
     job_id = models.PositiveBigIntegerField(null=True, blank=True)
     job = GenericForeignKey("job_type", "job_id")
+    #: Its line in the spend ledger, kept in step with ``status`` (``jobs.invocations``).
+    charge = models.OneToOneField(
+        Charge, on_delete=models.SET_NULL, null=True, blank=True, related_name="invocation"
+    )
     backend = models.CharField(max_length=40)
     model_id = models.CharField(max_length=80)
     region = models.CharField(max_length=32)

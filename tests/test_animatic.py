@@ -140,3 +140,25 @@ def test_the_caption_stands_clear_of_the_players_controls():
     assert len(bright_rows) > 5
     assert bright_rows.max() < 720 * (1 - CAPTION_LIFT)
     assert bright_rows.min() > 720 * 0.7
+
+
+def test_posters_of_one_characters_dreams_show_different_photos():
+    """The poster used to be the frame at 35 %, always inside the first photo's stretch, so
+    a character's history cards all looked alike; now the seed picks which photo, and the
+    poster is never a crossfade. (The rocket photo is blue, the other two warm: the poster's
+    colour says which kind it shows.)"""
+    names = ("astronaut.png", "rocket.jpg", "chelsea.png")
+    photos = [Image.open(photo_path(name)).convert("RGB") for name in names]
+    blue = np.asarray(photos[1].resize((1, 1))).reshape(3).astype(float)
+    warm = np.asarray(photos[0].resize((1, 1))).reshape(3).astype(float)
+    apart = np.abs(blue - warm).sum()
+    shown = set()
+    for seed in range(8):
+        renderer = AnimaticRenderer(images=photos, prompt="", seed=seed, width=320, height=180)
+        colour = renderer.frame(renderer.poster_time())[:130].reshape(-1, 3).mean(axis=0)
+        to_blue, to_warm = np.abs(colour - blue).sum(), np.abs(colour - warm).sum()
+        if to_blue < to_warm:
+            # The rocket alone, not a crossfade with a warm photo.
+            assert to_blue < 0.3 * apart
+        shown.add("blue" if to_blue < to_warm else "warm")
+    assert shown == {"blue", "warm"}

@@ -74,18 +74,31 @@ def test_operator_pages_are_staff_only(cloud, alice_client):
 
 
 def test_spend_page_sums_per_user_and_day(operator_client, user, other_user):
+    from jobs import ledger
+    from jobs.invocations import set_status
+
     def invocation(owner, token, status, estimate, cost=None):
-        Invocation.objects.create(
+        # As the cloud path makes them: a charge reserved with the invocation, then the
+        # invocation's status, which the charge follows.
+        charge = ledger.reserve(
+            owner_id=owner.pk,
+            job=None,
+            backend="nova-reel",
+            unit="video_seconds",
+            quantity=6,
+            estimate_usd=Decimal(estimate),
+        )
+        made = Invocation.objects.create(
             owner=owner,
+            charge=charge,
             backend="nova-reel",
             model_id="amazon.nova-reel-v1:1",
             region="us-east-1",
             client_token=token,
-            status=status,
             video_seconds=6,
             estimated_cost_usd=Decimal(estimate),
-            cost_usd=None if cost is None else Decimal(cost),
         )
+        set_status(made, status, cost_usd=None if cost is None else Decimal(cost))
 
     invocation(user, "a", InvocationStatus.COMPLETED, "0.48", "0.48")
     invocation(user, "b", InvocationStatus.IN_PROGRESS, "0.96")

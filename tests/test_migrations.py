@@ -64,6 +64,15 @@ def test_invocations_move_to_the_jobs_app_with_their_dream_and_times():
     assert current_invocation(Dream.objects.get(pk=dream.pk)) == moved
     spent = Invocation.objects.get(client_token="orphan")
     assert (spent.pk, spent.job_id, spent.cost_usd) == (orphan.pk, None, Decimal("0.48"))
+    # Each gets its line in the spend ledger, at its own time, as the budget counted it.
+    reserved, settled = moved.charge, spent.charge
+    assert (reserved.status, reserved.estimated_cost_usd, reserved.created_at) == (
+        "reserved",
+        Decimal("0.48"),
+        long_ago,
+    )
+    assert reserved.job == moved.job and reserved.unit == "video_seconds"
+    assert (settled.status, settled.cost_usd, settled.job_id) == ("settled", Decimal("0.48"), None)
     # New rows continue after the copied ids (PostgreSQL's sequence was moved on).
     fields = {key: value for key, value in common.items() if key != "owner"}
     later = Invocation.objects.create(client_token="new", owner_id=owner.pk, **fields)

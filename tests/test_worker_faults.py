@@ -91,7 +91,7 @@ def test_a_worker_killed_mid_render_leaves_one_video_made_by_the_other(
     assert len([path for path in stored_files() if path.suffix == ".mp4"]) == 1
     # The second worker's JSON log names the job on every line about it.
     lines = [json.loads(line) for line in second.log().splitlines() if line.startswith("{")]
-    about_dreams = [line for line in lines if line["logger"].startswith(("dreams", "jobs"))]
+    about_dreams = [line for line in lines if line["logger"].startswith(("dreams", "jobs.render"))]
     # At-least-once delivery: the broker's redelivery and the sweeper's requeue may both
     # arrive; the one that loses must do nothing.
     duplicate = f"dream-{dream.pk} is not queued; nothing to do."

@@ -249,3 +249,15 @@ def test_a_phone_sees_the_whole_navigation_without_scrolling_sideways(page: Page
     box = email.bounding_box()
     assert box and box["x"] + box["width"] <= 390, box
     page.screenshot(path=str(SCREENSHOTS / "history-390px.png"), full_page=True)
+
+
+def test_the_prompt_box_takes_no_more_than_its_counter_allows(page: Page, portal: str):
+    """The box accepted 5,000 characters while its counter said 512 (the animatic's limit)."""
+    sign_up(page, portal, "wordy@example.com")
+    create_character(page, portal)
+    click_link(page, "Dream with Eileen")
+    prompt = page.get_by_label("Prompt")
+    expect(page.locator("#prompt-limit")).to_have_text("512")
+    prompt.fill("a" * 600)
+    assert len(prompt.input_value()) == 512
+    assert page.locator("#prompt-count").inner_text() == "512"

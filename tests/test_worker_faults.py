@@ -89,7 +89,9 @@ def test_a_worker_killed_mid_render_leaves_one_video_made_by_the_other(
     assert done.status == DreamStatus.SUCCEEDED, (done.error, second.log())
     assert done.attempts == 2
     assert len([path for path in stored_files() if path.suffix == ".mp4"]) == 1
-    # The second worker's JSON log names the job on every line about it.
+    # The second worker's JSON log names the job on every line about it. (It logs the finish
+    # just after the row says so: wait for the line rather than race it.)
+    wait_for(lambda: "Finished: a 6.0 s video" in second.log(), timeout=10)
     lines = [json.loads(line) for line in second.log().splitlines() if line.startswith("{")]
     about_dreams = [line for line in lines if line["logger"].startswith(("dreams", "jobs.render"))]
     # At-least-once delivery: the broker's redelivery and the sweeper's requeue may both

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import dramatiq
 from django.db import transaction
 
+from generation.registry import UnknownBackend, backend_class
+
 from . import kinds
 from .events import publish
 from .invocations import current_invocation
@@ -21,17 +23,26 @@ from .models import Job
 
 @dataclass(frozen=True)
 class Step:
-    """A message to send: ``actor`` (its name) with ``args``, after ``delay_seconds``."""
+    """A message to send: ``actor`` (its name) with ``args``, after ``delay_seconds``, on
+    ``queue`` (None: the actor's own)."""
 
     actor: str
     args: tuple[int, ...]
     delay_seconds: float = 0.0
+    queue: str | None = None
 
 
 def send(step: Step) -> None:
-    """Send ``step`` through the broker now."""
-    actor = dramatiq.get_broker().get_actor(step.actor)
-    actor.send_with_options(args=step.args, delay=int(step.delay_seconds * 1000) or None)
+    """Send ``step`` through the broker now. A step for another queue than the actor's
+    declares that queue, so the workers that serve it (``rundramatiq --queues gpu``) take it;
+    they find the actor by name."""
+    broker = dramatiq.get_broker()
+    actor = broker.get_actor(step.actor)
+    message = actor.message_with_options(args=step.args)
+    if step.queue and step.queue != actor.queue_name:
+        broker.declare_queue(step.queue)
+        message = message.copy(queue_name=step.queue)
+    broker.enqueue(message, delay=int(step.delay_seconds * 1000) or None)
 
 
 def next_step(job: Job) -> Step:
@@ -39,12 +50,18 @@ def next_step(job: Job) -> Step:
 
     A job whose backend is a provider has an invocation: start it (a start repeats its
     client token, and one already started is only polled again). Any other job is rendered
-    by its kind's render actor.
+    by its kind's render actor, on the queue its backend names (``media`` for the animatic,
+    ``gpu`` for a local model); a backend no longer configured leaves the actor's own queue,
+    where the render fails with that reason.
     """
     invocation = current_invocation(job)
     if invocation is not None:
         return Step("start_invocation", (invocation.pk,))
-    return Step(kinds.of(job).render_actor, (job.pk,))
+    try:
+        queue: str | None = backend_class(job.backend).queue
+    except (UnknownBackend, ImportError):
+        queue = None
+    return Step(kinds.of(job).render_actor, (job.pk,), queue=queue)
 
 
 def send_next(job: Job) -> None:

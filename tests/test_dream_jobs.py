@@ -11,14 +11,24 @@ from dreams import services
 from dreams.models import Dream, DreamStatus
 from dreams.tasks import render_dream
 from jobs.embedded import resume_unfinished_jobs
-from tests.support import probe_video, run_jobs, stored_bytes, stored_files, take_message, wait_for
+from tests.support import (
+    probe_video,
+    queue_size,
+    run_jobs,
+    stored_bytes,
+    stored_files,
+    take_message,
+    wait_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def queue_dream(user, character, prompt="Eileen floats through the station", seed=7) -> Dream:
+def queue_dream(
+    user, character, prompt="Eileen floats through the station", seed=7, backend="animatic"
+) -> Dream:
     return services.create_dream(
-        owner=user, character=character, prompt=prompt, backend="animatic", seed=seed
+        owner=user, character=character, prompt=prompt, backend=backend, seed=seed
     )
 
 
@@ -232,3 +242,23 @@ def test_a_killed_process_leaves_no_work_folder_behind(settings, tmp_path, user,
         assert not dead.exists()
         assert Path(live).is_dir()
     assert list(Path(settings.JOB_WORK_DIR).iterdir()) == []
+
+
+@pytest.mark.broker
+def test_a_render_goes_to_the_queue_its_backend_names(
+    settings, user, make_character, broker, worker
+):
+    """Backends name their queue (``media``, ``gpu``, ``cloud``): a GPU renderer's jobs wait on
+    ``gpu`` for the worker of that machine, not on ``media``."""
+    settings.CLIP_BACKEND_CLASSES = {
+        **settings.CLIP_BACKEND_CLASSES,
+        "animatic-gpu": "tests.backends.GpuQueueAnimatic",
+    }
+    settings.CLIP_BACKENDS = ["animatic", "animatic-gpu"]
+    worker.pause()
+    dream = queue_dream(user, make_character(user), backend="animatic-gpu")
+    assert (queue_size(broker, "gpu"), queue_size(broker, "media")) == (1, 0)
+    worker.resume()
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert (dream.status, dream.backend) == (DreamStatus.SUCCEEDED, "animatic-gpu")

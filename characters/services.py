@@ -14,6 +14,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
+
 from .images import ImageRejected, ProcessedImage, process_reference_image
 from .models import MAX_REFERENCE_IMAGES, MIN_REFERENCE_IMAGES, Character, ReferenceImage
 
@@ -87,7 +89,7 @@ def _store_images(
     return images
 
 
-def _check_name(*, owner, name: str, exclude_id: int | None = None) -> str:
+def _check_name(*, owner: User, name: str, exclude_id: int | None = None) -> str:
     name = name.strip()
     if not name:
         raise CharacterError("Give the character a name.")
@@ -99,7 +101,9 @@ def _check_name(*, owner, name: str, exclude_id: int | None = None) -> str:
     return name
 
 
-def create_character(*, owner, name: str, description: str, uploads: Sequence[Upload]) -> Character:
+def create_character(
+    *, owner: User, name: str, description: str, uploads: Sequence[Upload]
+) -> Character:
     """Create a character with 1 to 3 reference images, in the order given.
 
     Raises ``CharacterError`` (nothing saved) for an empty or duplicate name, a wrong number of

@@ -1,10 +1,13 @@
 import uuid
-from typing import cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from characters.models import Character
+from generation.video import ClipBackend
 
 from .models import PROMPT_MAX_CHARS, SEED_MAX
 
@@ -65,7 +68,9 @@ class DreamForm(forms.Form):
         help_text="Optional. The same seed, prompt and photos give the same video.",
     )
 
-    def __init__(self, *args, owner, backends, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, owner: User, backends: Sequence[ClipBackend], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["submission"] = uuid.uuid4()

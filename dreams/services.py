@@ -8,12 +8,13 @@ through the hooks in ``dreams.clips``.
 from __future__ import annotations
 
 import random
-from typing import Any
+from decimal import Decimal
 from uuid import UUID
 
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
 from characters.models import Character
 from generation.registry import UnknownBackend, get_backend
 from generation.video import ClipBackend, ClipRequest, InvalidClipRequest, visible_text
@@ -33,7 +34,7 @@ class DreamError(ValueError):
         self.message = message
 
 
-def _reserve_budget(*, owner: Any, backend: ClipBackend, duration_seconds: float):
+def _reserve_budget(*, owner: User, backend: ClipBackend, duration_seconds: float) -> Decimal:
     """The estimate for this dream, after checking it fits ``owner``'s budget today (inside
     the caller's transaction). Raises ``DreamError`` saying what is left."""
     try:
@@ -62,7 +63,7 @@ def _queue_attempt(dream: Dream, backend: ClipBackend) -> None:
 
 def create_dream(
     *,
-    owner: Any,
+    owner: User,
     character: Character,
     prompt: str,
     backend: str,
@@ -136,7 +137,7 @@ def create_dream(
 
 def _create_and_queue(
     *,
-    owner: Any,
+    owner: User,
     character: Character,
     backend: ClipBackend,
     request: ClipRequest,

@@ -5,7 +5,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -37,6 +37,13 @@ HISTORY_CARD_FIELDS = (
 
 def _owned_dream(request: AuthenticatedRequest, public_id) -> Dream:
     return get_object_or_404(Dream, public_id=public_id, owner=request.user)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Visitors see what the product does; signed-in users go straight to their history."""
+    if request.user.is_authenticated:
+        return redirect("dreams:list")
+    return render(request, "home.html")
 
 
 @login_required

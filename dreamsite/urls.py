@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from dreams.views import home
 from jobs.metrics import metrics
-
-from .views import home
 
 # Operators should see which site they run, not Django's default "Django administration".
 admin.site.site_header = "Dreamsite administration"

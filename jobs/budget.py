@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Case, DecimalField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -47,7 +47,7 @@ SPEND = Case(
 )
 
 
-def spent_today_usd(*, owner: Any, day: date | None = None) -> Decimal:
+def spent_today_usd(*, owner: AbstractBaseUser, day: date | None = None) -> Decimal:
     """What ``owner``'s paid calls made on ``day`` (default today) cost or may cost, USD."""
     start, end = day_bounds(day or timezone.localdate())
     total = Charge.objects.filter(
@@ -56,7 +56,7 @@ def spent_today_usd(*, owner: Any, day: date | None = None) -> Decimal:
     return (total or ZERO).quantize(Decimal("0.01"))
 
 
-def remaining_today_usd(*, owner: Any) -> Decimal:
+def remaining_today_usd(*, owner: AbstractBaseUser) -> Decimal:
     """``owner``'s budget left today in USD, never below zero."""
     return max(daily_budget_usd() - spent_today_usd(owner=owner), ZERO)
 
@@ -69,7 +69,7 @@ class BudgetExceeded(Exception):
         self.message = message
 
 
-def reserve(*, owner: Any, estimate_usd: Decimal, what: str, cheaper: str) -> Decimal:
+def reserve(*, owner: AbstractBaseUser, estimate_usd: Decimal, what: str, cheaper: str) -> Decimal:
     """Check that ``estimate_usd`` fits ``owner``'s budget left today and return it.
 
     Must run inside the transaction that creates the paid work: the owner's row is locked,

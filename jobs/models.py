@@ -133,6 +133,23 @@ class Job(models.Model):
         }
 
 
+class JobRecord(models.Model):
+    """A record kept about a job of any kind, for its owner, that outlives the job: ``job`` is
+    the job's row (``job_id`` becomes null when the job is deleted)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
+    job_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    job_id = models.PositiveBigIntegerField(null=True, blank=True)
+    job = GenericForeignKey("job_type", "job_id")
+
+    class Meta:
+        abstract = True
+
+
 class ChargeUnit(models.TextChoices):
     """What a paid call is billed by."""
 
@@ -152,21 +169,13 @@ class ChargeStatus(models.TextChoices):
     VOID = "void", "Void"
 
 
-class Charge(models.Model):
+class Charge(JobRecord):
     """One paid call in the spend ledger: what it is billed by (``unit``, ``quantity``), what
     it was expected to cost and what it cost, in USD. The daily budget sums these rows
     (``jobs.budget``); they outlive their job (``job_id`` becomes null). A provider's clip is
     one charge per invocation; tokens, images, speech and GPU-seconds are charges too.
     """
 
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="charges"
-    )
-    job_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-    job_id = models.PositiveBigIntegerField(null=True, blank=True)
-    job = GenericForeignKey("job_type", "job_id")
     backend = models.CharField(max_length=40)
     unit = models.CharField(max_length=20, choices=ChargeUnit.choices)
     quantity = models.FloatField(help_text="in the unit")
@@ -211,7 +220,7 @@ CHARGE_STATUS_OF: dict[str, str] = {
 }
 
 
-class Invocation(models.Model):
+class Invocation(JobRecord):
     """One attempt of a job's clip at a cloud provider: a Bedrock async invocation.
 
     Created with the job (and again on each retry) so its ``client_token`` exists before any
@@ -221,14 +230,6 @@ class Invocation(models.Model):
     in USD.
     """
 
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invocations"
-    )
-    job_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-    job_id = models.PositiveBigIntegerField(null=True, blank=True)
-    job = GenericForeignKey("job_type", "job_id")
     #: Its line in the spend ledger, kept in step with ``status`` (``jobs.invocations``).
     charge = models.OneToOneField(
         Charge, on_delete=models.SET_NULL, null=True, blank=True, related_name="invocation"

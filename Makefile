@@ -19,7 +19,7 @@ SERVICES_ENV := TEST_SERVICES=1 TEST_STORAGE=s3 \
   CACHE_URL=redis://127.0.0.1:6379/3
 RABBITMQ_ENV := $(SERVICES_ENV) DRAMATIQ_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: run test check test-embedded test-services install install-dev browser fonts lint format bench clean
+.PHONY: run test check test-embedded test-services install install-dev browser fonts audio lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,15 @@ fonts:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji; fi; }
 
-run: install fonts
+# Debian's speech engine (espeak-ng, the narration fallback), FluidSynth and its General MIDI
+# sound font (fluid-soundfont-gm, MIT) for films' narration and music; skipped when there.
+SOUND_FONT := /usr/share/sounds/sf2/FluidR3_GM.sf2
+audio:
+	@{ command -v espeak-ng >/dev/null 2>&1 && command -v fluidsynth >/dev/null 2>&1 && test -f $(SOUND_FONT); } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install --no-install-recommends -y -qq espeak-ng fluidsynth fluid-soundfont-gm; \
+	  else sudo apt-get update -qq && sudo apt-get install --no-install-recommends -y -qq espeak-ng fluidsynth fluid-soundfont-gm; fi; }
+
+run: install fonts audio
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver --nostatic $(HOST):$(PORT)
 
@@ -60,10 +68,10 @@ check: install-dev
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test-embedded: install-dev browser fonts
+test-embedded: install-dev browser fonts audio
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-services: install-dev browser fonts
+test-services: install-dev browser fonts audio
 	$(SERVICES_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(RABBITMQ_ENV) $(BIN)/python -m pytest -m broker $(PYTEST_ARGS)
 

@@ -16,4 +16,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("characters/", include("characters.urls")),
     path("dreams/", include("dreams.urls")),
+    path("films/", include("films.urls")),
 ]

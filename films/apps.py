@@ -2,6 +2,13 @@ from django.apps import AppConfig
 
 
 class FilmsConfig(AppConfig):
-    """Multi-scene short films (DESIGN.md); the models arrive with the films issue."""
-
     name = "films"
+
+    def ready(self) -> None:
+        from jobs import kinds
+
+        from . import tasks  # noqa: F401  (the actors register on the broker)
+        from .scenes import FILM_KIND, SCENE_KIND
+
+        kinds.register(FILM_KIND)
+        kinds.register(SCENE_KIND)

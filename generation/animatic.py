@@ -32,13 +32,17 @@ class AnimaticBackend(ClipRenderer):
 
     name = "animatic"
     label = "Animatic (offline preview, free)"
-    capabilities = BackendCapabilities(durations_seconds=(6.0,), max_prompt_chars=512)
+    capabilities = BackendCapabilities(
+        durations_seconds=(6.0,), max_prompt_chars=512, scene_seconds=(2.0, 60.0)
+    )
 
     def render(
         self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
     ) -> RenderedClip:
         """Render a 1280×720, 24 fps H.264 MP4, a JPEG poster and its last frame into
-        ``workdir``, from ``request.reference_images`` (or ``first_frame`` when none).
+        ``workdir``, from ``request.reference_images`` (or ``first_frame`` when none); a film's
+        scene (``request.scene``) moves from ``first_frame`` to ``last_frame``, without fades
+        or caption, opening and closing on them exactly.
 
         Raises ``RenderError`` (stage "preparing") when a reference image cannot be read, or
         (stage "rendering") when ffmpeg fails; ``RenderCanceled`` passes through from
@@ -49,9 +53,14 @@ class AnimaticBackend(ClipRenderer):
         caps = self.capabilities
         progress("preparing", 0.0)
         images = []
-        sources = request.reference_images or (
-            [request.first_frame] if request.first_frame is not None else []
-        )
+        if request.scene:
+            # A film's scene moves from its first keyframe to its last, ending on it exactly.
+            keyframes = [request.first_frame, request.last_frame]
+            sources = [path for path in keyframes if path is not None] or request.reference_images
+        else:
+            sources = request.reference_images or (
+                [request.first_frame] if request.first_frame is not None else []
+            )
         for path in sources:
             try:
                 with Image.open(path) as image:
@@ -70,6 +79,7 @@ class AnimaticBackend(ClipRenderer):
             width=caps.width,
             height=caps.height,
             fps=caps.fps,
+            scene=request.scene,
         )
         progress("rendering", _PREPARING_END)
         video_path, poster_path = workdir / "video.mp4", workdir / "poster.jpg"

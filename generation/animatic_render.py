@@ -80,14 +80,20 @@ class AnimaticRenderer:
         width: int = 1280,
         height: int = 720,
         fps: int = 24,
+        scene: bool = False,
     ) -> None:
         if not images:
             raise ValueError("An animatic needs at least one image.")
         self.width, self.height, self.fps, self.duration = width, height, fps, duration
+        # A film's scene: no fades or caption, and the whole first and last image at its ends,
+        # so a chained scene continues exactly where the one before stopped.
+        self._scene = scene
         self._seed = seed
         self._rng = random.Random(seed)
         self._moves = self._plan_moves(images)
-        self._caption_top, self._caption_keep, self._caption_add = self._draw_caption(prompt)
+        self._caption_top, self._caption_keep, self._caption_add = self._draw_caption(
+            "" if scene else prompt
+        )
 
     def _plan_moves(self, images: list[Image.Image]) -> list[_Move]:
         count = len(images)
@@ -97,15 +103,24 @@ class AnimaticRenderer:
         for index, image in enumerate(images):
             base = _cover(image.convert("RGB"), self.width, self.height)
             zoom_in = self._rng.random() < 0.5
+            if self._scene:
+                zoom_in = index == 0 if count > 1 else zoom_in
             zooms = (1.0, MAX_ZOOM) if zoom_in else (MAX_ZOOM, 1.0)
             start = index * (segment - overlap)
+            centre_from = self._random_centre(base, zooms[0])
+            centre_to = self._random_centre(base, zooms[1])
+            if self._scene and index == 0:
+                centre_from = self._middle(base)
+            if self._scene and index == count - 1:
+                centre_to = self._middle(base)
+                zooms = (zooms[0], 1.0)
             moves.append(
                 _Move(
                     image=base,
                     start=start,
                     end=start + segment,
-                    centre_from=self._random_centre(base, zooms[0]),
-                    centre_to=self._random_centre(base, zooms[1]),
+                    centre_from=centre_from,
+                    centre_to=centre_to,
                     zoom_from=zooms[0],
                     zoom_to=zooms[1],
                 )
@@ -116,6 +131,10 @@ class AnimaticRenderer:
         # At zoom 1 the crop covers the base's short side at the frame's aspect.
         scale = min(base.shape[1] / self.width, base.shape[0] / self.height) / zoom
         return self.width * scale, self.height * scale
+
+    @staticmethod
+    def _middle(base: np.ndarray) -> tuple[float, float]:
+        return base.shape[1] / 2, base.shape[0] / 2
 
     def _random_centre(self, base: np.ndarray, zoom: float) -> tuple[float, float]:
         crop_w, crop_h = self._crop_size(base, zoom)
@@ -184,6 +203,8 @@ class AnimaticRenderer:
             picture = cv2.addWeighted(
                 picture, 1.0 - alpha, self._move_frame(incoming, t), alpha, 0.0
             )
+        if self._scene:
+            return picture
         band = picture[self._caption_top :]
         band[:] = cv2.add(cv2.multiply(band, self._caption_keep, scale=1 / 255), self._caption_add)
         fade = min(t / FADE_SECONDS, (self.duration - t) / FADE_SECONDS, 1.0)

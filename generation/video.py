@@ -77,7 +77,10 @@ class BackendCapabilities:
     the shortest duration; ``ClipBackend.prompt_limit`` may allow more for longer ones).
     ``aspect_ratios`` are "W:H" strings, the first being the default. ``first_frame_durations``
     are the durations for which an image can open the clip; ``takes_last_frame`` says whether
-    an image can also close it (on Bedrock only Luma Ray2's ``frame1``).
+    an image can also close it (on Bedrock only Luma Ray2's ``frame1``). ``scene_seconds``
+    (shortest, longest) is set by a renderer that makes a film scene of any length in that
+    range, so a scene lasts exactly as long as its narration needs; other backends round a
+    scene up to one of ``durations_seconds``.
     """
 
     durations_seconds: tuple[float, ...] = (6.0,)
@@ -90,6 +93,7 @@ class BackendCapabilities:
     aspect_ratios: tuple[str, ...] = ("16:9",)
     first_frame_durations: tuple[float, ...] = ()
     takes_last_frame: bool = False
+    scene_seconds: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,9 @@ class ClipRequest:
     JPEG, as ``characters.images`` stores them), in the character's order; a renderer that
     composes its own shots (the animatic) draws on them. ``first_frame`` and ``last_frame``
     are local image paths the clip should open and close on, or None: a backend uses each
-    only where its capabilities say it can.
+    only where its capabilities say it can. ``scene`` marks a film's scene: the clip opens
+    exactly on ``first_frame`` and closes on ``last_frame`` where the backend can, and draws
+    no fades or captions of its own (the film's assembly makes transitions and subtitles).
     """
 
     prompt: str
@@ -110,6 +116,7 @@ class ClipRequest:
     aspect_ratio: str = "16:9"
     first_frame: Path | None = None
     last_frame: Path | None = None
+    scene: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,22 @@ class ClipBackend:
         cost = self.usd_per_second * Decimal(str(duration_seconds))
         return cost.quantize(Decimal("0.01"))
 
+    def scene_duration(self, needed_seconds: float) -> float | None:
+        """The length, in seconds, of a scene clip that must last at least ``needed_seconds``:
+        exactly that (at least the shortest) where ``scene_seconds`` allows any length, else
+        the shortest offered duration that is long enough; None when none is."""
+        caps = self.capabilities
+        if caps.scene_seconds is not None:
+            shortest, longest = caps.scene_seconds
+            length = max(shortest, round(needed_seconds, 2))
+            return length if length <= longest else None
+        return min((d for d in caps.durations_seconds if d >= needed_seconds), default=None)
+
+    def longest_scene_seconds(self) -> float:
+        """The longest scene this backend can render, in seconds."""
+        caps = self.capabilities
+        return caps.scene_seconds[1] if caps.scene_seconds else max(caps.durations_seconds)
+
     def validate(self, request: ClipRequest) -> None:
         """Refuse a request this backend cannot take, before anything is stored or billed.
 
@@ -163,7 +186,13 @@ class ClipBackend:
                 "Write a prompt: what should the character do? (Spaces and invisible "
                 "characters alone are not a prompt.)"
             )
-        if request.duration_seconds not in caps.durations_seconds:
+        scene_range = caps.scene_seconds if request.scene else None
+        if scene_range and not scene_range[0] <= request.duration_seconds <= scene_range[1]:
+            raise InvalidClipRequest(
+                f"{self.label} makes scenes of {scene_range[0]:g} to {scene_range[1]:g} "
+                f"seconds, not {request.duration_seconds:g}."
+            )
+        if not scene_range and request.duration_seconds not in caps.durations_seconds:
             offered = ", ".join(f"{d:g}" for d in caps.durations_seconds)
             raise InvalidClipRequest(
                 f"{self.label} makes clips of {offered} seconds, not {request.duration_seconds:g}."

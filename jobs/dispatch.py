@@ -54,6 +54,9 @@ def next_step(job: Job) -> Step:
     ``gpu`` for a local model); a backend no longer configured leaves the actor's own queue,
     where the render fails with that reason.
     """
+    kind = kinds.of(job)
+    if kind.queue is not None:
+        return Step(kind.render_actor, (job.pk,), queue=kind.queue)
     invocation = current_invocation(job)
     if invocation is not None:
         return Step("start_invocation", (invocation.pk,))
@@ -61,7 +64,7 @@ def next_step(job: Job) -> Step:
         queue: str | None = backend_class(job.backend).queue
     except (UnknownBackend, ImportError):
         queue = None
-    return Step(kinds.of(job).render_actor, (job.pk,), queue=queue)
+    return Step(kind.render_actor, (job.pk,), queue=queue)
 
 
 def send_next(job: Job) -> None:

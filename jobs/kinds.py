@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 
 from generation.video import ClipRequest
@@ -30,7 +31,10 @@ class JobKind:
     - ``store_clip(job, clip=..., cost_usd=...)``: saves a finished clip and marks the job
       succeeded (``jobs.lifecycle.finish``); returns whether it did (False: cancelled meanwhile,
       nothing kept);
-    - ``owned(user)``: the jobs of this kind ``user`` may follow on the feed.
+    - ``owned(user)``: the jobs of this kind ``user`` may follow on the feed;
+    - ``queue``: the queue its render actor always runs on (None: the one its backend names);
+    - ``on_settled(job)``: called once a job of this kind succeeded, failed or was cancelled,
+      after the change commits (a film's scene moves its film on).
     """
 
     name: str
@@ -39,6 +43,8 @@ class JobKind:
     clip_request: Callable[..., ClipRequest]
     store_clip: Callable[..., bool]
     owned: Callable[[Any], QuerySet[Any]]
+    queue: str | None = None
+    on_settled: Callable[[Any], None] | None = None
 
 
 _kinds: dict[str, JobKind] = {}
@@ -57,6 +63,15 @@ def get(name: str) -> JobKind:
 def of(job: Job) -> JobKind:
     """The kind of ``job``."""
     return _kinds[job.job_kind]
+
+
+def settled(job: Job) -> None:
+    """Tell ``job``'s kind that it succeeded, failed or was cancelled, once the current
+    transaction commits (no-op for a kind without ``on_settled``)."""
+    kind = _kinds.get(job.job_kind)
+    if kind is not None and kind.on_settled is not None:
+        hook = kind.on_settled
+        transaction.on_commit(lambda: hook(job))
 
 
 def all_kinds() -> list[JobKind]:

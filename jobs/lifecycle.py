@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from generation.video import RenderCanceled
 
+from . import kinds
 from .events import publish
 from .models import ACTIVE_STATUSES, RETRYABLE_STATUSES, FailureKind, Job, JobStatus
 
@@ -171,6 +172,7 @@ def fail(
     if changed:
         job.refresh_from_db()
         publish(job)
+        kinds.settled(job)
     return changed
 
 
@@ -191,6 +193,7 @@ def finish(job: Job, **fields: Any) -> bool:
     if changed:
         job.refresh_from_db()
         publish(job)
+        kinds.settled(job)
     return changed
 
 
@@ -208,6 +211,7 @@ def cancel(job: Job) -> bool:
     job.refresh_from_db()
     if changed:
         publish(job)
+        kinds.settled(job)
     return changed
 
 
@@ -263,6 +267,7 @@ def fail_stalled(
     if changed:
         job.refresh_from_db()
         publish(job)
+        kinds.settled(job)
     return changed
 
 

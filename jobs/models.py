@@ -19,6 +19,8 @@ from lib.money import format_usd
 
 
 class JobStatus(models.TextChoices):
+    #: Not sent to work yet: a film on its storyboard, a scene whose clip is not asked for.
+    DRAFT = "draft", "Not started"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"

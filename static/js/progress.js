@@ -67,8 +67,30 @@
             video.preload = "auto";
             if (event.poster_url) video.poster = event.poster_url;
             video.src = event.video_url;
+            if (event.subtitles_url) {
+              // A sidecar WebVTT track: Chromium does not show an MP4's own mov_text track.
+              const track = document.createElement("track");
+              track.kind = "subtitles";
+              track.srclang = "en";
+              track.label = "English";
+              track.src = event.subtitles_url;
+              track.default = true;
+              video.appendChild(track);
+            }
             el.appendChild(video);
           }
+          break;
+        case "thumbnail":
+        case "keyframe-first":
+        case "keyframe-last": {
+          const key = { thumbnail: "thumbnail_url", "keyframe-first": "first_keyframe_url", "keyframe-last": "last_keyframe_url" }[el.dataset.field];
+          const url = event[key];
+          if (url && el.getAttribute("src") !== url) el.src = url;
+          show(el, Boolean(url));
+          break;
+        }
+        case "narration-seconds":
+          if (event.narration_seconds) el.textContent = `${Number(event.narration_seconds).toFixed(1)} s`;
           break;
       }
     });

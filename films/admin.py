@@ -1,0 +1,113 @@
+"""Films and their scenes in the admin: status, stage, failure and cost at a glance; cancel or
+retry a film, render a scene again."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from jobs.admin import InvocationInline
+
+from . import services
+from .models import Film, Scene
+
+JOB_FIELDS = ("status", "stage", "progress", "error", "failure_kind", "operator_note", "attempts")
+
+
+class SceneInline(admin.TabularInline):
+    model = Scene
+    fields = (
+        "position",
+        "heading",
+        "status",
+        "stage",
+        "error",
+        "clip_seconds",
+        "estimated_cost_usd",
+        "cost_usd",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("position",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _apply(
+    model_admin: admin.ModelAdmin, request: HttpRequest, items: Any, action: Any, verb: str
+) -> None:
+    done, refused = 0, []
+    for item in items:
+        try:
+            action(item)
+            done += 1
+        except services.FilmError as error:
+            refused.append(f"{item}: {error.message}")
+    if done:
+        model_admin.message_user(request, f"{verb} {done}.", messages.SUCCESS)
+    for line in refused:
+        model_admin.message_user(request, line, messages.WARNING)
+
+
+@admin.register(Film)
+class FilmAdmin(admin.ModelAdmin):
+    list_display = [
+        "title", "owner", "status", "stage", "percent", "backend", "duration_seconds",
+        "estimated_cost_usd", "cost_usd", "failure_kind", "created_at",
+    ]  # fmt: skip
+    list_filter = ["status", "backend", "genre", "style", "failure_kind", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["title", "idea", "owner__email", "public_id", "error"]
+    date_hierarchy = "created_at"
+    inlines = [SceneInline]
+    actions = ["cancel_selected", "retry_selected"]
+    exclude = ["cast", "submission_key"]
+    readonly_fields = [field.name for field in Film._meta.fields if field.name not in ("id",)]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Films are made through the service (script, checks, budget), not typed in.
+        return False
+
+    @admin.display(description="progress", ordering="progress")
+    def percent(self, film: Film) -> str:
+        return f"{film.progress * 100:.0f}%"
+
+    @admin.action(description="Cancel selected films")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        _apply(self, request, queryset, lambda film: services.cancel_film(film=film), "Cancelled")
+
+    @admin.action(description="Retry selected failed or cancelled films")
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        _apply(self, request, queryset, lambda film: services.retry_film(film=film), "Queued again")
+
+
+@admin.register(Scene)
+class SceneAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__", "owner", "status", "stage", "error", "backend", "clip_seconds",
+        "estimated_cost_usd", "cost_usd", "updated_at",
+    ]  # fmt: skip
+    list_filter = ["status", "backend", "failure_kind"]
+    list_select_related = ["owner", "film"]
+    search_fields = ["heading", "narration", "film__title", "owner__email", "error"]
+    inlines = [InvocationInline]
+    actions = ["rerender_selected"]
+    exclude = ["cast"]
+    readonly_fields = [field.name for field in Scene._meta.fields if field.name not in ("id",)]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Render selected scenes again (and their films' assembly)")
+    def rerender_selected(self, request: HttpRequest, queryset: QuerySet[Scene]) -> None:
+        _apply(
+            self,
+            request,
+            queryset,
+            lambda scene: services.rerender_scene(scene=scene),
+            "Queued again",
+        )

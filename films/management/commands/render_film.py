@@ -1,0 +1,116 @@
+"""``manage.py render_film``: write and render a film from the shell, through the same services
+and actors as the portal, printing its progress (and each scene's) until it ends."""
+
+import shutil
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from characters.models import Character
+from films import services
+from films.models import Film
+from generation.script import GENRES
+from generation.speech import installed_voices
+from generation.styles import STYLES
+from jobs.embedded import start_embedded_workers, stop_embedded_workers
+from jobs.models import ACTIVE_STATUSES, JobStatus
+
+POLL_SECONDS = 0.25
+
+
+class Command(BaseCommand):
+    help = "Write a film from an idea and a cast, render it and print its progress."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--user", required=True, help="email of the film's owner")
+        parser.add_argument(
+            "--character", action="append", required=True, help="a cast member's name (1-3 times)"
+        )
+        parser.add_argument("--idea", required=True, help="what happens, to whom")
+        parser.add_argument("--title", default="")
+        parser.add_argument("--genre", default="adventure", help=", ".join(GENRES))
+        parser.add_argument("--style", default="natural", help=", ".join(STYLES))
+        parser.add_argument("--scenes", type=int, default=None, help="3..12 (default: by length)")
+        parser.add_argument("--seconds", type=int, default=60, help="target length, 30..600")
+        parser.add_argument("--voice", default=None, help="an installed voice (default: the first)")
+        parser.add_argument("--backend", default=None, help="clip backend (default: the first)")
+        parser.add_argument("--no-chaining", action="store_true", help="render scenes in parallel")
+        parser.add_argument("--out", default=None, help="copy the finished MP4 here")
+        parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
+
+    def handle(self, *args, **options) -> None:
+        user = get_user_model().objects.filter(email__iexact=options["user"]).first()
+        if user is None:
+            raise CommandError(f"No user with the email {options['user']!r}.")
+        cast = []
+        for name in options["character"]:
+            character = Character.objects.filter(owner=user, name__iexact=name).first()
+            if character is None:
+                names = ", ".join(user.characters.values_list("name", flat=True)) or "none"
+                raise CommandError(
+                    f"{user.email} has no character called {name!r} (their characters: {names})."
+                )
+            cast.append(character)
+        voices = installed_voices()
+        voice = options["voice"] or (voices[0].name if voices else "")
+        backend = options["backend"] or (settings.CLIP_BACKENDS or ["animatic"])[0]
+        if settings.EMBEDDED_WORKERS:
+            # No separate worker process in the embedded mode: render in this one.
+            start_embedded_workers(resume=False)
+        try:
+            try:
+                film = services.create_film(
+                    owner=user, cast=cast, idea=options["idea"], title=options["title"],
+                    genre=options["genre"], style=options["style"], voice=voice, backend=backend,
+                    scene_count=options["scenes"], target_seconds=options["seconds"],
+                    chaining=not options["no_chaining"],
+                )  # fmt: skip
+                quote = services.quote_film(film=film)
+                self.stdout.write(
+                    f"Film {film.public_id} “{film.title}”: {len(quote.scene_seconds)} scenes, "
+                    f"about {quote.seconds:.0f} s, estimated cost ${quote.cost_usd}."
+                )
+                services.render_film(film=film)
+            except services.FilmError as error:
+                raise CommandError(error.message) from None
+            self._follow(film, options["timeout"])
+        finally:
+            if settings.EMBEDDED_WORKERS:
+                stop_embedded_workers()
+        if options["out"]:
+            with film.video.open("rb") as source, Path(options["out"]).open("wb") as target:
+                shutil.copyfileobj(source, target)
+            self.stdout.write(f"Saved to {options['out']}")
+
+    def _follow(self, film: Film, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            film.refresh_from_db()
+            scenes = " ".join(
+                f"{s.number}:{s.get_status_display().lower()}"
+                for s in film.scenes.order_by("position")
+            )
+            line = (
+                f"{film.get_status_display()}: {film.stage} {film.progress * 100:.0f}% [{scenes}]"
+            )
+            if line != last:
+                self.stdout.write(line)
+                last = line
+            if film.status not in ACTIVE_STATUSES:
+                break
+            if time.monotonic() > deadline:
+                raise CommandError(f"Gave up waiting after {timeout:.0f} s; the film goes on.")
+            time.sleep(POLL_SECONDS)
+        if film.status != JobStatus.SUCCEEDED:
+            raise CommandError(
+                f"The film {film.get_status_display().lower()}: {film.error or film.stage}"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Done: a {film.duration_seconds:.1f} s film stored as {film.video.name}"
+            )
+        )

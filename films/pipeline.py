@@ -1,0 +1,256 @@
+"""Moving a film on: the body of the ``advance_film`` and ``prepare_storyboard`` actors.
+
+``advance_film`` runs whenever something may have changed (Render pressed, a scene's clip
+settled, a retry, a restart). It takes the film for its message (one holder at a time, by a
+conditional update), then does whatever is next and stale: keyframes and narration for every
+scene, the clips (queued as scene jobs: in order when scenes chain, all at once otherwise),
+then the music and the assembly. While clips render it lets go of the film and holds no
+worker; each scene that settles sends ``advance_film`` again. A crash resumes from the last
+finished step, because every step is a row plus files with the key of its inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.utils import timezone
+
+from generation.registry import UnknownBackend, get_backend
+from generation.video import ClipBackend, ClipInvocationBackend
+from jobs import lifecycle
+from jobs.dispatch import send_next
+from jobs.events import publish
+from jobs.invocations import current_invocation, new_invocation
+from jobs.models import ACTIVE_STATUSES, JobStatus
+from jobs.workdirs import work_folder
+
+from . import keys, steps
+from .models import Film, Scene
+
+logger = logging.getLogger(__name__)
+
+#: Shares of a film's progress by stage (they add up to 1).
+WEIGHTS = {"keyframes": 0.05, "narration": 0.05, "clips": 0.75, "assembly": 0.15}
+
+
+def _take(film_id: int, message_id: str) -> Film | None:
+    """Hold the film for ``message_id``: a queued film, or a running one nobody holds (or
+    this message held before a redelivery). None when it is not this message's to move."""
+    free = Q(status=JobStatus.RUNNING, job_message_id__in=["", message_id])
+    taken = Film.objects.filter(Q(status=JobStatus.QUEUED) | free, pk=film_id).update(
+        status=JobStatus.RUNNING, job_message_id=message_id, updated_at=timezone.now()
+    )
+    if not taken:
+        return None
+    film = Film.objects.get(pk=film_id)
+    if film.started_at is None:
+        Film.objects.filter(pk=film_id).update(started_at=timezone.now())
+    return film
+
+
+def _let_go(film: Film) -> bool:
+    """Release the film while its clips render; True if this message still held it."""
+    return bool(
+        Film.objects.filter(
+            pk=film.pk, status=JobStatus.RUNNING, job_message_id=film.job_message_id
+        ).update(job_message_id="", updated_at=timezone.now())
+    )
+
+
+class _Lost(Exception):
+    """The film stopped being this message's (cancelled, or taken over)."""
+
+
+def _report(film: Film, stage: str, fraction: float) -> None:
+    if not lifecycle.set_progress(film, stage=stage, fraction=fraction):
+        raise _Lost()
+
+
+def _scenes(film: Film) -> list[Scene]:
+    return list(film.scenes.select_related("film").prefetch_related("cast").order_by("position"))
+
+
+def advance(*, film_id: int, message_id: str) -> None:
+    """Move film ``film_id`` on as far as it can go now (see the module's docstring)."""
+    film = _take(film_id, message_id)
+    if film is None:
+        logger.info("film-%s is not this message's to move.", film_id)
+        return
+    while True:
+        try:
+            with work_folder(film.log_id) as folder:
+                waiting = _advance_once(film, Path(folder))
+        except _Lost:
+            logger.info("%s stopped meanwhile.", film.log_id)
+            return
+        except steps.StepError as error:
+            lifecycle.fail(film, stage=error.stage, message=error.message)
+            return
+        if not waiting:
+            return
+        if not _let_go(film):
+            return
+        # A scene may have settled between our look and letting go: look once more.
+        film.job_message_id = ""
+        if not _has_settled_work(film):
+            return
+        taken = _take(film_id, message_id)
+        if taken is None:
+            return
+        film = taken
+
+
+def _has_settled_work(film: Film) -> bool:
+    """Whether the film can move on now without waiting for a message: a stale clip that
+    is not being rendered (the next in a chain, a failed one), or every clip ready."""
+    previous: Scene | None = None
+    for scene in _scenes(film):
+        wanted = keys.clip_key(scene, previous=previous)
+        previous = scene
+        if scene.clip_key == wanted and scene.clip and scene.status == JobStatus.SUCCEEDED:
+            continue
+        if scene.status not in ACTIVE_STATUSES:
+            return True
+        if film.chaining:
+            return False
+    return True
+
+
+def _advance_once(film: Film, workdir: Path) -> bool:
+    """One pass over the film's steps; returns True when it must wait for clips."""
+    scenes = _scenes(film)
+    count = len(scenes)
+    for index, scene in enumerate(scenes):
+        _report(
+            film,
+            f"keyframes and narration of scene {scene.number}",
+            WEIGHTS["keyframes"] * index / count,
+        )
+        try:
+            steps.prepare_scene(scene, workdir=workdir)
+        except steps.StepError as error:
+            raise steps.StepError(
+                f"{error.stage} of scene {scene.number}", error.message
+            ) from error
+        publish(scene)
+    done = _queue_clips(film, scenes)
+    fraction = WEIGHTS["keyframes"] + WEIGHTS["narration"] + WEIGHTS["clips"] * done / count
+    if done < count:
+        _report(film, f"rendering clips ({done} of {count} done)", fraction)
+        return True
+    _report(film, "assembling", fraction)
+    key = keys.assembly_key(film, scenes)
+    if film.assembly_key == key and film.video:
+        lifecycle.finish(film, cost_usd=film.cost_usd)
+        return False
+    base = 1 - WEIGHTS["assembly"]
+    fields = steps.assemble(
+        film,
+        scenes,
+        workdir=workdir,
+        progress=lambda stage, f: _report(film, stage, base + WEIGHTS["assembly"] * f),
+    )
+    old = [film.video.name, film.poster.name, film.subtitles_vtt.name, film.subtitles_srt.name]
+    cost = sum((s.cost_usd or Decimal(0) for s in scenes), start=Decimal(0))
+    if lifecycle.finish(film, assembly_key=key, cost_usd=cost, **fields):
+        for name in old:
+            if name:
+                default_storage.delete(name)
+    return False
+
+
+def _queue_clips(film: Film, scenes: list[Scene]) -> int:
+    """Queue every scene whose clip is stale and may start now; returns how many scenes
+    have a fresh clip. Raises ``StepError`` naming a scene that failed."""
+    done = 0
+    previous: Scene | None = None
+    chain_blocked = False
+    try:
+        backend = get_backend(film.backend, offered_only=False)
+    except UnknownBackend:
+        raise steps.StepError(
+            "rendering clips", f"The backend “{film.backend}” is not available."
+        ) from None
+    for scene in scenes:
+        wanted = keys.clip_key(scene, previous=previous)
+        previous = scene
+        if scene.clip_key == wanted and scene.clip and scene.status == JobStatus.SUCCEEDED:
+            done += 1
+            continue
+        if (
+            scene.status in (JobStatus.FAILED, JobStatus.CANCELED)
+            and scene.pending_clip_key == wanted
+        ):
+            what = "was cancelled" if scene.status == JobStatus.CANCELED else scene.error
+            raise steps.StepError(
+                f"the clip of scene {scene.number}", f"Scene {scene.number}: {what}"
+            )
+        if film.chaining and chain_blocked:
+            continue
+        chain_blocked = True
+        if scene.status in ACTIVE_STATUSES and scene.pending_clip_key == wanted:
+            continue
+        _queue_scene(film, scene, wanted, backend)
+    return done
+
+
+def _queue_scene(film: Film, scene: Scene, wanted: str, backend: ClipBackend) -> None:
+    """Queue ``scene``'s clip for inputs ``wanted`` (a cloud scene gets its invocation, made
+    when the film was rendered or now)."""
+    seconds = steps.scene_length(scene, backend)
+    if seconds is None:
+        raise steps.StepError(
+            f"the clip of scene {scene.number}",
+            "Its narration is too long for one clip on this backend.",
+        )
+    queued = (
+        Scene.objects.filter(pk=scene.pk)
+        .exclude(status__in=ACTIVE_STATUSES)
+        .update(
+            status=JobStatus.QUEUED,
+            stage="waiting for a worker",
+            progress=0.0,
+            error="",
+            pending_clip_key=wanted,
+            clip_seconds=seconds,
+            backend=film.backend,
+            job_message_id="",
+            updated_at=timezone.now(),
+        )
+    )
+    if not queued:
+        return
+    scene.refresh_from_db()
+    if isinstance(backend, ClipInvocationBackend):
+        invocation = current_invocation(scene)
+        if invocation is None or invocation.status not in ("queued",):
+            new_invocation(
+                job=scene,
+                owner_id=scene.owner_id,
+                backend=backend,
+                video_seconds=seconds,
+                estimate_usd=backend.estimate_cost_usd(seconds),
+            )
+    send_next(scene)
+
+
+def prepare_storyboard(*, film_id: int) -> None:
+    """Make the stale keyframes and narrations of a film's scenes (free, offline), so the
+    storyboard shows them and quotes exact lengths before anything is paid for. A step that
+    fails leaves the scene's error on the storyboard."""
+    film = Film.objects.filter(pk=film_id).first()
+    if film is None or film.is_active:
+        return
+    with work_folder(f"storyboard-{film_id}") as folder:
+        for scene in _scenes(film):
+            try:
+                if steps.prepare_scene(scene, workdir=Path(folder)):
+                    publish(scene)
+            except steps.StepError as error:
+                Scene.objects.filter(pk=scene.pk).update(error=f"{error.stage}: {error.message}")
+                scene.error = f"{error.stage}: {error.message}"
+                publish(scene)

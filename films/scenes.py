@@ -1,0 +1,136 @@
+"""How a film's scene becomes a clip request and keeps its clip: the hooks its job kind
+registers with ``jobs.kinds`` (see ``FilmsConfig.ready``). A scene renders through the same
+clip path as a dream (``jobs.render`` for a local backend, ``jobs.cloud`` for a provider)."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+
+from generation.styles import STYLES
+from generation.video import ClipRequest, InvalidClipRequest, RenderedClip
+from jobs import lifecycle
+from jobs.dispatch import Step, send
+from jobs.kinds import JobKind
+
+from .models import Film, Scene, film_media_path
+from .steps import fetch
+
+
+def scene_prompt(scene: Scene) -> str:
+    """What the clip backend is asked for: the shot, in the film's style."""
+    label, look = STYLES.get(scene.film.style, ("", ""))
+    return f"{scene.shot} {label} style: {look}." if label else scene.shot
+
+
+def previous_scene(scene: Scene) -> Scene | None:
+    """The scene before ``scene`` in its film, or None for the first."""
+    return (
+        Scene.objects.filter(film_id=scene.film_id, position__lt=scene.position)
+        .order_by("-position")
+        .first()
+    )
+
+
+def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequest:
+    """The clip ``scene`` asks for: it opens on the previous scene's actual last frame when the
+    film chains scenes (else on its own first keyframe) and closes on its last keyframe.
+    Raises ``InvalidClipRequest`` when a keyframe or the previous clip's last frame is
+    missing."""
+    film = scene.film
+    if not scene.first_keyframe or not scene.last_keyframe:
+        raise InvalidClipRequest(f"Scene {scene.number} has no keyframes yet.")
+    opening = fetch(scene.first_keyframe, workdir / "first-keyframe.jpg")
+    previous = previous_scene(scene) if film.chaining else None
+    if previous is not None:
+        if not previous.clip_last_frame:
+            raise InvalidClipRequest(f"Scene {previous.number} has no clip to continue from.")
+        opening = fetch(previous.clip_last_frame, workdir / "previous-last-frame.jpg")
+    closing = fetch(scene.last_keyframe, workdir / "last-keyframe.jpg")
+    return ClipRequest(
+        prompt=scene_prompt(scene),
+        seed=scene.clip_seed,
+        reference_images=[] if for_provider else [opening, closing],
+        duration_seconds=scene.clip_seconds or scene.planned_seconds,
+        aspect_ratio=film.aspect_ratio,
+        first_frame=opening,
+        last_frame=closing,
+        scene=True,
+    )
+
+
+def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) -> bool:
+    """Save the scene's clip, its last frame and its thumbnail, and mark the scene succeeded
+    with the key it was rendered for; files saved for a scene cancelled meanwhile are deleted
+    again. ``cost_usd`` is the actual cost (None: free)."""
+    film_id = scene.film.public_id
+    names = {}
+    for field, path in (
+        ("clip", clip.video_path),
+        ("clip_last_frame", clip.last_frame_path),
+        ("thumbnail", clip.poster_path),
+    ):
+        with path.open("rb") as data:
+            names[field] = default_storage.save(
+                film_media_path(film_id, f"scene-{scene.number}-{path.name}"), File(data)
+            )
+    old = [scene.clip.name, scene.clip_last_frame.name, scene.thumbnail.name]
+    digest = hashlib.sha256(clip.last_frame_path.read_bytes()).hexdigest()
+    finished = lifecycle.finish(
+        scene,
+        clip_seconds=clip.duration_seconds,
+        clip_key=scene.pending_clip_key,
+        last_frame_digest=digest,
+        cost_usd=Decimal("0") if cost_usd is None else cost_usd,
+        **names,
+    )
+    for name in names.values() if not finished else old:
+        if name:
+            default_storage.delete(name)
+    return finished
+
+
+def owned_scenes(user: Any) -> QuerySet[Scene]:
+    """The scenes ``user`` may follow on the live feed: those of their own films."""
+    return Scene.objects.filter(owner=user)
+
+
+def owned_films(user: Any) -> QuerySet[Film]:
+    """The films ``user`` may follow on the live feed: their own."""
+    return Film.objects.filter(owner=user)
+
+
+def scene_settled(scene: Scene) -> None:
+    """A scene's clip succeeded, failed or was cancelled: its film moves on."""
+    send(Step("advance_film", (scene.film_id,)))
+
+
+def _no_clip(job: Any, **_: Any) -> Any:
+    raise InvalidClipRequest("A film is assembled, not rendered as one clip.")
+
+
+SCENE_KIND = JobKind(
+    name="scene",
+    model=Scene,
+    render_actor="render_scene",
+    clip_request=clip_request,
+    store_clip=store_clip,
+    owned=owned_scenes,
+    on_settled=scene_settled,
+)
+
+FILM_KIND = JobKind(
+    name="film",
+    model=Film,
+    render_actor="advance_film",
+    clip_request=_no_clip,
+    store_clip=_no_clip,
+    owned=owned_films,
+    queue="media",
+)

@@ -1,0 +1,37 @@
+from django.urls import path
+
+from . import views
+
+app_name = "films"
+
+urlpatterns = [
+    path("", views.film_list, name="list"),
+    path("new/", views.film_create, name="create"),
+    path("<uuid:public_id>/", views.film_detail, name="detail"),
+    path("<uuid:public_id>/render/", views.film_render, name="render"),
+    path("<uuid:public_id>/cancel/", views.film_cancel, name="cancel"),
+    path("<uuid:public_id>/retry/", views.film_retry, name="retry"),
+    path("<uuid:public_id>/delete/", views.film_delete, name="delete"),
+    path("<uuid:public_id>/scenes/add/", views.scene_add, name="scene_add"),
+    path("<uuid:public_id>/scenes/<uuid:scene_id>/", views.scene_update, name="scene_update"),
+    path("<uuid:public_id>/scenes/<uuid:scene_id>/move/", views.scene_move, name="scene_move"),
+    path(
+        "<uuid:public_id>/scenes/<uuid:scene_id>/delete/", views.scene_delete, name="scene_delete"
+    ),
+    path(
+        "<uuid:public_id>/scenes/<uuid:scene_id>/reroll/", views.scene_reroll, name="scene_reroll"
+    ),
+    path(
+        "<uuid:public_id>/scenes/<uuid:scene_id>/rerender/",
+        views.scene_rerender,
+        name="scene_rerender",
+    ),
+    path(
+        "<uuid:public_id>/scenes/<uuid:scene_id>/<str:field>",
+        views.scene_file,
+        name="scene_file",
+    ),
+    path("<uuid:public_id>/film.mp4", views.film_video, name="video"),
+    path("<uuid:public_id>/poster.jpg", views.film_poster, name="poster"),
+    path("<uuid:public_id>/subtitles.<str:format>", views.film_subtitles, name="subtitles"),
+]

@@ -1,0 +1,269 @@
+"""Film pages. Lookups always go through the signed-in owner: another user's film, scene or
+file is a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.http import AuthenticatedRequest
+from generation.registry import backend_label, offered_backends
+from generation.script import GENRES
+from generation.styles import STYLES
+from jobs import budget
+from lib.files import file_response
+from lib.forms import form_status
+from lib.money import format_usd
+
+from . import services
+from .forms import FilmForm, SceneForm
+from .models import Film, Scene
+
+#: Files of a scene a page may link to, by field name.
+SCENE_FILES = ("first_keyframe", "last_keyframe", "thumbnail", "clip", "narration_audio")
+
+
+def _owned_film(request: AuthenticatedRequest, public_id: UUID) -> Film:
+    return get_object_or_404(Film, public_id=public_id, owner=request.user)
+
+
+def _owned_scene(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> Scene:
+    return get_object_or_404(
+        Scene.objects.select_related("film"),
+        public_id=scene_id,
+        film__public_id=public_id,
+        owner=request.user,
+    )
+
+
+@login_required
+def film_list(request: AuthenticatedRequest) -> HttpResponse:
+    films = Film.objects.filter(owner=request.user).order_by("-created_at", "-id")
+    return render(request, "films/list.html", {"films": films})
+
+
+@login_required
+def film_create(request: AuthenticatedRequest) -> HttpResponse:
+    backends = offered_backends()
+    form = FilmForm(request.POST or None, owner=request.user, backends=backends)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            film = services.create_film(
+                owner=request.user,
+                title=data["title"],
+                idea=data["idea"],
+                genre=data["genre"],
+                theme=data["theme"],
+                style=data["style"],
+                cast=list(data["cast"]),
+                target_seconds=data["target_seconds"],
+                scene_count=data["scene_count"],
+                voice=data["voice"],
+                music_mood=data["music_mood"],
+                backend=data["backend"],
+                chaining=data["chaining"],
+                burn_subtitles=data["burn_subtitles"],
+                submission_key=data["submission"],
+            )
+        except services.FilmError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("films:detail", public_id=film.public_id)
+    context = {"form": form, "styles": STYLES}
+    return render(request, "films/form.html", context, status=form_status(form))
+
+
+def _scene_rows(film: Film, quote: services.Quote) -> list[dict[str, Any]]:
+    rows = []
+    scenes = film.scenes.prefetch_related("cast").order_by("position")
+    for index, scene in enumerate(scenes):
+        rows.append(
+            {
+                "scene": scene,
+                "event": scene.progress_event(),
+                "seconds": quote.scene_seconds[index] if index < len(quote.scene_seconds) else None,
+                "cost": format_usd(quote.scene_costs[index])
+                if index < len(quote.scene_costs)
+                else "",
+                "form": SceneForm(
+                    initial={
+                        "heading": scene.heading,
+                        "shot": scene.shot,
+                        "narration": scene.narration,
+                        "first_frame_text": scene.first_frame_text,
+                        "last_frame_text": scene.last_frame_text,
+                        "framing": scene.framing,
+                        "transition": scene.transition,
+                    },
+                    prefix=f"scene-{scene.public_id}",
+                ),
+            }
+        )
+    return rows
+
+
+@login_required
+def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    film = _owned_film(request, public_id)
+    quote = services.quote_film(film=film)
+    context = {
+        "film": film,
+        "event": film.progress_event(),
+        "scenes": _scene_rows(film, quote),
+        "quote": quote,
+        "quote_cost": format_usd(quote.cost_usd),
+        "budget_left": format_usd(budget.remaining_today_usd(owner=request.user)),
+        "backend_label": backend_label(film.backend),
+        "style_label": STYLES.get(film.style, (film.style, ""))[0],
+        "genre_label": GENRES[film.genre].label if film.genre in GENRES else film.genre,
+    }
+    return render(request, "films/detail.html", context)
+
+
+def _act(
+    request: AuthenticatedRequest, public_id: UUID, action: Any, done: str = ""
+) -> HttpResponse:
+    """Run a storyboard action; its error (or ``done``) is shown on the film page."""
+    try:
+        action()
+    except services.FilmError as error:
+        messages.error(request, error.message)
+    else:
+        if done:
+            messages.info(request, done)
+    return redirect("films:detail", public_id=public_id)
+
+
+@login_required
+@require_POST
+def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    scene = _owned_scene(request, public_id, scene_id)
+    form = SceneForm(request.POST, prefix=f"scene-{scene.public_id}")
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Scene {scene.number} was not saved: {errors}")
+        return redirect("films:detail", public_id=public_id)
+    return _act(
+        request,
+        public_id,
+        lambda: services.update_scene(scene=scene, **form.cleaned_data),
+        f"Scene {scene.number} saved.",
+    )
+
+
+@login_required
+@require_POST
+def scene_move(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    scene = _owned_scene(request, public_id, scene_id)
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    return _act(request, public_id, lambda: services.move_scene(scene=scene, offset=offset))
+
+
+@login_required
+@require_POST
+def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    scene = _owned_scene(request, public_id, scene_id)
+    return _act(
+        request,
+        public_id,
+        lambda: services.delete_scene(scene=scene),
+        f"Scene {scene.number} deleted.",
+    )
+
+
+@login_required
+@require_POST
+def scene_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    film = _owned_film(request, public_id)
+    return _act(
+        request, public_id, lambda: services.add_scene(film=film), "Scene added at the end."
+    )
+
+
+@login_required
+@require_POST
+def scene_reroll(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    scene = _owned_scene(request, public_id, scene_id)
+    return _act(request, public_id, lambda: services.reroll_keyframes(scene=scene))
+
+
+@login_required
+@require_POST
+def scene_rerender(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    scene = _owned_scene(request, public_id, scene_id)
+    return _act(
+        request,
+        public_id,
+        lambda: services.rerender_scene(scene=scene),
+        f"Scene {scene.number} is being rendered again.",
+    )
+
+
+@login_required
+@require_POST
+def film_render(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    film = _owned_film(request, public_id)
+    return _act(request, public_id, lambda: services.render_film(film=film))
+
+
+@login_required
+@require_POST
+def film_cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    film = _owned_film(request, public_id)
+    return _act(request, public_id, lambda: services.cancel_film(film=film), "Film cancelled.")
+
+
+@login_required
+@require_POST
+def film_retry(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    film = _owned_film(request, public_id)
+    return _act(request, public_id, lambda: services.retry_film(film=film))
+
+
+@login_required
+def film_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    film = _owned_film(request, public_id)
+    if request.method == "POST":
+        services.delete_film(film=film)
+        messages.success(request, "Film deleted.")
+        return redirect("films:list")
+    return render(request, "films/delete.html", {"film": film})
+
+
+@login_required
+def film_video(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
+    film = _owned_film(request, public_id)
+    download = f"film-{film.public_id}.mp4" if request.GET.get("download") else None
+    return file_response(request, film.video, download_name=download)
+
+
+@login_required
+def film_poster(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
+    return file_response(request, _owned_film(request, public_id).poster)
+
+
+@login_required
+def film_subtitles(request: AuthenticatedRequest, public_id: UUID, format: str) -> HttpResponseBase:
+    film = _owned_film(request, public_id)
+    field = {"vtt": film.subtitles_vtt, "srt": film.subtitles_srt}.get(format)
+    if field is None:
+        raise Http404()
+    download = f"film-{film.public_id}.{format}" if request.GET.get("download") else None
+    return file_response(request, field, download_name=download)
+
+
+@login_required
+def scene_file(
+    request: AuthenticatedRequest, public_id: UUID, scene_id: UUID, field: str
+) -> HttpResponseBase:
+    if field not in SCENE_FILES:
+        raise Http404()
+    return file_response(request, getattr(_owned_scene(request, public_id, scene_id), field))

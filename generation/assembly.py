@@ -1,0 +1,331 @@
+"""Assembling a film with ffmpeg: each scene's body encoded once, transitions encoded only at
+the seams, the pieces joined by the concat demuxer with stream copy, then the narration (with
+its music bed ducked under it, loudness-normalised), the subtitles (``mov_text``) and one
+chapter per scene muxed in. H.264 yuv420p, AAC, ``+faststart``.
+
+A film of scenes with lengths L (frames) joined by transitions of T frames lasts
+``sum(L) - T * (seams that are not cuts)``. Every piece is encoded with the same settings, so
+the concat demuxer can copy them; memory stays flat however long the film is, because no
+process holds more than one scene's pictures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .speech import SAMPLE_RATE
+
+FPS = 24
+#: Length of a crossfade or a dip to black, in seconds.
+TRANSITION_SECONDS = 0.5
+TRANSITION_FRAMES = round(TRANSITION_SECONDS * FPS)
+TRANSITIONS = {"crossfade": "Crossfade", "dip": "Dip to black", "cut": "Cut"}
+#: Loudness of the finished film: integrated, in LUFS, and the true-peak ceiling in dBTP
+#: (EBU R128 / the streaming services' -16 LUFS for spoken content).
+TARGET_LUFS, TARGET_TRUE_PEAK = -16.0, -1.5
+#: The limiter's ceiling after normalising (sample peak, linear): AAC encoding overshoots
+#: sample peaks by up to about 1 dB, so the ceiling sits below the true-peak target.
+LIMIT_CEILING = 0.78
+#: The music bed's level under the narration before ducking (linear gain).
+MUSIC_GAIN = 0.3
+#: Encoder settings shared by every piece, so the pieces join without re-encoding.
+VIDEO_ENCODE = [
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+    "-profile:v", "high", "-r", str(FPS), "-video_track_timescale", "12288", "-an",
+]  # fmt: skip
+
+
+class AssemblyError(RuntimeError):
+    """ffmpeg failed; ``message`` says at which step."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary imageio-ffmpeg ships (or the one it was told to use)."""
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def run_ffmpeg(args: Sequence[str], *, step: str) -> str:
+    """Run ffmpeg with ``args``; returns its log (stderr). Raises ``AssemblyError`` naming
+    ``step`` with the last line ffmpeg printed."""
+    done = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
+        raise AssemblyError(f"ffmpeg failed while {step}: {tail[0]}")
+    return done.stderr
+
+
+@dataclass(frozen=True)
+class Seam:
+    """What joins a scene to the next: ``transition`` (a key of ``TRANSITIONS``)."""
+
+    transition: str
+
+    @property
+    def frames(self) -> int:
+        """Frames the two scenes overlap: none for a cut."""
+        return 0 if self.transition == "cut" else TRANSITION_FRAMES
+
+
+def scene_frames(seconds: float) -> int:
+    """A clip's length in whole frames at ``FPS``."""
+    return round(seconds * FPS)
+
+
+def scene_starts(frames: Sequence[int], seams: Sequence[Seam]) -> list[int]:
+    """The frame at which each scene starts in the film (scene i of ``frames[i]`` frames,
+    joined to scene i+1 by ``seams[i]``), and the film's length as the last entry."""
+    starts = [0]
+    for index, length in enumerate(frames):
+        overlap = seams[index].frames if index < len(seams) else 0
+        starts.append(starts[-1] + length - overlap)
+    return starts
+
+
+def _normalise(width: int, height: int) -> str:
+    return (
+        f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={FPS}"
+    )
+
+
+def _seek(frame: int) -> list[str]:
+    # Half a frame early: an accurate seek keeps every frame at or after the time given.
+    return ["-ss", f"{(frame - 0.5) / FPS:.6f}"] if frame > 0 else []
+
+
+def encode_body(*, clip: Path, first: int, end: int, out: Path, width: int, height: int) -> None:
+    """Encode frames ``first`` up to (not including) ``end`` of ``clip`` to ``out`` (MP4),
+    ``width``×``height`` at ``FPS``, letterboxed when the clip's shape differs."""
+    run_ffmpeg(
+        [
+            *_seek(first),
+            "-i",
+            str(clip),
+            "-vf",
+            f"{_normalise(width, height)},trim=end_frame={end - first},setpts=PTS-STARTPTS",
+            *VIDEO_ENCODE,
+            str(out),
+        ],  # fmt: skip
+        step="encoding a scene",
+    )
+
+
+def encode_seam(
+    *, outgoing: Path, outgoing_frames: int, incoming: Path, seam: Seam, out: Path, width: int,
+    height: int,
+) -> None:  # fmt: skip
+    """Encode the transition from the last ``seam.frames`` frames of ``outgoing`` (a clip of
+    ``outgoing_frames`` frames) into the first ``seam.frames`` of ``incoming``, to ``out``."""
+    frames = seam.frames
+    effect = "fadeblack" if seam.transition == "dip" else "fade"
+    norm = _normalise(width, height)
+    graph = (
+        f"[0:v]{norm},trim=end_frame={frames},setpts=PTS-STARTPTS[a];"
+        f"[1:v]{norm},trim=end_frame={frames},setpts=PTS-STARTPTS[b];"
+        f"[a][b]xfade=transition={effect}:duration={frames / FPS:.6f}:offset=0,"
+        f"trim=end_frame={frames}[v]"
+    )
+    run_ffmpeg(
+        [
+            *_seek(outgoing_frames - frames),
+            "-i",
+            str(outgoing),
+            "-i",
+            str(incoming),
+            "-filter_complex",
+            graph,
+            "-map",
+            "[v]",
+            *VIDEO_ENCODE,
+            str(out),
+        ],  # fmt: skip
+        step="encoding a transition",
+    )
+
+
+def narration_track(pieces: Sequence[tuple[Path, float]], *, seconds: float, out: Path) -> None:
+    """Write one mono WAV of ``seconds`` with each narration (a WAV at ``SAMPLE_RATE``) placed
+    at its offset in seconds, silence elsewhere. Holds 2 bytes per sample of the film."""
+    track = np.zeros(round(seconds * SAMPLE_RATE), dtype="<i2")
+    for path, offset in pieces:
+        with wave.open(str(path), "rb") as source:
+            samples = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2")
+        start = round(offset * SAMPLE_RATE)
+        room = max(0, min(len(samples), len(track) - start))
+        track[start : start + room] = samples[:room]
+    with wave.open(str(out), "wb") as target:
+        target.setnchannels(1)
+        target.setsampwidth(2)
+        target.setframerate(SAMPLE_RATE)
+        target.writeframes(track.tobytes())
+
+
+def _mix_graph(with_music: bool, seconds: float) -> str:
+    # Speech is compressed and its peaks limited first, as a narration is for broadcast: it
+    # evens out the engines' levels and leaves loudnorm room to apply one linear gain.
+    voice = (
+        "[0:a]aresample=48000,aformat=channel_layouts=stereo,"
+        "acompressor=threshold=0.05:ratio=3:attack=5:release=120:makeup=2,"
+        "alimiter=limit=0.35:level=false:attack=2:release=60"
+    )
+    if not with_music:
+        return f"{voice}[mix]"
+    # The narration keys a compressor on the music: the bed dips while someone speaks.
+    return (
+        f"{voice},asplit=2[voice][key];"
+        f"[1:a]aresample=48000,aformat=channel_layouts=stereo,volume={MUSIC_GAIN},"
+        f"atrim=end={seconds:.3f},afade=t=out:st={max(0.0, seconds - 2):.3f}:d=2[bed];"
+        "[bed][key]sidechaincompress=threshold=0.015:ratio=10:attack=15:release=350[ducked];"
+        "[voice][ducked]amix=inputs=2:normalize=0:duration=first[mix]"
+    )
+
+
+def mix_audio(*, narration: Path, music: Path | None, seconds: float, out: Path) -> None:
+    """Mix ``narration`` with ``music`` ducked under it (or alone) and normalise the mix to
+    ``TARGET_LUFS`` integrated, true peak at most ``TARGET_TRUE_PEAK`` (two-pass ``loudnorm``:
+    measure, then apply linearly), as AAC at 48 kHz in ``out`` (.m4a)."""
+    inputs = ["-i", str(narration)]
+    if music is not None:
+        inputs += ["-stream_loop", "-1", "-i", str(music)]
+    graph = _mix_graph(music is not None, seconds)
+    target = f"I={TARGET_LUFS}:TP={TARGET_TRUE_PEAK}:LRA=11"
+    log = run_ffmpeg(
+        [
+            *inputs,
+            "-filter_complex",
+            f"{graph};[mix]loudnorm={target}:print_format=json[out]",
+            "-map",
+            "[out]",
+            "-f",
+            "null",
+            "-",
+        ],  # fmt: skip
+        step="measuring the loudness",
+    )
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", log)
+    if found is None:
+        raise AssemblyError("ffmpeg did not report the loudness of the mix.")
+    measured = json.loads(found.group(0))
+    if measured["input_i"] in ("-inf", "inf"):
+        second = f"{target}"  # silence: nothing to measure
+    else:
+        second = (
+            f"{target}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}:"
+            f"measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}:"
+            f"offset={measured['target_offset']}:linear=true"
+        )
+    run_ffmpeg(
+        [
+            *inputs,
+            "-filter_complex",
+            f"{graph};[mix]loudnorm={second},aresample=48000,"
+            f"alimiter=limit={LIMIT_CEILING}:level=false:attack=1:release=50[out]",
+            "-map",
+            "[out]",
+            "-t",
+            f"{seconds:.3f}",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "160k",
+            str(out),
+        ],  # fmt: skip
+        step="mixing the sound",
+    )
+
+
+def chapters_metadata(titles: Sequence[str], starts_seconds: Sequence[float]) -> str:
+    """An ffmetadata document with one chapter per title; ``starts_seconds`` has one more
+    entry than ``titles``: the film's end."""
+    lines = [";FFMETADATA1"]
+    for index, title in enumerate(titles):
+        escaped = re.sub(r"([=;#\\\n])", r"\\\1", title)
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={round(starts_seconds[index] * 1000)}",
+            f"END={round(starts_seconds[index + 1] * 1000)}",
+            f"title={escaped}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def join_and_mux(
+    *, pieces: Sequence[Path], audio: Path, subtitles_srt: Path, chapters: Path, out: Path,
+    workdir: Path, burn_subtitles: bool = False, width: int = 1280, height: int = 720,
+) -> None:  # fmt: skip
+    """Join ``pieces`` (MP4s from ``encode_body``/``encode_seam``) by stream copy, add
+    ``audio``, the subtitles as a ``mov_text`` track (and, with ``burn_subtitles``, drawn into
+    the picture, which re-encodes it), and the chapters; ``moov`` first (``+faststart``)."""
+    listing = workdir / "pieces.txt"
+    listing.write_text("".join(f"file '{piece.resolve()}'\n" for piece in pieces))
+    video_input = ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    video_codec = ["-c:v", "copy"]
+    if burn_subtitles:
+        joined = workdir / "joined.mp4"
+        run_ffmpeg([*video_input, "-c", "copy", str(joined)], step="joining the scenes")
+        size = max(14, round(height / 32))
+        style = f"FontName=Noto Sans,FontSize={size},Outline=2,MarginV={round(height / 12)}"
+        run_ffmpeg(
+            [
+                "-i",
+                str(joined),
+                "-vf",
+                f"scale={width}:{height},subtitles={subtitles_srt}:original_size={width}x{height}:force_style='{style}'",
+                *VIDEO_ENCODE,
+                str(workdir / "burnt.mp4"),
+            ],  # fmt: skip
+            step="burning in the subtitles",
+        )
+        video_input = ["-i", str(workdir / "burnt.mp4")]
+    run_ffmpeg(
+        [
+            *video_input,
+            "-i",
+            str(audio),
+            "-i",
+            str(subtitles_srt),
+            "-f",
+            "ffmetadata",
+            "-i",
+            str(chapters),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:s",
+            "-map_chapters",
+            "3",
+            *video_codec,
+            "-c:a",
+            "copy",
+            "-c:s",
+            "mov_text",
+            "-metadata:s:s:0",
+            "language=eng",
+            "-movflags",
+            "+faststart",
+            str(out),
+        ],  # fmt: skip
+        step="joining the scenes",
+    )

@@ -1,0 +1,351 @@
+"""The offline script writer: a beat sheet per genre, filled with the idea, theme and cast.
+
+It needs no model. A film of N scenes takes N beats from a twelve-beat sheet (opening image,
+set-up, catalyst, ..., final image: the structure of Blake Snyder's *Save the Cat!*), always
+keeping the first and the last, and fills each beat's heading, shot, narration and keyframe
+descriptions from the genre's vocabulary. Its output is checked against the script's JSON
+schema (``generation/schemas/script.schema.json``, documented in ``docs/films.md``), the shape a
+language model fills in too. The same inputs and seed give the same script.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "script.schema.json"
+#: Fewest and most scenes a film has.
+MIN_SCENES, MAX_SCENES = 3, 12
+#: Planned scene lengths, in seconds (the narration may make a scene longer).
+MIN_SCENE_SECONDS, MAX_SCENE_SECONDS = 4.0, 60.0
+
+
+class ScriptError(ValueError):
+    """A script does not fit the schema; ``message`` says where, for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Genre:
+    """A genre's vocabulary: places (slug-line locations), times of day, what its scenes
+    feel like (``mood``), what the hero does (``verbs``) and what is at stake (``stakes``)."""
+
+    label: str
+    places: tuple[str, ...]
+    times: tuple[str, ...]
+    mood: tuple[str, ...]
+    verbs: tuple[str, ...]
+    stakes: tuple[str, ...]
+    music: str
+
+
+GENRES: dict[str, Genre] = {
+    "adventure": Genre(
+        "Adventure",
+        ("harbour", "mountain pass", "jungle river", "desert ruins", "old market"),
+        ("dawn", "day", "dusk"),
+        ("sweeping", "sun-bleached", "wind-swept"),
+        ("sets out", "climbs", "races", "leaps"),
+        ("the way home", "the lost map", "a promise"),
+        "heroic",
+    ),
+    "comedy": Genre(
+        "Comedy",
+        ("kitchen", "office", "wedding hall", "bus stop", "garden party"),
+        ("morning", "day", "evening"),
+        ("bright", "cheerful", "busy"),
+        ("tries", "trips", "improvises", "bluffs"),
+        ("their reputation", "the cake", "a small white lie"),
+        "playful",
+    ),
+    "drama": Genre(
+        "Drama",
+        ("family home", "hospital corridor", "train station", "empty theatre", "rooftop"),
+        ("morning", "afternoon", "night"),
+        ("quiet", "warm", "heavy"),
+        ("waits", "remembers", "decides", "confesses"),
+        ("a family", "a second chance", "the truth"),
+        "tender",
+    ),
+    "mystery": Genre(
+        "Mystery",
+        ("foggy street", "library", "lighthouse", "antique shop", "locked study"),
+        ("dusk", "night", "midnight"),
+        ("shadowy", "hushed", "rain-soaked"),
+        ("searches", "follows", "notices", "unlocks"),
+        ("the missing letter", "a name", "the last clue"),
+        "suspense",
+    ),
+    "science-fiction": Genre(
+        "Science fiction",
+        ("space station", "neon city", "research lab", "red desert", "cryo bay"),
+        ("ship's night", "day cycle", "eclipse"),
+        ("humming", "cold blue", "glowing"),
+        ("scans", "calibrates", "drifts", "launches"),
+        ("the signal", "the colony", "the last reactor"),
+        "wonder",
+    ),
+    "fairy-tale": Genre(
+        "Fairy tale",
+        ("enchanted forest", "castle tower", "village well", "crooked cottage", "moonlit lake"),
+        ("once upon a morning", "twilight", "moonrise"),
+        ("golden", "misty", "storybook"),
+        ("wanders", "wishes", "bargains", "sings"),
+        ("the spell", "the kingdom", "a golden key"),
+        "magical",
+    ),
+    "documentary": Genre(
+        "Documentary",
+        ("workshop", "field", "city square", "archive", "studio"),
+        ("early morning", "day", "late afternoon"),
+        ("observational", "natural", "candid"),
+        ("explains", "shows", "builds", "listens"),
+        ("the craft", "a tradition", "the community"),
+        "calm",
+    ),
+    "romance": Genre(
+        "Romance",
+        ("café", "seaside promenade", "bookshop", "rooftop garden", "train platform"),
+        ("morning", "golden hour", "evening"),
+        ("soft", "glowing", "tender"),
+        ("smiles", "hesitates", "writes", "runs"),
+        ("a first date", "a letter", "goodbye"),
+        "tender",
+    ),
+}
+
+#: The twelve beats, in order: (name, framing, shot, narration, first frame, last frame).
+#: Placeholders: {hero} {partner} {cast} {idea} {theme} {place} {mood} {verb} {stakes}.
+BEATS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    (
+        "opening image",
+        "wide",
+        "A {mood} wide view of the {place}; {hero} is small in the frame.",
+        "This is the story of {cast}. It begins at the {place}.",
+        "The {place}, empty and {mood}.",
+        "{hero} standing in the {place}, looking ahead.",
+    ),
+    (
+        "set-up",
+        "medium",
+        "{hero} goes about an ordinary day at the {place}.",
+        "Every day looked the same, until {idea}.",
+        "{hero} at work, unhurried.",
+        "{hero} pauses, as if hearing something.",
+    ),
+    (
+        "theme stated",
+        "close",
+        "Close on {hero}'s face as a thought lands.",
+        "Someone once said it plainly: {theme}.",
+        "{hero}'s face, thoughtful.",
+        "{hero}'s eyes, decided.",
+    ),
+    (
+        "catalyst",
+        "medium",
+        "Something changes: {hero} {verb}, startled, at the {place}.",
+        "Then it happened. Nothing would be simple again.",
+        "{hero} turning towards a sound.",
+        "{hero} reaching out.",
+    ),
+    (
+        "debate",
+        "close",
+        "{hero} hesitates, weighing {stakes}.",
+        "Should {hero} go on? {stakes_capital} hung in the balance.",
+        "{hero} looking down.",
+        "{hero} looking up, resolved.",
+    ),
+    (
+        "break into two",
+        "wide",
+        "{hero} {verb} out of the familiar world, into the {place}.",
+        "So {hero} stepped into the unknown.",
+        "{hero} at a threshold.",
+        "{hero} crossing it, seen from behind.",
+    ),
+    (
+        "fun and games",
+        "medium",
+        "{cast} together at the {place}, the {mood} promise of the idea.",
+        "For a while, everything went right.",
+        "{cast} side by side.",
+        "{cast} laughing.",
+    ),
+    (
+        "midpoint",
+        "wide",
+        "A {mood} reveal at the {place} changes everything.",
+        "And then the truth came out: it was about {stakes} all along.",
+        "The {place}, seen anew.",
+        "{hero} facing the reveal.",
+    ),
+    (
+        "bad guys close in",
+        "medium",
+        "Pressure mounts; {partner} and {hero} are pulled apart.",
+        "But trouble came closer with every step.",
+        "{partner} turning away.",
+        "{hero} alone.",
+    ),
+    (
+        "all is lost",
+        "close",
+        "{hero}, still, in the {mood} dark of the {place}.",
+        "It seemed that {stakes} was lost.",
+        "{hero}'s hands, empty.",
+        "{hero}'s face, eyes closed.",
+    ),
+    (
+        "finale",
+        "medium",
+        "{cast} {verb} together, and win {stakes} back.",
+        "Together, {cast} found a way. {theme_capital}.",
+        "{cast} ready.",
+        "{cast} triumphant.",
+    ),
+    (
+        "final image",
+        "wide",
+        "The {place} again, {mood}, changed by what happened.",
+        "And that is how it ended, and how it began.",
+        "{hero} in the {place}.",
+        "The {place} at rest, {hero} walking away.",
+    ),
+)
+
+
+def scene_count_for(target_seconds: float) -> int:
+    """How many scenes a film of ``target_seconds`` gets by default: one per ten seconds or so,
+    between ``MIN_SCENES`` and ``MAX_SCENES``."""
+    return max(MIN_SCENES, min(MAX_SCENES, round(target_seconds / 10)))
+
+
+def _beat_indices(count: int) -> list[int]:
+    """``count`` beats: the opening image, the set-up (where the idea is told), the final
+    image, and the rest spread evenly over the beats between."""
+    last = len(BEATS) - 1
+    if count <= 3:
+        return [0, 1, last][:count]
+    middle, spread = range(2, last), count - 3
+    picked = {middle[int((i + 0.5) * len(middle) / spread)] for i in range(spread)}
+    return sorted({0, 1, last} | picked)
+
+
+def _sentence(text: str) -> str:
+    """``text`` without its closing punctuation and with a lower-case start (most ideas are
+    typed as a sentence), so it reads inside another sentence."""
+    text = " ".join(text.split()).rstrip(".!?…;, ")
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _cast_phrase(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def write_script(
+    *,
+    idea: str,
+    theme: str,
+    genre: str,
+    cast: list[str],
+    scene_count: int,
+    target_seconds: float,
+    seed: int,
+    title: str = "",
+) -> dict[str, Any]:
+    """A script for ``idea`` in ``genre`` (a key of ``GENRES``) with ``cast`` (1-3 character
+    names), ``scene_count`` scenes (``MIN_SCENES``..``MAX_SCENES``) sharing ``target_seconds``.
+
+    Returns a dict valid against ``script.schema.json``: ``title``, ``logline`` and ``scenes``
+    (heading, shot, narration, first_frame, last_frame, cast, framing, duration_seconds).
+    Deterministic for a given seed. Raises ``ScriptError`` for an unknown genre, an empty
+    cast or a scene count out of range.
+    """
+    if genre not in GENRES:
+        raise ScriptError(f"Unknown genre “{genre}”.")
+    if not cast:
+        raise ScriptError("A film needs at least one character.")
+    if not MIN_SCENES <= scene_count <= MAX_SCENES:
+        raise ScriptError(f"A script has {MIN_SCENES} to {MAX_SCENES} scenes, not {scene_count}.")
+    vocabulary = GENRES[genre]
+    rng = random.Random(f"script-{seed}")
+    idea_text = _sentence(idea) or "something unexpected happened"
+    theme_text = _sentence(theme) or "what we share is worth more than what we keep"
+    seconds = min(max(target_seconds / scene_count, MIN_SCENE_SECONDS), MAX_SCENE_SECONDS)
+    scenes = []
+    for number, index in enumerate(_beat_indices(scene_count)):
+        _, framing, shot, narration, first, last = BEATS[index]
+        in_scene = cast if "{cast}" in shot + narration else [cast[number % len(cast)]]
+        stakes = rng.choice(vocabulary.stakes)
+        words = {
+            "hero": in_scene[0],
+            "partner": cast[1] if len(cast) > 1 else cast[0],
+            "cast": _cast_phrase(in_scene),
+            "idea": idea_text,
+            "theme": theme_text,
+            "theme_capital": _capital(theme_text),
+            "place": rng.choice(vocabulary.places),
+            "mood": rng.choice(vocabulary.mood),
+            "verb": rng.choice(vocabulary.verbs),
+            "stakes": stakes,
+            "stakes_capital": _capital(stakes),
+        }
+        if "{partner}" in shot and len(cast) > 1:
+            in_scene = [in_scene[0], cast[1]] if in_scene[0] != cast[1] else [cast[1], cast[0]]
+        place = words["place"].upper()
+        time = rng.choice(vocabulary.times).upper()
+        exterior = "EXT." if rng.random() < 0.5 else "INT."
+        scenes.append(
+            {
+                "heading": f"{exterior} {place} - {time}",
+                "shot": _capital(shot.format(**words)),
+                "narration": _capital(narration.format(**words)),
+                "first_frame": _capital(first.format(**words)),
+                "last_frame": _capital(last.format(**words)),
+                "cast": list(dict.fromkeys(in_scene)),
+                "framing": framing,
+                "duration_seconds": round(seconds, 1),
+            }
+        )
+    script = {
+        "title": (title.strip() or _capital(idea_text))[:120],
+        "logline": _capital(f"{vocabulary.label.lower()}: {idea_text}")[:500],
+        "scenes": scenes,
+    }
+    check_script(script)
+    return script
+
+
+@cache
+def script_schema() -> dict[str, Any]:
+    """The script's JSON schema (draft 2020-12), as a dict."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def check_script(script: Any) -> None:
+    """Raise ``ScriptError`` naming the first place where ``script`` breaks the schema."""
+    validator = jsonschema.Draft202012Validator(script_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(script))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "the script"
+        raise ScriptError(f"The script does not fit its schema at {where}: {error.message}")

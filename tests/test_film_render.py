@@ -1,0 +1,179 @@
+"""A film rendered end to end on the embedded default through the real actors: keyframes,
+narration, chained animatic clips, music and the assembly, checked as a viewer would."""
+
+import re
+import subprocess
+
+import imageio_ffmpeg
+import pytest
+
+from films import services
+from jobs.models import JobStatus
+from tests.films import make_cast, make_film
+from tests.support import probe_video, run_jobs, stored_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_film_renders_with_sound_subtitles_and_chapters(
+    user, make_character, broker, worker, tmp_path
+):
+    film = make_film(user, make_cast(make_character, user))
+    run_jobs(broker, worker)
+    scenes = list(film.scenes.order_by("position"))
+    assert all(s.first_keyframe and s.last_keyframe and s.narration_audio for s in scenes)
+    assert all(s.status == JobStatus.DRAFT for s in scenes)
+
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    video = tmp_path / "film.mp4"
+    video.write_bytes(stored_bytes(film.video))
+    probe = probe_video(video)
+    assert (probe.codec, probe.pixel_format) == ("h264", "yuv420p")
+    assert probe.top_level_boxes.index("moov") < probe.top_level_boxes.index("mdat")
+    scenes = list(film.scenes.order_by("position"))
+    expected = sum(round(s.clip_seconds * 24) for s in scenes) - 12 * (len(scenes) - 1)
+    assert probe.frames == expected
+    assert film.duration_seconds == pytest.approx(expected / 24, abs=1 / 24)
+    log = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(video),
+            "-map",
+            "0:a",
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    source = log.split("Stream mapping")[0]
+    assert len(re.findall(r"Chapter #0:\d+", source)) == len(scenes)
+    assert "Audio: aac" in log and "Subtitle: mov_text" in log
+    integrated = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", log)[-1])
+    peak = float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", log)[-1])
+    assert -17.0 <= integrated <= -15.0
+    assert peak <= -1.0
+    vtt = stored_bytes(film.subtitles_vtt).decode()
+    assert vtt.startswith("WEBVTT") and "-->" in vtt
+
+
+def _frame_png(video, at: str, out):
+    """One frame of ``video`` as PNG: ``at`` is "first" or "last"."""
+    seek = ["-sseof", "-0.1"] if at == "last" else []
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-y", *seek, "-i", str(video),
+         "-update", "1", "-frames:v", "1" if at == "first" else "100", str(out)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return out
+
+
+def _ssim(first, second) -> float:
+    log = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(first), "-i", str(second),
+         "-lavfi", "ssim", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    return float(re.search(r"All:([\d.]+)", log).group(1))
+
+
+def _cue_starts(vtt: str) -> list[float]:
+    starts = []
+    for hours, minutes, seconds in re.findall(r"^(\d+):(\d+):([\d.]+) -->", vtt, re.M):
+        starts.append(int(hours) * 3600 + int(minutes) * 60 + float(seconds))
+    return starts
+
+
+def _onsets(video, tmp_path) -> "tuple[list[float], object]":
+    """The film's sound as 1 kHz frames of RMS level (one per millisecond)."""
+    import numpy as np
+
+    raw = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(video), "-map", "0:a",
+         "-ac", "1", "-ar", "16000", "-f", "s16le", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768
+    frames = samples[: len(samples) // 16 * 16].reshape(-1, 16)
+    return np.sqrt((frames**2).mean(axis=1))
+
+
+def test_chained_cuts_are_continuous_and_every_cue_starts_on_its_word(
+    user, make_character, broker, worker, tmp_path
+):
+    film = make_film(user, make_cast(make_character, user), music_mood="none", voice="piper-joe")
+    run_jobs(broker, worker)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    scenes = list(film.scenes.order_by("position"))
+    for before, after in zip(scenes, scenes[1:], strict=False):
+        (tmp_path / "a.mp4").write_bytes(stored_bytes(before.clip))
+        (tmp_path / "b.mp4").write_bytes(stored_bytes(after.clip))
+        last = _frame_png(tmp_path / "a.mp4", "last", tmp_path / "last.png")
+        first = _frame_png(tmp_path / "b.mp4", "first", tmp_path / "first.png")
+        assert _ssim(last, first) >= 0.9, (before.number, after.number)
+
+    video = tmp_path / "film.mp4"
+    video.write_bytes(stored_bytes(film.video))
+    level = _onsets(video, tmp_path)
+    starts = _cue_starts(stored_bytes(film.subtitles_vtt).decode())
+    assert len(starts) >= len(scenes)
+    import numpy as np
+
+    loud = level > 0.1 * float(level.max())
+    # A word starts where sound follows at least 50 ms of silence.
+    quiet_before = np.convolve(~loud, np.ones(50), "full")[: len(loud)] >= 50
+    onsets = np.flatnonzero(loud[1:] & quiet_before[:-1]) + 1
+    for start in starts:
+        nearest = onsets[np.abs(onsets / 1000 - start).argmin()] / 1000
+        assert abs(nearest - start) <= 0.1, (start, nearest)
+
+
+def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
+    user, make_character, broker, worker
+):
+    film = make_film(user, make_cast(make_character, user), scene_count=3)
+    run_jobs(broker, worker)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    fields = (
+        "first_keyframe",
+        "last_keyframe",
+        "narration_audio",
+        "clip",
+        "clip_last_frame",
+        "thumbnail",
+    )
+    before = {s.pk: {f: getattr(s, f).name for f in fields} for s in film.scenes.all()}
+    contents = {s.pk: stored_bytes(s.clip) for s in film.scenes.all()}
+    old_video = film.video.name
+    last = film.scenes.order_by("position").last()
+
+    services.rerender_scene(scene=last)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    assert film.video.name != old_video
+    for scene in film.scenes.all():
+        now = {f: getattr(scene, f).name for f in fields}
+        if scene.pk == last.pk:
+            assert now["clip"] != before[scene.pk]["clip"]
+            assert now["first_keyframe"] == before[scene.pk]["first_keyframe"]
+        else:
+            assert now == before[scene.pk], scene.number
+            assert stored_bytes(scene.clip) == contents[scene.pk]
+            assert scene.attempts == 1

@@ -1,0 +1,214 @@
+"""A film's brief and storyboard: the offline script, every bad input refused with its message
+and nothing half-saved, and the storyboard's edits (narration, order, add, delete, re-roll)."""
+
+import pytest
+from django.urls import reverse
+
+from films import services
+from films.models import Film, Scene
+from generation.script import GENRES, ScriptError, check_script, write_script
+from jobs.models import JobStatus
+from tests.films import make_cast, make_film
+from tests.support import run_jobs, stored_files
+
+pytestmark = pytest.mark.django_db
+
+
+def script(**overrides):
+    arguments = dict(
+        idea="A lighthouse keeper finds a message in a bottle.",
+        theme="home is people, not places",
+        genre="mystery",
+        cast=["Ada", "Bo"],
+        scene_count=5,
+        target_seconds=60,
+        seed=3,
+    )
+    arguments.update(overrides)
+    return write_script(**arguments)
+
+
+def test_the_script_writer_is_deterministic_and_fits_its_schema():
+    first, again = script(), script()
+    assert first == again
+    assert script(seed=4) != first
+    assert len(first["scenes"]) == 5
+    for scene in first["scenes"]:
+        assert set(scene) == {
+            "heading", "shot", "narration", "first_frame", "last_frame", "cast", "framing",
+            "duration_seconds",
+        }  # fmt: skip
+        assert set(scene["cast"]) <= {"Ada", "Bo"}
+        assert scene["duration_seconds"] == 12.0
+    narration = " ".join(s["narration"] for s in first["scenes"])
+    assert "Ada" in narration and "a lighthouse keeper finds a message in a bottle" in narration
+    assert first["scenes"][0]["heading"].split(" - ")[0].startswith(("EXT.", "INT."))
+    for genre in GENRES:
+        for count in (3, 7, 12):
+            assert len(script(genre=genre, scene_count=count)["scenes"]) == count
+
+
+def test_a_script_off_its_schema_is_refused_naming_the_place():
+    broken = script()
+    broken["scenes"][1]["narration"] = ""
+    with pytest.raises(ScriptError, match="scenes/1/narration"):
+        check_script(broken)
+    broken = script()
+    broken["scenes"][0]["framing"] = "extreme"
+    with pytest.raises(ScriptError, match="scenes/0/framing"):
+        check_script(broken)
+
+
+def test_a_new_film_is_a_draft_storyboard_with_its_script(user, make_character):
+    cast = make_cast(make_character, user)
+    film = make_film(user, cast, scene_count=4, title="The Harbour")
+    assert film.status == JobStatus.DRAFT and film.title == "The Harbour"
+    scenes = list(film.scenes.order_by("position"))
+    assert [s.position for s in scenes] == [0, 1, 2, 3]
+    assert all(s.status == JobStatus.DRAFT and s.narration and s.shot for s in scenes)
+    assert set(film.cast.all()) == set(cast)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"idea": "   "}, "Write the idea of your film"),
+        ({"idea": "x" * 10_000}, "The idea is 10000 characters; keep it under 2000."),
+        ({"cast": []}, "Choose one to three of your characters for the cast."),
+        ({"genre": "opera"}, "Unknown genre “opera”."),
+        ({"style": "cubist"}, "Unknown visual style “cubist”."),
+        ({"voice": "hal-9000"}, "The voice “hal-9000” is not installed on this site."),
+        ({"scene_count": 0}, "A new film has 3 to 12 scenes, not 0."),
+        ({"scene_count": 50}, "A new film has 3 to 12 scenes, not 50."),
+        ({"target_seconds": 601}, "A film lasts 30 seconds to 10 minutes, not 601 seconds."),
+        ({"music_mood": "polka"}, "Unknown music mood “polka”."),
+        ({"backend": "sora"}, "The backend “sora” is not available."),
+    ],
+)
+def test_a_bad_brief_is_refused_with_its_message_and_nothing_saved(
+    user, make_character, change, message
+):
+    cast = make_cast(make_character, user)
+    before = sorted(stored_files())
+    arguments = {"cast": cast, **change}
+    with pytest.raises(services.FilmError) as refused:
+        make_film(user, **arguments)
+    assert message in refused.value.message
+    assert Film.objects.count() == 0 and Scene.objects.count() == 0
+    assert sorted(stored_files()) == before
+
+
+def test_another_users_character_cannot_be_cast(user, other_user, make_character):
+    theirs = make_character(other_user, name="Mallory")
+    with pytest.raises(services.FilmError, match="from your own characters"):
+        make_film(user, [theirs])
+    assert Film.objects.count() == 0
+
+
+def test_the_form_shows_each_refusal_where_the_user_acted(alice_client, user, make_character):
+    make_cast(make_character, user)
+    page = alice_client.get(reverse("films:create"))
+    assert page.status_code == 200 and "Eileen" in page.content.decode()
+    response = alice_client.post(
+        reverse("films:create"),
+        {"idea": "", "genre": "drama", "style": "natural", "target_seconds": 60,
+         "voice": "espeak-en-us", "backend": "animatic"},
+    )  # fmt: skip
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Write the idea of your film" in body
+    assert "Choose one to three of your characters for the cast." in body
+    assert Film.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_storyboard_edits_change_only_what_they_touch(user, make_character, broker, worker):
+    film = make_film(user, make_cast(make_character, user), scene_count=4)
+    run_jobs(broker, worker)
+    scenes = list(film.scenes.order_by("position"))
+    first_keyframes = {s.pk: s.first_keyframe.name for s in scenes}
+    narrations = {s.pk: s.narration_audio.name for s in scenes}
+
+    second = scenes[1]
+    services.update_scene(
+        scene=second, heading=second.heading, shot=second.shot,
+        narration="A new line, spoken slowly.", first_frame_text=second.first_frame_text,
+        last_frame_text=second.last_frame_text, framing=second.framing,
+        transition=second.transition,
+    )  # fmt: skip
+    run_jobs(broker, worker)
+    after = {s.pk: s for s in film.scenes.all()}
+    assert after[second.pk].narration_audio.name != narrations[second.pk]
+    assert after[second.pk].first_keyframe.name == first_keyframes[second.pk]
+    for other in scenes:
+        if other.pk != second.pk:
+            assert after[other.pk].narration_audio.name == narrations[other.pk]
+
+    services.move_scene(scene=scenes[0], offset=1)
+    assert [s.pk for s in film.scenes.order_by("position")][:2] == [scenes[1].pk, scenes[0].pk]
+    with pytest.raises(services.FilmError, match="cannot move further"):
+        services.move_scene(scene=Scene.objects.get(pk=scenes[1].pk), offset=-1)
+
+    services.reroll_keyframes(scene=Scene.objects.get(pk=scenes[2].pk))
+    run_jobs(broker, worker)
+    assert Scene.objects.get(pk=scenes[2].pk).first_keyframe.name != first_keyframes[scenes[2].pk]
+    assert Scene.objects.get(pk=scenes[3].pk).first_keyframe.name == first_keyframes[scenes[3].pk]
+
+    added = services.add_scene(film=film)
+    assert added.position == 4 and film.scenes.count() == 5
+    run_jobs(broker, worker)
+    added.refresh_from_db()
+    assert added.first_keyframe and added.narration_audio
+
+
+@pytest.mark.parametrize(
+    ("narration", "message"),
+    [
+        ("  ", "the narration is empty"),
+        ("x" * 5000, "the narration is 5000 characters; at most 1000"),
+    ],
+)
+def test_a_bad_narration_is_refused_and_the_scene_kept(user, make_character, narration, message):
+    film = make_film(user, make_cast(make_character, user))
+    scene = film.scenes.get(position=0)
+    with pytest.raises(services.FilmError, match=message):
+        services.update_scene(
+            scene=scene, heading=scene.heading, shot=scene.shot, narration=narration,
+            first_frame_text=scene.first_frame_text, last_frame_text=scene.last_frame_text,
+            framing=scene.framing, transition=scene.transition,
+        )  # fmt: skip
+    assert Scene.objects.get(pk=scene.pk).narration == scene.narration
+
+
+def test_the_last_scene_cannot_be_deleted(user, make_character):
+    film = make_film(user, make_cast(make_character, user))
+    for scene in list(film.scenes.order_by("position"))[:-1]:
+        services.delete_scene(scene=scene)
+    last = film.scenes.get()
+    assert last.position == 0
+    with pytest.raises(services.FilmError, match="at least one scene"):
+        services.delete_scene(scene=last)
+    assert film.scenes.count() == 1
+
+
+def test_a_film_renders_once_at_a_time_and_locks_its_storyboard(user, make_character, broker):
+    film = make_film(user, make_cast(make_character, user))
+    services.render_film(film=film)
+    film.refresh_from_db()
+    assert film.status == JobStatus.QUEUED
+    with pytest.raises(services.FilmError, match="already rendering"):
+        services.render_film(film=film)
+    with pytest.raises(services.FilmError, match="is rendering"):
+        services.add_scene(film=film)
+
+
+def test_a_film_over_ten_minutes_is_refused_before_anything_runs(user, make_character):
+    film = make_film(user, make_cast(make_character, user), scene_count=12, target_seconds=600)
+    for scene in film.scenes.all():
+        Scene.objects.filter(pk=scene.pk).update(planned_seconds=55.0)
+    quote = services.quote_film(film=film)
+    assert quote.seconds > 600
+    with pytest.raises(services.FilmError, match="a film lasts at most 10 minutes"):
+        services.render_film(film=film)
+    film.refresh_from_db()
+    assert film.status == JobStatus.DRAFT

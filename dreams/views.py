@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
+from films.models import Film
 from generation.registry import backend_label, offered_backends
 from jobs import budget
 from jobs.invocations import invocations_of
@@ -24,6 +25,8 @@ from .forms import DreamForm
 from .models import Dream
 
 HISTORY_PAGE_SIZE = 12
+HISTORY_FILMS = 4
+FILM_CARD_FIELDS = ("public_id", "status", "progress", "title", "poster", "created_at")
 HISTORY_CARD_FIELDS = (
     "public_id",
     "status",
@@ -55,7 +58,9 @@ def dream_list(request: AuthenticatedRequest) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     page = OneQueryPaginator(dreams, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dreams/list.html", {"page": page})
+    # The newest films sit beside the dreams; the films page has them all.
+    films = Film.objects.filter(owner=request.user).only(*FILM_CARD_FIELDS)[:HISTORY_FILMS]
+    return render(request, "dreams/list.html", {"page": page, "films": films})
 
 
 def _initial_from(request: AuthenticatedRequest) -> dict:

@@ -410,6 +410,8 @@ DAILY_BUDGET_USD = env("DAILY_BUDGET_USD", default="10.00")
 # on two cores (bench/render_animatic.py) at ~1.4 MB; "veryfast" halves the file but falls
 # under 3x realtime there.
 ANIMATIC_X264_PRESET = env("ANIMATIC_X264_PRESET", default="superfast")
+# The General MIDI sound font FluidSynth plays a film's music with (Debian's fluid-soundfont-gm).
+FILM_SOUND_FONT = env("FILM_SOUND_FONT", default="/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 # --- Production defaults (DEBUG off) --------------------------------------------------------
 # TLS ends at the proxy, which must set X-Forwarded-Proto (and drop a client's own).

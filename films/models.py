@@ -161,6 +161,8 @@ class Scene(Job):
     clip_last_frame = models.FileField(blank=True, max_length=255)
     thumbnail = models.FileField(blank=True, max_length=255)
     clip_seconds = models.FloatField(null=True, blank=True, help_text="seconds")
+    #: Encoded as the assembly encodes (the animatic): its body is copied, not encoded again.
+    clip_copyable = models.BooleanField(default=False)
     #: The key the clip being rendered is for (set when it is queued).
     pending_clip_key = models.CharField(max_length=64, blank=True)
     clip_key = models.CharField(max_length=64, blank=True)

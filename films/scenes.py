@@ -85,6 +85,7 @@ def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) ->
     finished = lifecycle.finish(
         scene,
         clip_seconds=clip.duration_seconds,
+        clip_copyable=bool(clip.metadata.get("assembly_copyable")),
         clip_key=scene.pending_clip_key,
         last_frame_digest=digest,
         cost_usd=Decimal("0") if cost_usd is None else cost_usd,

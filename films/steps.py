@@ -253,12 +253,22 @@ def assemble(
         for index, scene in enumerate(scenes):
             head = seams[index - 1].frames if index > 0 else 0
             tail = seams[index].frames if index < len(seams) else 0
-            key = keys.piece_key("body", scene.clip_key, head, tail, frames[index], width, height)
+            # The animatic's scenes are encoded for the assembly: their bodies are copied.
+            copy = scene.clip_copyable and (width, height) == (1280, 720)
+            key = keys.piece_key(
+                "body", scene.clip_key, head, tail, frames[index], width, height, copy
+            )
 
-            def body(out: Path, i: int = index, h: int = head, t: int = tail) -> None:
-                assembly.encode_body(
-                    clip=clip_of(i), first=h, end=frames[i] - t, out=out, width=width, height=height
-                )
+            def body(
+                out: Path, i: int = index, h: int = head, t: int = tail, c: bool = copy
+            ) -> None:
+                if c:
+                    assembly.copy_body(clip=clip_of(i), first=h, end=frames[i] - t, out=out)
+                else:
+                    assembly.encode_body(
+                        clip=clip_of(i), first=h, end=frames[i] - t, out=out, width=width,
+                        height=height,
+                    )  # fmt: skip
 
             path, name = _piece(film, key, workdir, body)
             pieces.append(path)

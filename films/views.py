@@ -254,10 +254,21 @@ def film_poster(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseB
 def film_subtitles(request: AuthenticatedRequest, public_id: UUID, format: str) -> HttpResponseBase:
     film = _owned_film(request, public_id)
     field = {"vtt": film.subtitles_vtt, "srt": film.subtitles_srt}.get(format)
-    if field is None:
+    if field is None or not field:
         raise Http404()
-    download = f"film-{film.public_id}.{format}" if request.GET.get("download") else None
-    return file_response(request, field, download_name=download)
+    # Served by the portal even when media is on S3: a <track> from another origin would
+    # need CORS on the bucket, and subtitles are a few kilobytes.
+    try:
+        with field.open("rb") as source:
+            text = source.read()
+    except FileNotFoundError:
+        raise Http404() from None
+    content_type = "text/vtt" if format == "vtt" else "application/x-subrip"
+    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=3600"
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="film-{film.public_id}.{format}"'
+    return response
 
 
 @login_required

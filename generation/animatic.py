@@ -102,5 +102,11 @@ class AnimaticBackend(ClipRenderer):
             poster_path=poster_path,
             last_frame_path=last_frame_path,
             duration_seconds=request.duration_seconds,
-            metadata={"width": caps.width, "height": caps.height, "fps": caps.fps},
+            metadata={
+                "width": caps.width,
+                "height": caps.height,
+                "fps": caps.fps,
+                # A film's scene is encoded as the assembly encodes: its body is copied.
+                "assembly_copyable": request.scene,
+            },
         )

@@ -13,6 +13,7 @@ same frames.
 from __future__ import annotations
 
 import random
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +224,38 @@ class AnimaticRenderer:
         end = move.end - (overlap if move is not self._moves[-1] else 0.0)
         return (start + end) / 2
 
+    def _write_for_assembly(
+        self, video_path: Path, total: int, on_frame: Callable[[float], None] | None
+    ) -> None:
+        """Encode a film's scene with the assembly's own encoder settings and an IDR frame
+        where each transition may cut it (``TRANSITION_FRAMES`` from either end), so the
+        assembly copies its body instead of encoding it again. Raises ``OSError`` when ffmpeg
+        fails."""
+        from .assembly import TRANSITION_FRAMES, ffmpeg_exe, video_encode
+
+        cuts = f"expr:eq(n,{TRANSITION_FRAMES})+eq(n,{total - TRANSITION_FRAMES})"
+        command = [
+            ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
+            "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}", "-r", str(self.fps),
+            "-i", "-", *video_encode(), "-force_key_frames", cuts, "-forced-idr", "1",
+            "-movflags", "+faststart", str(video_path),
+        ]  # fmt: skip
+        encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert encoder.stdin is not None
+        try:
+            for index in range(total):
+                encoder.stdin.write(np.ascontiguousarray(self.frame(index / self.fps)).tobytes())
+                if on_frame is not None:
+                    on_frame((index + 1) / total)
+            encoder.stdin.close()
+        except BaseException:
+            encoder.kill()
+            encoder.wait()
+            raise
+        error = encoder.stderr.read().decode(errors="replace") if encoder.stderr else ""
+        if encoder.wait() != 0:
+            raise OSError(f"ffmpeg could not encode the scene: {error.strip()[-300:]}")
+
     def write(
         self,
         *,
@@ -242,6 +275,10 @@ class AnimaticRenderer:
         total = round(self.duration * self.fps)
         last = Image.fromarray(self.frame((total - 1) / self.fps))
         last.save(last_frame_path, "JPEG", quality=92)
+
+        if self._scene:
+            self._write_for_assembly(video_path, total, on_frame)
+            return
 
         def frame_function(t: float) -> np.ndarray:
             if on_frame is not None:

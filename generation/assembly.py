@@ -36,11 +36,20 @@ TARGET_LUFS, TARGET_TRUE_PEAK = -16.0, -1.5
 LIMIT_CEILING = 0.78
 #: The music bed's level under the narration before ducking (linear gain).
 MUSIC_GAIN = 0.3
-#: Encoder settings shared by every piece, so the pieces join without re-encoding.
-VIDEO_ENCODE = [
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-    "-profile:v", "high", "-r", str(FPS), "-video_track_timescale", "12288", "-an",
-]  # fmt: skip
+
+
+def video_encode() -> list[str]:
+    """Encoder settings shared by every piece, so the pieces join without re-encoding: H.264
+    High, yuv420p, ``FPS``, CRF 20, the x264 preset the animatic uses (``ANIMATIC_X264_PRESET``)."""
+    from django.conf import settings
+
+    return [
+        "-c:v", "libx264", "-preset", settings.ANIMATIC_X264_PRESET, "-crf", "20",
+        "-pix_fmt", "yuv420p", "-profile:v", "high", "-r", str(FPS),
+        "-video_track_timescale", "12288", "-an",
+        # A fixed thread count: the same frames give the same bytes on any machine.
+        "-threads", "2",
+    ]  # fmt: skip
 
 
 class AssemblyError(RuntimeError):
@@ -122,10 +131,34 @@ def encode_body(*, clip: Path, first: int, end: int, out: Path, width: int, heig
             str(clip),
             "-vf",
             f"{_normalise(width, height)},trim=end_frame={end - first},setpts=PTS-STARTPTS",
-            *VIDEO_ENCODE,
+            *video_encode(),
             str(out),
         ],  # fmt: skip
         step="encoding a scene",
+    )
+
+
+def copy_body(*, clip: Path, first: int, end: int, out: Path) -> None:
+    """Copy frames ``first`` up to ``end`` of ``clip`` to ``out`` without encoding: for a clip
+    encoded with ``video_encode()`` and IDR frames at ``first`` and ``end`` (the animatic's
+    film scenes), whose pieces then join the others by stream copy."""
+    seek = ["-ss", f"{first / FPS:.6f}"] if first > 0 else []
+    run_ffmpeg(
+        [
+            *seek,
+            "-i",
+            str(clip),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-frames:v",
+            str(end - first),
+            "-avoid_negative_ts",
+            "make_zero",
+            str(out),
+        ],  # fmt: skip
+        step="copying a scene",
     )
 
 
@@ -155,7 +188,7 @@ def encode_seam(
             graph,
             "-map",
             "[v]",
-            *VIDEO_ENCODE,
+            *video_encode(),
             str(out),
         ],  # fmt: skip
         step="encoding a transition",
@@ -291,7 +324,7 @@ def join_and_mux(
                 str(joined),
                 "-vf",
                 f"scale={width}:{height},subtitles={subtitles_srt}:original_size={width}x{height}:force_style='{style}'",
-                *VIDEO_ENCODE,
+                *video_encode(),
                 str(workdir / "burnt.mp4"),
             ],  # fmt: skip
             step="burning in the subtitles",

@@ -59,8 +59,12 @@ _MINOR = (0, 2, 3, 5, 7, 8, 10)
 
 
 def sound_font() -> Path | None:
-    """The General MIDI sound font, or None when it is not installed."""
-    return DEFAULT_SOUND_FONT if DEFAULT_SOUND_FONT.exists() else None
+    """The General MIDI sound font (``FILM_SOUND_FONT``, Debian's by default), or None when it
+    is not installed."""
+    from django.conf import settings
+
+    path = Path(getattr(settings, "FILM_SOUND_FONT", "") or DEFAULT_SOUND_FONT)
+    return path if path.exists() else None
 
 
 def music_available() -> bool:

@@ -177,7 +177,7 @@ BEATS: tuple[tuple[str, str, str, str, str, str], ...] = (
     (
         "fun and games",
         "medium",
-        "{cast} together at the {place}, the {mood} promise of the idea.",
+        "{cast} together at the {place}, {mood} and hopeful.",
         "For a while, everything went right.",
         "{cast} side by side.",
         "{cast} laughing.",

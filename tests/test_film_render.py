@@ -34,6 +34,14 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     assert (probe.codec, probe.pixel_format) == ("h264", "yuv420p")
     assert probe.top_level_boxes.index("moov") < probe.top_level_boxes.index("mdat")
     scenes = list(film.scenes.order_by("position"))
+    # The animatic encodes scenes for the assembly, which copies their bodies; the joined
+    # stream decodes from end to end without a single error.
+    assert all(s.clip_copyable for s in scenes)
+    errors = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(video), "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    assert errors == ""
     expected = sum(round(s.clip_seconds * 24) for s in scenes) - 12 * (len(scenes) - 1)
     assert probe.frames == expected
     assert film.duration_seconds == pytest.approx(expected / 24, abs=1 / 24)

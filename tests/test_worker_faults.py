@@ -139,3 +139,39 @@ def test_a_worker_killed_while_polling_never_starts_the_cloud_job_twice(
     )
     assert dream.status == DreamStatus.SUCCEEDED, (dream.error, second.log())
     assert cloud.start_count() == 1
+
+
+def test_a_worker_killed_mid_film_resumes_without_redoing_finished_scenes(
+    user, make_character, start_worker, sweeper, media_root
+):
+    from films import services as film_services
+    from films.models import Film, Scene
+    from jobs.models import JobStatus
+    from tests.films import make_cast, make_film
+
+    first = start_worker("media")
+    film = make_film(user, make_cast(make_character, user), scene_count=5, target_seconds=60)
+    wait_for(lambda: not Scene.objects.filter(film=film, narration_key="").exists(), timeout=60)
+    film_services.render_film(film=film)
+    third = wait_for(
+        lambda: Scene.objects.filter(
+            film=film, position=2, status=JobStatus.RUNNING, progress__gt=0.1
+        ).first(),
+        timeout=120,
+    )
+    finished = {
+        s.pk: (s.clip.name, s.attempts) for s in Scene.objects.filter(film=film, position__lt=2)
+    }
+    second = start_worker("media")
+    first.kill()
+
+    done = wait_for(
+        lambda: Film.objects.filter(pk=film.pk, status__in=("succeeded", "failed")).first(),
+        timeout=180,
+    )
+    assert done.status == JobStatus.SUCCEEDED, (done.error, second.log())
+    for scene in Scene.objects.filter(pk__in=finished):
+        assert (scene.clip.name, scene.attempts) == finished[scene.pk]
+    assert Scene.objects.get(pk=third.pk).attempts == 2
+    films = [p for p in stored_files(f"films/{film.public_id}") if p.name.startswith("film-")]
+    assert len(films) == 1

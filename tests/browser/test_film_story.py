@@ -17,6 +17,10 @@ from tests.support import photo_path, wait_for_page
 
 pytestmark = pytest.mark.browser
 
+KEYFRAMES_SHOWN = (
+    "[...document.querySelectorAll('[data-field=keyframe-first]')].every(i => !i.hidden && i.src)"
+)
+
 
 def create_character(page: Page, name: str, photos: tuple[str, str]) -> None:
     page.get_by_role("link", name="Characters").click()
@@ -37,7 +41,8 @@ def clip_digests(page: Page) -> dict[str, str]:
     digests = {}
     for card in page.locator(".scene-card").all():
         scene_id = card.get_attribute("data-job-id")
-        url = f"{page.url.split('/films/')[0]}/films/{page.url.split('/films/')[1].split('/')[0]}/scenes/{scene_id}/clip"
+        film_url = page.url.split("?")[0].rstrip("/")
+        url = f"{film_url}/scenes/{scene_id}/clip"
         digests[scene_id] = hashlib.sha256(page.request.get(url).body()).hexdigest()
     return digests
 
@@ -49,7 +54,9 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     create_character(page, "Chelsea", ("chelsea.png", "coffee.png"))
 
     page.get_by_role("link", name="New film").click()
-    page.locator("textarea[name=idea]").fill("A test pilot and her cat follow a map to a lost harbour.")
+    page.locator("textarea[name=idea]").fill(
+        "A test pilot and her cat follow a map to a lost harbour."
+    )
     page.locator("select[name=genre]").select_option("adventure")
     page.locator("label.style-option", has_text="Comic").click()
     page.get_by_role("checkbox", name="Eileen").check()
@@ -63,7 +70,7 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     # Keyframes arrive over the websocket as the worker draws them.
     wait_for_page(
         page,
-        "[...document.querySelectorAll('[data-field=keyframe-first]')].every(i => !i.hidden && i.src)",
+        KEYFRAMES_SHOWN,
         timeout=60_000,
     )
 
@@ -87,7 +94,7 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     expect(page.locator(".scene-card")).to_have_count(4)
     wait_for_page(
         page,
-        "[...document.querySelectorAll('[data-field=keyframe-first]')].every(i => !i.hidden && i.src)",
+        KEYFRAMES_SHOWN,
         timeout=60_000,
     )
     expect(page.locator("#quote")).to_contain_text("4 scenes")
@@ -120,7 +127,7 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     )
     assert cue["text"] and cue["start"] < 5
     page.evaluate(
-        f"(() => {{ const v = document.querySelector('#film video'); v.currentTime = {cue['start'] + 0.5}; }})()"
+        "(at) => { document.querySelector('#film video').currentTime = at; }", cue["start"] + 0.5
     )
     wait_for_page(
         page,

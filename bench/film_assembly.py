@@ -1,0 +1,355 @@
+"""Benchmark: a film's assembly (generation/assembly.py) side by side with the alternatives, in
+one run on one machine, and a five-scene film's stages end to end.
+
+1. Ten 6 s 1280×720 scenes with crossfades, narration and ducked music: ours (bodies encoded
+   once, seams only, stream-copy concat, then sound and subtitles) against moviepy doing the
+   same (``concatenate_videoclips(method="compose")`` with crossfades, ``CompositeAudioClip``,
+   ``write_videofile``; target: ours at least 5× faster), and against ffmpeg's concat with
+   stream copy and no transitions (target: ours within 3× of it).
+2. Re-rendering one scene of ten and reassembling (pieces of unchanged scenes reused) against
+   the full build (ten clips and the assembly); target: at most a quarter.
+3. A ten-minute film (100 scenes) against a one-minute film (10 scenes): assembly time (should
+   grow linearly) and peak memory (this process and the largest ffmpeg child; target under
+   400 MB).
+4. A five-scene film end to end with the embedded default's offline backends: wall time and each
+   stage's share (keyframes, narration, clips, music, assembly), through the same generation
+   code the film pipeline calls (without the database and broker, whose share is measured by
+   bench/queue_latency.py).
+
+Run: .venv/bin/python bench/film_assembly.py [--skip-moviepy] [--long-scenes 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dreamsite.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from generation import assembly  # noqa: E402
+from generation.animatic import AnimaticBackend  # noqa: E402
+from generation.framing import compose_keyframe  # noqa: E402
+from generation.music import render_music, write_midi  # noqa: E402
+from generation.speech import find_voice, installed_voices, synthesise  # noqa: E402
+from generation.subtitles import shifted, to_srt  # noqa: E402
+from generation.video import ClipRequest  # noqa: E402
+
+PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
+NAMES = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
+LINES = (
+    "It began at the harbour, in the fog.",
+    "Eileen read the map twice.",
+    "The cat was not convinced.",
+    "Then the lighthouse blinked, once.",
+    "They rowed out past the rocks.",
+    "Nobody had seen the ship since the storm.",
+    "The map was wrong, or the sea had moved.",
+    "Chelsea found the bottle first.",
+    "Inside, a second map.",
+    "And that is how it ended, and how it began.",
+)
+W, H = 1280, 720
+
+
+def keyframes(folder: Path, index: int, style: str = "vintage") -> tuple[Path, Path]:
+    paths = []
+    for which, photo in (("a", NAMES[index % 4]), ("b", NAMES[(index + 1) % 4])):
+        image = compose_keyframe(
+            [PHOTOS / photo], framing="medium", style=style, width=W, height=H, seed=index
+        )
+        path = folder / f"key-{index}-{which}.jpg"
+        image.save(path, "JPEG", quality=92)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def render_clip(folder: Path, index: int, seconds: float, seed: int, first: Path, last: Path):
+    out = folder / f"clip-{index}-{seed}"
+    out.mkdir(exist_ok=True)
+    request = ClipRequest(
+        prompt="scene", seed=seed, duration_seconds=seconds, first_frame=first,
+        last_frame=last, scene=True,
+    )  # fmt: skip
+    return AnimaticBackend().render(request, workdir=out, progress=lambda stage, fraction: None)
+
+
+def assemble(
+    folder: Path, clips: list[Path], narrations, music: Path | None, *, cache: dict,
+    copy: bool = True,
+):  # fmt: skip
+    """Our assembly of ``clips`` (6 s each, crossfades); pieces already in ``cache`` (by clip
+    and neighbours) are reused, as the film pipeline reuses stored pieces. With ``copy`` the
+    bodies are copied (the animatic's scenes are encoded for it), else encoded (a cloud clip)."""
+    frames = [assembly.scene_frames(6.0)] * len(clips)
+    seams = [assembly.Seam("crossfade")] * (len(clips) - 1)
+    starts = assembly.scene_starts(frames, seams)
+    pieces = []
+    for i, clip in enumerate(clips):
+        head = seams[i - 1].frames if i else 0
+        tail = seams[i].frames if i < len(seams) else 0
+        key = ("body", clip, head, tail)
+        if key not in cache and copy:
+            cache[key] = folder / f"body-{len(cache)}.mp4"
+            assembly.copy_body(clip=clip, first=head, end=frames[i] - tail, out=cache[key])
+        elif key not in cache:
+            cache[key] = folder / f"body-{len(cache)}.mp4"
+            assembly.encode_body(
+                clip=clip, first=head, end=frames[i] - tail, out=cache[key], width=W, height=H
+            )
+        pieces.append(cache[key])
+        if i < len(seams):
+            key = ("seam", clip, clips[i + 1])
+            if key not in cache:
+                cache[key] = folder / f"seam-{len(cache)}.mp4"
+                assembly.encode_seam(
+                    outgoing=clip, outgoing_frames=frames[i], incoming=clips[i + 1],
+                    seam=seams[i], out=cache[key], width=W, height=H,
+                )  # fmt: skip
+            pieces.append(cache[key])
+    seconds = starts[-1] / assembly.FPS
+    track = folder / "narration.wav"
+    offsets = [
+        (n.path, starts[i % len(starts)] / assembly.FPS + 0.3) for i, n in enumerate(narrations)
+    ]
+    assembly.narration_track(offsets[: len(clips)], seconds=seconds, out=track)
+    sound = folder / "sound.m4a"
+    assembly.mix_audio(narration=track, music=music, seconds=seconds, out=sound)
+    cues = [
+        c for i, n in enumerate(narrations[: len(clips)]) for c in shifted(n.cues, offsets[i][1])
+    ]
+    srt = folder / "subs.srt"
+    srt.write_text(to_srt(cues))
+    chapters = folder / "chapters.txt"
+    chapters.write_text(
+        assembly.chapters_metadata(
+            [f"Scene {i + 1}" for i in range(len(clips))], [s / assembly.FPS for s in starts]
+        )
+    )
+    out = folder / "film.mp4"
+    assembly.join_and_mux(
+        pieces=pieces, audio=sound, subtitles_srt=srt, chapters=chapters, out=out, workdir=folder
+    )
+    return out
+
+
+def moviepy_assembly(folder: Path, clips: list[Path], narrations, music: Path) -> Path:
+    from moviepy import (
+        AudioFileClip,
+        CompositeAudioClip,
+        VideoFileClip,
+        concatenate_videoclips,
+        vfx,
+    )
+
+    videos = [VideoFileClip(str(c), audio=False) for c in clips]
+    faded = [videos[0]] + [
+        v.with_effects([vfx.CrossFadeIn(assembly.TRANSITION_SECONDS)]) for v in videos[1:]
+    ]
+    film = concatenate_videoclips(faded, method="compose", padding=-assembly.TRANSITION_SECONDS)
+    step = 6.0 - assembly.TRANSITION_SECONDS
+    voices = [
+        AudioFileClip(str(n.path)).with_start(i * step + 0.3) for i, n in enumerate(narrations)
+    ]
+    bed = AudioFileClip(str(music)).with_duration(film.duration).with_volume_scaled(0.15)
+    film = film.with_audio(CompositeAudioClip([bed, *voices]).with_duration(film.duration))
+    out = folder / "moviepy.mp4"
+    film.write_videofile(
+        str(out), fps=assembly.FPS, codec="libx264", audio_codec="aac", preset="veryfast",
+        ffmpeg_params=["-crf", "20", "-pix_fmt", "yuv420p"], logger=None,
+    )  # fmt: skip
+    return out
+
+
+def concat_copy(folder: Path, clips: list[Path], sound: Path) -> Path:
+    listing = folder / "copy.txt"
+    listing.write_text("".join(f"file '{c}'\n" for c in clips))
+    out = folder / "copy.mp4"
+    subprocess.run(
+        [assembly.ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "concat",
+         "-safe", "0",
+         "-i", str(listing), "-i", str(sound), "-map", "0:v", "-map", "1:a", "-c", "copy",
+         "-movflags", "+faststart", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def timed(call):
+    start = time.perf_counter()
+    value = call()
+    return time.perf_counter() - start, value
+
+
+def peak_mb() -> tuple[float, float]:
+    """Peak resident memory so far, in MB: this process, and the largest child process."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def long_film(count: int, clips_folder: Path) -> None:
+    """Assemble ``count`` scenes from the ten clips under ``clips_folder``; print the time and
+    this process's and its largest child's peak memory in MB."""
+    voice = find_voice("espeak-en-us") or installed_voices()[0]
+    folder = Path(tempfile.mkdtemp(prefix="film-long-", dir=clips_folder))
+    clips = sorted(clips_folder.glob("clip-*-*/video.mp4"))[:10]
+    long_clips = []
+    for i in range(count):
+        copy = folder / f"long-{i}.mp4"
+        shutil.copy(clips[i % len(clips)], copy)
+        long_clips.append(copy)
+    narrations = [
+        synthesise(LINES[i % 10], voice=voice, path=folder / f"n{i}.wav", workdir=folder)
+        for i in range(count)
+    ]
+    music = folder / "m.wav"
+    write_midi(mood="calm", seconds=count * 6, path=folder / "m.mid", seed=2)
+    render_music(midi_path=folder / "m.mid", path=music)
+    seconds, _ = timed(lambda: assemble(folder, long_clips, narrations, music, cache={}))
+    own, largest = peak_mb()
+    print(f"{seconds:.2f} {own:.1f} {largest:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--skip-moviepy", action="store_true")
+    parser.add_argument("--long-scenes", type=int, default=100)
+    parser.add_argument("--only-long", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--clips", type=Path, default=None, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.only_long:
+        long_film(options.only_long, options.clips)
+        return
+    voice = find_voice("espeak-en-us") or installed_voices()[0]
+    folder = Path(tempfile.mkdtemp(prefix="film-bench-"))
+    try:
+        print(f"CPU cores: {os.cpu_count()}; voice: {voice.label}")
+        clip_paths: list[Path] = []
+        build_clips = 0.0
+        for i in range(10):
+            first, last = keyframes(folder, i)
+            seconds, clip = timed(lambda i=i, a=first, b=last: render_clip(folder, i, 6.0, i, a, b))
+            build_clips += seconds
+            clip_paths.append(clip.video_path)
+        narrations = [
+            synthesise(line, voice=voice, path=folder / f"n{i}.wav", workdir=folder)
+            for i, line in enumerate(LINES)
+        ]
+        midi, music = folder / "m.mid", folder / "m.wav"
+        write_midi(mood="suspense", seconds=60, path=midi, seed=1)
+        render_music(midi_path=midi, path=music)
+
+        cache: dict = {}
+        (folder / "ours").mkdir()
+        ours, film = timed(
+            lambda: assemble(folder / "ours", clip_paths, narrations, music, cache=cache)
+        )
+        (folder / "encoded").mkdir()
+        encoded, _ = timed(
+            lambda: assemble(
+                folder / "encoded", clip_paths, narrations, music, cache={}, copy=False
+            )
+        )
+        sound = folder / "ours" / "sound.m4a"
+        copy, _ = timed(lambda: concat_copy(folder, clip_paths, sound))
+        print("\n1. Ten 6 s 1280×720 scenes, crossfades, narration, ducked music")
+        print(f"   ours, bodies copied (the animatic's clips): {ours:6.2f} s")
+        print(f"   ours, bodies encoded (a cloud backend's clips): {encoded:6.2f} s")
+        print(
+            f"   ffmpeg concat, copy, no transitions: {copy:5.2f} s   "
+            f"ours / copy = {ours / copy:.1f}× (target ≤ 3×)"
+        )
+        if not options.skip_moviepy:
+            slow, _ = timed(lambda: moviepy_assembly(folder, clip_paths, narrations, music))
+            print(
+                f"   moviepy compose + write_videofile: {slow:6.2f} s   "
+                f"moviepy / ours = {slow / ours:.1f}× (target ≥ 5×)"
+            )
+
+        first, last = keyframes(folder, 4)
+        redo_clip, clip = timed(lambda: render_clip(folder, 4, 6.0, 99, first, last))
+        changed = list(clip_paths)
+        changed[4] = clip.video_path
+        (folder / "redo").mkdir()
+        redo_assembly, _ = timed(
+            lambda: assemble(folder / "redo", changed, narrations, music, cache=cache)
+        )
+        full = build_clips + ours
+        redo = redo_clip + redo_assembly
+        print("\n2. Re-render one scene of ten and reassemble")
+        print(f"   full build (10 clips + assembly): {full:6.2f} s")
+        print(
+            f"   one scene + reassembly:           {redo:6.2f} s   "
+            f"= {redo / full:.2f} of a full build (target ≤ 0.25)"
+        )
+
+        count = options.long_scenes
+        # In a fresh process, so its peak memory is the assembly's own (not moviepy's above).
+        child = subprocess.run(
+            [sys.executable, __file__, "--only-long", str(count), "--clips", folder.as_posix()],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        long_time, own, largest = (float(v) for v in child.stdout.split()[-3:])
+        print(
+            f"\n3. A {count * 5.5 / 60:.1f}-minute film ({count} scenes) "
+            "against the one-minute film (10 scenes)"
+        )
+        print(
+            f"   assembly: {long_time:.1f} s, {long_time / ours:.1f}× the one-minute film's "
+            f"{ours:.1f} s for {count / 10:.0f}× the scenes"
+        )
+        print(
+            f"   peak memory: the assembling process {own:.0f} MB, "
+            f"largest ffmpeg child {largest:.0f} MB (target < 400 MB)"
+        )
+
+        stages = {}
+        five = folder / "five"
+        five.mkdir()
+        stages["keyframes"], keys = timed(
+            lambda: [keyframes(five, i, "watercolour") for i in range(5)]
+        )
+        piper = find_voice("piper-joe") or voice
+        stages["narration"], spoken = timed(
+            lambda: [
+                synthesise(LINES[i], voice=piper, path=five / f"n{i}.wav", workdir=five)
+                for i in range(5)
+            ]
+        )
+        stages["clips"], _ = timed(
+            lambda: [render_clip(five, i, 6.0, i, *keys[i]) for i in range(5)]
+        )
+        stages["music"], _ = timed(
+            lambda: (
+                write_midi(mood="heroic", seconds=30, path=five / "m.mid", seed=3),
+                render_music(midi_path=five / "m.mid", path=five / "m.wav"),
+            )
+        )
+        five_clips = [next((five / f"clip-{i}-{i}").glob("video.mp4")) for i in range(5)]
+        stages["assembly"], _ = timed(
+            lambda: assemble(five, five_clips, spoken, five / "m.wav", cache={})
+        )
+        total = sum(stages.values())
+        print(f"\n4. A five-scene film on the offline backends (Piper narration): {total:.1f} s")
+        for stage, seconds in stages.items():
+            print(f"   {stage:<10} {seconds:6.2f} s  {seconds / total:5.1%}")
+        del film
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

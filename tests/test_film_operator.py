@@ -1,0 +1,91 @@
+"""Films for operators: the ``render_film`` command and the admin's film and scene lists and
+actions."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from films.models import Film, Scene
+from jobs.models import JobStatus
+from tests.films import make_cast, make_film
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_render_film_command_renders_and_prints_progress(
+    user, make_character, capsys, broker, worker, tmp_path
+):
+    make_cast(make_character, user)
+    out = tmp_path / "film.mp4"
+    call_command(
+        "render_film", "--user", "alice@example.com", "--character", "eileen",
+        "--character", "Chelsea", "--idea", "A cat learns to fly.", "--scenes", "3",
+        "--seconds", "30", "--style", "neon", "--out", str(out),
+    )  # fmt: skip
+    output = capsys.readouterr().out
+    assert "3 scenes" in output and "estimated cost $0.00" in output
+    assert "rendering clips" in output and "1:succeeded" in output
+    assert "Done: a " in output
+    assert out.read_bytes()[4:8] == b"ftyp"
+    assert Film.objects.get().status == JobStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--user", "nobody@example.com"], "No user with the email 'nobody@example.com'."),
+        (["--character", "Zed"], "has no character called 'Zed'"),
+        (["--idea", " "], "Write the idea of your film"),
+        (["--genre", "opera"], "Unknown genre “opera”."),
+        (["--style", "cubist"], "Unknown visual style “cubist”."),
+        (["--voice", "hal"], "The voice “hal” is not installed on this site."),
+        (["--scenes", "50"], "A new film has 3 to 12 scenes, not 50."),
+        (["--seconds", "900"], "A film lasts 30 seconds to 10 minutes, not 900 seconds."),
+    ],
+)
+def test_render_film_command_refuses_bad_input(user, make_character, arguments, message):
+    make_cast(make_character, user)
+    options = {"--user": "alice@example.com", "--character": "Eileen", "--idea": "A cat flies."}
+    options.update(dict(zip(arguments[::2], arguments[1::2], strict=True)))
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call_command("render_film", *[part for pair in options.items() for part in pair])
+    assert not Film.objects.exists()
+
+
+@pytest.fixture
+def operator_client(client, django_user_model):
+    operator = django_user_model.objects.create_superuser(
+        email="ops@example.com", password="operator password 1"
+    )
+    client.force_login(operator)
+    return client
+
+
+def test_admin_lists_films_and_scenes_and_cancels_and_retries(
+    operator_client, user, make_character, broker
+):
+    from films import services
+
+    film = make_film(user, make_cast(make_character, user), title="Night Harbour")
+    Scene.objects.filter(film=film, position=1).update(error="Failed while rendering: boom")
+    listing = operator_client.get(reverse("admin:films_film_changelist")).content.decode()
+    assert "Night Harbour" in listing
+    page = operator_client.get(reverse("admin:films_film_change", args=[film.pk])).content.decode()
+    assert "Failed while rendering: boom" in page
+    scenes = operator_client.get(reverse("admin:films_scene_changelist")).content.decode()
+    assert scenes.count("/admin/films/scene/") >= 3
+
+    services.render_film(film=film)
+    operator_client.post(
+        reverse("admin:films_film_changelist"),
+        {"action": "cancel_selected", "_selected_action": [film.pk]},
+    )
+    film.refresh_from_db()
+    assert film.status == JobStatus.CANCELED
+    operator_client.post(
+        reverse("admin:films_film_changelist"),
+        {"action": "retry_selected", "_selected_action": [film.pk]},
+    )
+    film.refresh_from_db()
+    assert film.status == JobStatus.QUEUED

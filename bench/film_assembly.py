@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -124,9 +125,13 @@ def assemble(
     offsets = [
         (n.path, starts[i % len(starts)] / assembly.FPS + 0.3) for i, n in enumerate(narrations)
     ]
-    assembly.narration_track(offsets[: len(clips)], seconds=seconds, out=track)
-    sound = folder / "sound.m4a"
-    assembly.mix_audio(narration=track, music=music, seconds=seconds, out=sound)
+    # As the film pipeline does, the sound is reused while narrations and timings stay.
+    key = ("sound", len(clips), id(narrations), music)
+    if key not in cache:
+        cache[key] = folder / "sound.m4a"
+        assembly.narration_track(offsets[: len(clips)], seconds=seconds, out=track)
+        assembly.mix_audio(narration=track, music=music, seconds=seconds, out=cache[key])
+    sound = cache[key]
     cues = [
         c for i, n in enumerate(narrations[: len(clips)]) for c in shifted(n.cues, offsets[i][1])
     ]
@@ -194,8 +199,11 @@ def timed(call):
 
 
 def peak_mb() -> tuple[float, float]:
-    """Peak resident memory so far, in MB: this process, and the largest child process."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory so far, in MB: this process (VmHWM, which starts afresh at exec,
+    unlike ru_maxrss), and the largest child process (an upper bound: a child's ru_maxrss
+    starts at its parent's size when it forks)."""
+    status = Path("/proc/self/status").read_text()
+    own = float(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return own, children
 
@@ -263,7 +271,7 @@ def main() -> None:
                 folder / "encoded", clip_paths, narrations, music, cache={}, copy=False
             )
         )
-        sound = folder / "ours" / "sound.m4a"
+        sound = next(path for key, path in cache.items() if key[0] == "sound")
         copy, _ = timed(lambda: concat_copy(folder, clip_paths, sound))
         print("\n1. Ten 6 s 1280×720 scenes, crossfades, narration, ducked music")
         print(f"   ours, bodies copied (the animatic's clips): {ours:6.2f} s")

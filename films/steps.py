@@ -200,11 +200,13 @@ def make_music(film: Film, *, seconds: float, workdir: Path) -> Path | None:
     return path
 
 
-def _piece(film: Film, key: str, workdir: Path, make: Callable[[Path], None]) -> tuple[Path, str]:
+def _piece(
+    film: Film, key: str, workdir: Path, make: Callable[[Path], None], suffix: str = ".mp4"
+) -> tuple[Path, str]:
     """An encoded piece of the assembly: fetched when stored under its key, else made and
     stored. Returns its local path and storage name."""
-    name = f"films/{film.public_id}/pieces/{key}.mp4"
-    path = workdir / f"{key}.mp4"
+    name = f"films/{film.public_id}/pieces/{key}{suffix}"
+    path = workdir / f"{key}{suffix}"
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as source, path.open("wb") as target:
             shutil.copyfileobj(source, target)
@@ -300,23 +302,34 @@ def assemble(
             progress("assembling", (2 * index + 2) / total * 0.8)
         seconds = starts[-1] / assembly.FPS
         starts_seconds = [frame / assembly.FPS for frame in starts]
-        narration = workdir / "narration.wav"
-        assembly.narration_track(
-            [
-                (
-                    fetch(s.narration_audio, workdir / f"narration-{i}.wav"),
-                    starts_seconds[i] + NARRATION_LEAD,
-                )
-                for i, s in enumerate(scenes)
-                if s.narration_audio
-            ],
-            seconds=seconds,
-            out=narration,
-        )
         progress("mixing the sound", 0.82)
         music = make_music(film, seconds=seconds, workdir=workdir)
-        audio = workdir / "sound.m4a"
-        assembly.mix_audio(narration=narration, music=music, seconds=seconds, out=audio)
+        # The sound depends on the narrations, where they fall and the music only: a new
+        # take of a scene with the same narration and length reuses it.
+        sound_key = keys.piece_key(
+            "sound",
+            [(s.narration_key, f) for s, f in zip(scenes, frames, strict=True)],
+            [seam.transition for seam in seams],
+            film.music_key if music is not None else "",
+            assembly.TARGET_LUFS,
+        )
+
+        def sound(out: Path) -> None:
+            narration = workdir / "narration.wav"
+            spoken = [
+                (fetch(s.narration_audio, workdir / f"narration-{i}.wav"), starts_seconds[i])
+                for i, s in enumerate(scenes)
+                if s.narration_audio
+            ]
+            assembly.narration_track(
+                [(path, start + NARRATION_LEAD) for path, start in spoken],
+                seconds=seconds,
+                out=narration,
+            )
+            assembly.mix_audio(narration=narration, music=music, seconds=seconds, out=out)
+
+        audio, name = _piece(film, sound_key, workdir, sound, suffix=".m4a")
+        kept.add(name)
         cues = film_cues(scenes, starts_seconds)
         srt, vtt = workdir / "subtitles.srt", workdir / "subtitles.vtt"
         srt.write_text(to_srt(cues), encoding="utf-8")

@@ -121,12 +121,19 @@ def _seek(frame: int) -> list[str]:
     return ["-ss", f"{(frame - 0.5) / FPS:.6f}"] if frame > 0 else []
 
 
+def _read_only(frames: int) -> list[str]:
+    # An input option: ffmpeg stops reading the clip after these frames (and one spare)
+    # instead of decoding it to the end for a trim filter to drop.
+    return ["-t", f"{(frames + 1) / FPS:.6f}"]
+
+
 def encode_body(*, clip: Path, first: int, end: int, out: Path, width: int, height: int) -> None:
     """Encode frames ``first`` up to (not including) ``end`` of ``clip`` to ``out`` (MP4),
     ``width``×``height`` at ``FPS``, letterboxed when the clip's shape differs."""
     run_ffmpeg(
         [
             *_seek(first),
+            *_read_only(end - first),
             "-i",
             str(clip),
             "-vf",
@@ -180,8 +187,10 @@ def encode_seam(
     run_ffmpeg(
         [
             *_seek(outgoing_frames - frames),
+            *_read_only(frames),
             "-i",
             str(outgoing),
+            *_read_only(frames),
             "-i",
             str(incoming),
             "-filter_complex",

@@ -83,8 +83,9 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install-dev browser
+bench: install-dev browser fonts audio
 	$(BIN)/python bench/render_animatic.py
+	$(BIN)/python bench/film_assembly.py
 	$(BIN)/python bench/progress_latency.py
 	$(BIN)/python bench/browser_progress_latency.py
 	$(BIN)/python bench/cloud_polling.py

@@ -98,6 +98,7 @@ def assemble(
     seams = [assembly.Seam("crossfade")] * (len(clips) - 1)
     starts = assembly.scene_starts(frames, seams)
     pieces = []
+    seam_jobs: list[assembly.SeamJob] = []
     for i, clip in enumerate(clips):
         head = seams[i - 1].frames if i else 0
         tail = seams[i].frames if i < len(seams) else 0
@@ -115,11 +116,11 @@ def assemble(
             key = ("seam", clip, clips[i + 1])
             if key not in cache:
                 cache[key] = folder / f"seam-{len(cache)}.mp4"
-                assembly.encode_seam(
-                    outgoing=clip, outgoing_frames=frames[i], incoming=clips[i + 1],
-                    seam=seams[i], out=cache[key], width=W, height=H,
-                )  # fmt: skip
+                seam_jobs.append(
+                    assembly.SeamJob(clip, frames[i], clips[i + 1], seams[i], cache[key])
+                )
             pieces.append(cache[key])
+    assembly.encode_seams(seam_jobs, width=W, height=H)
     seconds = starts[-1] / assembly.FPS
     track = folder / "narration.wav"
     offsets = [

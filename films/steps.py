@@ -200,21 +200,39 @@ def make_music(film: Film, *, seconds: float, workdir: Path) -> Path | None:
     return path
 
 
+def _piece_name(film: Film, key: str, suffix: str) -> str:
+    return f"films/{film.public_id}/pieces/{key}{suffix}"
+
+
+def _stored_piece(
+    film: Film, key: str, workdir: Path, suffix: str = ".mp4"
+) -> tuple[Path, str] | None:
+    """The piece stored under ``key``, fetched into ``workdir``; None when there is none."""
+    name = _piece_name(film, key, suffix)
+    if not default_storage.exists(name):
+        return None
+    path = workdir / f"{key}{suffix}"
+    with default_storage.open(name, "rb") as source, path.open("wb") as target:
+        shutil.copyfileobj(source, target)
+    return path, name
+
+
+def _store_piece(film: Film, key: str, path: Path) -> str:
+    with path.open("rb") as data:
+        return default_storage.save(_piece_name(film, key, path.suffix), File(data))
+
+
 def _piece(
     film: Film, key: str, workdir: Path, make: Callable[[Path], None], suffix: str = ".mp4"
 ) -> tuple[Path, str]:
     """An encoded piece of the assembly: fetched when stored under its key, else made and
     stored. Returns its local path and storage name."""
-    name = f"films/{film.public_id}/pieces/{key}{suffix}"
+    stored = _stored_piece(film, key, workdir, suffix)
+    if stored is not None:
+        return stored
     path = workdir / f"{key}{suffix}"
-    if default_storage.exists(name):
-        with default_storage.open(name, "rb") as source, path.open("wb") as target:
-            shutil.copyfileobj(source, target)
-        return path, name
     make(path)
-    with path.open("rb") as data:
-        default_storage.save(name, File(data))
-    return path, name
+    return path, _store_piece(film, key, path)
 
 
 def film_cues(scenes: list[Scene], starts_seconds: list[float]) -> list[Cue]:
@@ -250,6 +268,8 @@ def assemble(
 
     pieces: list[Path] = []
     kept: set[str] = set()
+    seam_jobs: list[assembly.SeamJob] = []
+    missing: list[tuple[str, Path]] = []
     total = len(scenes) * 2
     try:
         for index, scene in enumerate(scenes):
@@ -275,31 +295,30 @@ def assemble(
             path, name = _piece(film, key, workdir, body)
             pieces.append(path)
             kept.add(name)
-            progress("assembling", (2 * index + 1) / total * 0.8)
-            if index < len(seams):
-                seam = seams[index]
-                if seam.frames:
-                    nxt = scenes[index + 1]
-                    key = keys.piece_key(
-                        "seam",
-                        scene.clip_key,
-                        nxt.clip_key,
-                        seam.transition,
-                        frames[index],
-                        width,
-                        height,
-                    )
-
-                    def transition(out: Path, i: int = index, s: assembly.Seam = seam) -> None:
-                        assembly.encode_seam(
-                            outgoing=clip_of(i), outgoing_frames=frames[i],
-                            incoming=clip_of(i + 1), seam=s, out=out, width=width, height=height,
-                        )  # fmt: skip
-
-                    path, name = _piece(film, key, workdir, transition)
-                    pieces.append(path)
-                    kept.add(name)
-            progress("assembling", (2 * index + 2) / total * 0.8)
+            progress("assembling", (2 * index + 1) / total * 0.6)
+            if index < len(seams) and seams[index].frames:
+                nxt = scenes[index + 1]
+                key = keys.piece_key(
+                    "seam", scene.clip_key, nxt.clip_key, seams[index].transition,
+                    frames[index], width, height,
+                )  # fmt: skip
+                stored = _stored_piece(film, key, workdir)
+                if stored is None:
+                    out = workdir / f"{key}.mp4"
+                    missing.append((key, out))
+                    seam_jobs.append(
+                        assembly.SeamJob(clip_of(index), frames[index], clip_of(index + 1),
+                                         seams[index], out)
+                    )  # fmt: skip
+                    stored = (out, _piece_name(film, key, ".mp4"))
+                pieces.append(stored[0])
+                kept.add(stored[1])
+            progress("assembling", (2 * index + 2) / total * 0.6)
+        # Every missing transition at once: a few ffmpeg processes instead of one each.
+        progress("encoding the transitions", 0.6)
+        assembly.encode_seams(seam_jobs, width=width, height=height)
+        for key, out in missing:
+            _store_piece(film, key, out)
         seconds = starts[-1] / assembly.FPS
         starts_seconds = [frame / assembly.FPS for frame in starts]
         progress("mixing the sound", 0.82)

@@ -43,6 +43,14 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     ).stderr  # fmt: skip
     assert errors == ""
     expected = sum(round(s.clip_seconds * 24) for s in scenes) - 12 * (len(scenes) - 1)
+    # Copied bodies are the scenes' own frames, bit for bit, exactly where they belong: the
+    # second scene's body starts 12 frames into its clip, right after the first seam.
+    second = tmp_path / "second.mp4"
+    second.write_bytes(stored_bytes(scenes[1].clip))
+    first_length = round(scenes[0].clip_seconds * 24)
+    body_start = _raw_frame(video, first_length)
+    assert len(body_start) == 1280 * 720 * 3 and body_start == _raw_frame(second, 12)
+    assert _raw_frame(video, first_length + 30) == _raw_frame(second, 42)
     assert probe.frames == expected
     assert film.duration_seconds == pytest.approx(expected / 24, abs=1 / 24)
     log = subprocess.run(
@@ -73,6 +81,15 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     assert peak <= -1.0
     vtt = stored_bytes(film.subtitles_vtt).decode()
     assert vtt.startswith("WEBVTT") and "-->" in vtt
+
+
+def _raw_frame(video, index: int) -> bytes:
+    """Frame ``index`` of ``video``, decoded to raw RGB."""
+    return subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(video), "-vf",
+         f"select=eq(n\\,{index})", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def _frame_png(video, at: str, out):

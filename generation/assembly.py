@@ -183,8 +183,9 @@ class SeamJob:
     out: Path
 
 
-#: Transitions encoded by one ffmpeg process (bounded, so its memory stays flat).
-SEAMS_PER_PROCESS = 8
+#: Transitions encoded by one ffmpeg process: each holds an x264 encoder (about 120 MB at
+#: 720p), so a small batch keeps memory flat (bench/film_assembly.py: 288 MB with 2, 1 GB with 8).
+SEAMS_PER_PROCESS = 2
 
 
 def encode_seams(jobs: Sequence[SeamJob], *, width: int, height: int) -> None:

@@ -140,5 +140,20 @@ class SceneForm(forms.Form):
     )
     first_frame_text = forms.CharField(max_length=500, label="First frame")
     last_frame_text = forms.CharField(max_length=500, label="Last frame")
+    cast = CastField(
+        queryset=Character.objects.none(),
+        to_field_name="public_id",
+        widget=forms.CheckboxSelectMultiple,
+        label="In the shot",
+        help_text="Two or three are composed side by side in the keyframes.",
+        error_messages={"required": "Choose who is in the shot, from the film's cast."},
+    )
     framing = forms.ChoiceField(choices=Framing.choices)
     transition = forms.ChoiceField(choices=Transition.choices, label="Into the next scene")
+
+    def __init__(self, *args: Any, film: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the film's own cast: another character's id is "not one of the choices".
+        cast(forms.ModelMultipleChoiceField, self.fields["cast"]).queryset = film.cast.order_by(
+            "name"
+        )

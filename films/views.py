@@ -102,7 +102,9 @@ def _scene_rows(film: Film, quote: services.Quote) -> list[dict[str, Any]]:
                         "last_frame_text": scene.last_frame_text,
                         "framing": scene.framing,
                         "transition": scene.transition,
+                        "cast": [character.public_id for character in scene.cast.all()],
                     },
+                    film=film,
                     prefix=f"scene-{scene.public_id}",
                 ),
             }
@@ -146,7 +148,7 @@ def _act(
 @require_POST
 def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     scene = _owned_scene(request, public_id, scene_id)
-    form = SceneForm(request.POST, prefix=f"scene-{scene.public_id}")
+    form = SceneForm(request.POST, film=scene.film, prefix=f"scene-{scene.public_id}")
     if not form.is_valid():
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, f"Scene {scene.number} was not saved: {errors}")
@@ -154,7 +156,9 @@ def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
     return _act(
         request,
         public_id,
-        lambda: services.update_scene(scene=scene, **form.cleaned_data),
+        lambda: services.update_scene(
+            scene=scene, **{**form.cleaned_data, "cast": list(form.cleaned_data["cast"])}
+        ),
         f"Scene {scene.number} saved.",
     )
 

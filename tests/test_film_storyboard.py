@@ -212,3 +212,30 @@ def test_a_film_over_ten_minutes_is_refused_before_anything_runs(user, make_char
         services.render_film(film=film)
     film.refresh_from_db()
     assert film.status == JobStatus.DRAFT
+
+
+def test_the_storyboard_sets_who_is_in_a_shot_from_the_films_cast_only(
+    alice_client, user, other_user, make_character
+):
+    eileen, chelsea = make_cast(make_character, user)
+    film = make_film(user, [eileen, chelsea])
+    scene = film.scenes.get(position=1)
+    url = reverse("films:scene_update", args=[film.public_id, scene.public_id])
+    prefix = f"scene-{scene.public_id}"
+    fields = {
+        f"{prefix}-{name}": getattr(scene, name)
+        for name in ("heading", "shot", "narration", "first_frame_text", "last_frame_text",
+                     "framing", "transition")
+    }  # fmt: skip
+    page = alice_client.get(reverse("films:detail", args=[film.public_id])).content.decode()
+    assert f'name="{prefix}-cast"' in page
+    both = [str(eileen.public_id), str(chelsea.public_id)]
+    alice_client.post(url, {**fields, f"{prefix}-cast": both})
+    assert set(scene.cast.all()) == {eileen, chelsea}
+
+    stranger = make_character(other_user, name="Mallory")
+    response = alice_client.post(
+        url, {**fields, f"{prefix}-cast": [str(stranger.public_id)]}, follow=True
+    )
+    assert "was not saved" in response.content.decode()
+    assert set(scene.cast.all()) == {eileen, chelsea}

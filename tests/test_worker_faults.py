@@ -31,9 +31,9 @@ def database_url() -> str:
 def start_worker(tmp_path, broker, media_env):
     started: list[WorkerProcess] = []
 
-    def start(queue: str, **extra_env: str) -> WorkerProcess:
+    def start(*queues: str, **extra_env: str) -> WorkerProcess:
         env = {"DATABASE_URL": database_url(), **media_env}
-        worker = WorkerProcess((queue,), tmp_path, {**env, **extra_env})
+        worker = WorkerProcess(queues, tmp_path, {**env, **extra_env})
         started.append(worker)
         return worker
 
@@ -175,3 +175,48 @@ def test_a_worker_killed_mid_film_resumes_without_redoing_finished_scenes(
     assert Scene.objects.get(pk=third.pk).attempts == 2
     films = [p for p in stored_files(f"films/{film.public_id}") if p.name.startswith("film-")]
     assert len(films) == 1
+
+
+def test_a_worker_killed_mid_cloud_film_starts_each_scene_once(
+    cloud, settings, user, make_character, start_worker, sweeper
+):
+    from films import services as film_services
+    from films.models import Film, Scene
+    from jobs.models import JobStatus
+    from tests.films import make_cast, make_film
+
+    cloud.in_progress_polls = 6
+    provider = {
+        "NOVA_REEL_OUTPUT_S3_URI": settings.NOVA_REEL_OUTPUT_S3_URI,
+        "AWS_S3_ENDPOINT_URL": settings.AWS_S3_ENDPOINT_URL,
+        "BEDROCK_ENDPOINT_URL": settings.BEDROCK_ENDPOINT_URL,
+        "BEDROCK_CONTROL_ENDPOINT_URL": settings.BEDROCK_CONTROL_ENDPOINT_URL,
+        "BEDROCK_POLL_SECONDS": "0.5",
+        "DAILY_BUDGET_USD": "20",
+    }
+    settings.DAILY_BUDGET_USD = "20"
+    first = start_worker("media", "cloud", **provider)
+    film = make_film(
+        user, make_cast(make_character, user), idea="A cat finds a map.", backend="nova-reel"
+    )
+    wait_for(lambda: not Scene.objects.filter(film=film, narration_key="").exists(), timeout=60)
+    # Short plans: each narration fits one 6 s clip, which opens on the previous last frame.
+    Scene.objects.filter(film=film).update(planned_seconds=4.0)
+    film_services.render_film(film=film)
+    second_scene = Scene.objects.get(film=film, position=1)
+    wait_for(
+        lambda: Invocation.objects.filter(
+            job_id=second_scene.pk, status=InvocationStatus.IN_PROGRESS, polls__gte=1
+        ).exists(),
+        timeout=90,
+    )
+    second = start_worker("media", "cloud", **provider)
+    first.kill()
+
+    done = wait_for(
+        lambda: Film.objects.filter(pk=film.pk, status__in=("succeeded", "failed")).first(),
+        timeout=180,
+    )
+    assert done.status == JobStatus.SUCCEEDED, (done.error, second.log())
+    assert cloud.start_count() == 3
+    assert Scene.objects.get(film=film, position=0).attempts == 1

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -77,7 +78,13 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             return redirect("films:detail", public_id=film.public_id)
-    context = {"form": form, "styles": STYLES}
+    # Each style's sample: two fixture photos graded by the same code as the keyframes
+    # (manage.py render_style_samples).
+    samples = {
+        key: {"url": static(f"img/styles/{key}.jpg"), "description": description}
+        for key, (_, description) in STYLES.items()
+    }
+    context = {"form": form, "samples": samples}
     return render(request, "films/form.html", context, status=form_status(form))
 
 

@@ -48,11 +48,12 @@ def send(step: Step) -> None:
 def next_step(job: Job) -> Step:
     """The message that moves a queued ``job`` on: the one rule for every kind.
 
-    A job whose backend is a provider has an invocation: start it (a start repeats its
-    client token, and one already started is only polled again). Any other job is rendered
-    by its kind's render actor, on the queue its backend names (``media`` for the animatic,
-    ``gpu`` for a local model); a backend no longer configured leaves the actor's own queue,
-    where the render fails with that reason.
+    A kind that pins its queue (a film: it moves on ``media`` whatever its scenes' backend)
+    gets its render actor there. A job whose backend is a provider has an invocation: start
+    it (a start repeats its client token, and one already started is only polled again).
+    Any other job is rendered by its kind's render actor, on the queue its backend names
+    (``media`` for the animatic, ``gpu`` for a local model); a backend no longer configured
+    leaves the actor's own queue, where the render fails with that reason.
     """
     kind = kinds.of(job)
     if kind.queue is not None:

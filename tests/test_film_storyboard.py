@@ -106,9 +106,19 @@ def test_another_users_character_cannot_be_cast(user, other_user, make_character
 
 
 def test_the_form_shows_each_refusal_where_the_user_acted(alice_client, user, make_character):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from generation.styles import STYLES
+
     make_cast(make_character, user)
     page = alice_client.get(reverse("films:create"))
     assert page.status_code == 200 and "Eileen" in page.content.decode()
+    # Every style has its sample image, drawn by the keyframes' own code.
+    for style in STYLES:
+        assert f"img/styles/{style}.jpg" in page.content.decode()
+        assert (Path(settings.BASE_DIR) / "static" / "img" / "styles" / f"{style}.jpg").exists()
     response = alice_client.post(
         reverse("films:create"),
         {"idea": "", "genre": "drama", "style": "natural", "target_seconds": 60,

@@ -63,6 +63,14 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     page.get_by_role("checkbox", name="Chelsea").check()
     page.locator("input[name=target_seconds]").fill("40")
     page.locator("input[name=scene_count]").fill("4")
+    # Every style shows its sample image (loaded, not a broken link).
+    wait_for_page(
+        page,
+        "[...document.querySelectorAll('img.style-sample')]"
+        ".every(i => i.complete && i.naturalWidth == 400)",
+    )
+    page.locator(".style-picker").scroll_into_view_if_needed()
+    save_screenshot(page, tmp_path, "film-form.png")
     page.get_by_role("button", name="Write the storyboard").click()
 
     expect(page.get_by_role("heading", name="Storyboard")).to_be_visible()

@@ -5,8 +5,9 @@ processes (``subprocess``), never imported.
 Subtitle timing comes from how the narration is spoken: the text is cut into cues (a clause
 of at most ``CUE_MAX_CHARS``), each cue is synthesised as its own utterance, its silence
 trimmed, and the pieces joined with a short pause (a longer one after a sentence). A cue's
-start is therefore where its first word is heard, to the sample; words inside a cue are timed
-in proportion to their letters.
+start is therefore where its first word is heard, to the sample; the words inside a cue are
+timed by forced alignment (``generation.alignment``), or in proportion to their letters where a
+word cannot be aligned.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from .alignment import align_words
 
 #: Output sample rate of every narration, in Hz (Piper's medium voices speak at 22,050 Hz).
 SAMPLE_RATE = 22_050
@@ -211,8 +214,18 @@ def _speak(voice: Voice, cues: list[str], folder: Path) -> list[Path]:
         raise SpeechError(f"The speech engine is not installed: {error.filename}") from error
 
 
-def _word_times(text: str, start: float, end: float) -> tuple[tuple[str, float, float], ...]:
+def _word_times(
+    text: str, start: float, end: float, audio: np.ndarray
+) -> tuple[tuple[str, float, float], ...]:
+    """Each word of ``text`` spoken in ``audio`` (from ``start`` to ``end`` seconds): aligned
+    by pocketsphinx where it can, else in proportion to the words' letters."""
     words = text.split()
+    aligned = align_words(words, audio, rate=SAMPLE_RATE)
+    if aligned is not None:
+        return tuple(
+            (word, round(start + a, 3), round(min(start + b, end), 3))
+            for word, (a, b) in zip(words, aligned, strict=True)
+        )
     weights = np.array([len(word) + 1 for word in words], dtype=np.float64)
     edges = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
     return tuple(
@@ -239,7 +252,12 @@ def synthesise(text: str, *, voice: Voice, path: Path, workdir: Path) -> Narrati
         start, end = position / SAMPLE_RATE, (position + len(audio)) / SAMPLE_RATE
         if len(audio):
             cues.append(
-                Cue(cue_text, round(start, 3), round(end, 3), _word_times(cue_text, start, end))
+                Cue(
+                    cue_text,
+                    round(start, 3),
+                    round(end, 3),
+                    _word_times(cue_text, start, end, audio),
+                )
             )
         pause = np.zeros(
             round((SENTENCE_PAUSE if sentence_end else CLAUSE_PAUSE) * SAMPLE_RATE),

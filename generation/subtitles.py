@@ -20,11 +20,29 @@ def _clean(text: str) -> str:
     return " ".join(text.split()).replace("-->", "→")
 
 
+def _escaped(text: str) -> str:
+    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _timed_words(cue: Cue) -> str:
+    """The cue's text with a WebVTT timestamp tag before each word after the first (W3C
+    WebVTT, "cue timestamp"), so a player can show which word is being spoken."""
+    words = cue.text.split()
+    if len(cue.words) != len(words):
+        return _escaped(cue.text)
+    parts = [_escaped(words[0])]
+    for word, (_, start, _end) in zip(words[1:], cue.words[1:], strict=True):
+        tag = f"<{_stamp(start, '.')}>" if cue.start < start < cue.end else ""
+        parts.append(f"{tag}{_escaped(word)}")
+    return " ".join(parts)
+
+
 def to_vtt(cues: Iterable[Cue]) -> str:
-    """The cues as a WebVTT file (W3C WebVTT), one cue per block, times in seconds."""
+    """The cues as a WebVTT file (W3C WebVTT), one cue per block, times in seconds; each word
+    carries its own start time as a cue timestamp."""
     blocks = ["WEBVTT", ""]
     for cue in cues:
-        blocks += [f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}", _clean(cue.text), ""]
+        blocks += [f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}", _timed_words(cue), ""]
     return "\n".join(blocks)
 
 

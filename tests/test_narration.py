@@ -1,0 +1,63 @@
+"""Narration: installed voices only, cue timings from the speech itself, words timed by forced
+alignment (pocketsphinx) where the dictionary knows them, and subtitles written from them."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generation.speech import find_voice, installed_voices, synthesise
+from generation.subtitles import to_srt, to_vtt
+
+
+def test_only_installed_voices_are_offered_and_piper_is_first():
+    names = [voice.name for voice in installed_voices()]
+    assert names[0] == "piper-joe" and "espeak-en-us" in names
+    assert find_voice("hal-9000") is None
+
+
+@pytest.mark.parametrize("voice", ["piper-joe", "espeak-en-us"])
+def test_words_are_aligned_to_the_speech(voice, tmp_path: Path):
+    narration = synthesise(
+        "Nobody had seen the ship since the storm. The lighthouse blinked, once.",
+        voice=find_voice(voice),
+        path=tmp_path / "n.wav",
+        workdir=tmp_path,
+    )
+    assert len(narration.cues) == 2
+    for cue in narration.cues:
+        starts = [start for _, start, _ in cue.words]
+        assert starts[0] == pytest.approx(cue.start, abs=0.05)
+        assert starts == sorted(starts) and cue.words[-1][2] <= cue.end + 0.001
+        # Aligned, not spread by letter count: long and short words do not share a rate.
+        rates = [(end - start) / (len(word) + 1) for word, start, end in cue.words]
+        assert max(rates) / min(rates) > 1.3, cue.words
+
+
+def test_words_the_dictionary_lacks_fall_back_to_letter_timing(tmp_path: Path):
+    narration = synthesise(
+        "Qwzxv blorptang vrrk.", voice=find_voice("espeak-en-us"), path=tmp_path / "n.wav",
+        workdir=tmp_path,
+    )  # fmt: skip
+    (cue,) = narration.cues
+    rates = [(end - start) / (len(word) + 1) for word, start, end in cue.words]
+    assert np.allclose(rates, rates[0], rtol=0.05)
+
+
+def test_subtitles_carry_each_words_time_in_vtt_and_plain_cues_in_srt(tmp_path: Path):
+    narration = synthesise(
+        "Tom & Jerry ran <home>.", voice=find_voice("espeak-en-us"), path=tmp_path / "n.wav",
+        workdir=tmp_path,
+    )  # fmt: skip
+    vtt, srt = to_vtt(narration.cues), to_srt(narration.cues)
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> ")
+    line = vtt.splitlines()[3]
+    assert line.startswith("Tom <00:00:") and "&amp;" in line and "&lt;home&gt;." in line
+    assert "1\n00:00:00,000 --> " in srt and "Tom & Jerry ran <home>." in srt
+
+
+def test_alignment_of_silence_is_refused_not_invented():
+    from generation.alignment import align_words
+
+    assert align_words(["hello", "world"], np.zeros(22050, dtype=np.float32), rate=22050) is None
+    assert align_words([], np.zeros(10, dtype=np.float32), rate=22050) is None

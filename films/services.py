@@ -19,6 +19,7 @@ from django.db.models import F
 
 from accounts.models import User
 from characters.models import Character
+from generation.assembly import TRANSITION_SECONDS
 from generation.music import MOODS
 from generation.registry import UnknownBackend, get_backend
 from generation.script import GENRES, MIN_SCENES, write_script
@@ -31,7 +32,7 @@ from jobs.dispatch import Step, send, send_next_on_commit
 from jobs.invocations import let_go_of_invocations, new_invocation
 from jobs.models import ACTIVE_STATUSES, RETRYABLE_STATUSES, JobStatus
 
-from . import steps
+from . import keys, steps
 from .models import (
     IDEA_MAX_CHARS,
     MAX_FILM_SECONDS,
@@ -346,21 +347,13 @@ class Quote:
 
 
 def _spoken_seconds(scene: Scene) -> float:
-    if scene.narration_seconds is not None and scene.narration_key == _narration_key(scene):
+    if scene.narration_seconds is not None and scene.narration_key == keys.narration_key(scene):
         return scene.narration_seconds
     return len(scene.narration.split()) / WORDS_PER_SECOND
 
 
-def _narration_key(scene: Scene) -> str:
-    from . import keys
-
-    return keys.narration_key(scene)
-
-
 def _clip_is_fresh(scene: Scene, previous: Scene | None) -> bool:
     """Whether the scene's clip is made and none of its inputs changed since."""
-    from . import keys
-
     if not scene.clip or scene.status != JobStatus.SUCCEEDED:
         return False
     current = scene.keyframes_key == keys.keyframes_key(
@@ -409,7 +402,7 @@ def quote_film(*, film: Film) -> Quote:
         except InvalidClipRequest as error:
             if "makes clips of" not in error.message:
                 problems.append(f"Scene {scene.number}: {error.message}")
-    overlaps = sum(0.5 for s in scenes[:-1] if s.transition != "cut")
+    overlaps = sum(TRANSITION_SECONDS for s in scenes[:-1] if s.transition != "cut")
     seconds = sum(lengths) - overlaps
     if seconds > MAX_FILM_SECONDS:
         problems.append(

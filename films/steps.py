@@ -4,7 +4,6 @@ work folder. Each step records the key of the inputs it was made from (``films.k
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -394,12 +393,3 @@ def _remove_old_pieces(film: Film, kept: set[str]) -> None:
     for name in names:
         if f"{folder}/{name}" not in kept:
             default_storage.delete(f"{folder}/{name}")
-
-
-def file_digest(field: FieldFile) -> str:
-    """SHA-256 of a stored file's bytes."""
-    digest = hashlib.sha256()
-    with field.open("rb") as source:
-        for chunk in iter(lambda: source.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -216,16 +216,6 @@ def encode_seams(jobs: Sequence[SeamJob], *, width: int, height: int) -> None:
         )
 
 
-def encode_seam(
-    *, outgoing: Path, outgoing_frames: int, incoming: Path, seam: Seam, out: Path, width: int,
-    height: int,
-) -> None:  # fmt: skip
-    """Encode one transition (see ``SeamJob``)."""
-    encode_seams(
-        [SeamJob(outgoing, outgoing_frames, incoming, seam, out)], width=width, height=height
-    )
-
-
 def narration_track(pieces: Sequence[tuple[Path, float]], *, seconds: float, out: Path) -> None:
     """Write one mono WAV of ``seconds`` with each narration (a WAV at ``SAMPLE_RATE``) placed
     at its offset in seconds, silence elsewhere. Holds 2 bytes per sample of the film."""
@@ -333,9 +323,10 @@ def join_and_mux(
     *, pieces: Sequence[Path], audio: Path, subtitles_srt: Path, chapters: Path, out: Path,
     workdir: Path, burn_subtitles: bool = False, width: int = 1280, height: int = 720,
 ) -> None:  # fmt: skip
-    """Join ``pieces`` (MP4s from ``encode_body``/``encode_seam``) by stream copy, add
-    ``audio``, the subtitles as a ``mov_text`` track (and, with ``burn_subtitles``, drawn into
-    the picture, which re-encodes it), and the chapters; ``moov`` first (``+faststart``)."""
+    """Join ``pieces`` (MP4s from ``encode_body``, ``copy_body`` and ``encode_seams``) by
+    stream copy, add ``audio``, the subtitles as a ``mov_text`` track (and, with
+    ``burn_subtitles``, drawn into the picture, which re-encodes it), and the chapters;
+    ``moov`` first (``+faststart``)."""
     listing = workdir / "pieces.txt"
     listing.write_text("".join(f"file '{piece.resolve()}'\n" for piece in pieces))
     video_input = ["-f", "concat", "-safe", "0", "-i", str(listing)]

@@ -80,7 +80,12 @@ class FilmForm(forms.Form):
         label="Scenes",
         help_text=f"Optional: {MIN_SCENES} to {MAX_SCENES}; by default one per ten seconds.",
     )
-    voice = forms.ChoiceField(choices=(), label="Narration voice")
+    voice = forms.ChoiceField(
+        choices=(),
+        label="Narration voice",
+        help_text="The script is written in English: for another language, write each "
+        "scene's narration in it on the storyboard.",
+    )
     music_mood = forms.ChoiceField(
         choices=[
             ("", "From the genre"),

@@ -28,7 +28,7 @@ from jobs.invocations import current_invocation, new_invocation
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from jobs.workdirs import work_folder
 
-from . import keys, steps
+from . import assembling, keys, steps
 from .models import Film, Scene
 
 logger = logging.getLogger(__name__)
@@ -137,10 +137,13 @@ def _advance_once(film: Film, workdir: Path) -> bool:
                 f"{error.stage} of scene {scene.number}", error.message
             ) from error
         publish(scene)
-    done = _queue_clips(film, scenes)
+    ready, lengths = _queue_clips(film, scenes)
+    done = sum(ready)
     fraction = WEIGHTS["keyframes"] + WEIGHTS["narration"] + WEIGHTS["clips"] * done / count
     if done < count:
         _report(film, f"rendering clips ({done} of {count} done)", fraction)
+        # Meanwhile, the pieces of the assembly whose inputs are final.
+        assembling.prepare_early(film, scenes, ready=ready, lengths=lengths, workdir=workdir)
         return True
     _report(film, "assembling", fraction)
     key = keys.assembly_key(film, scenes)
@@ -148,7 +151,7 @@ def _advance_once(film: Film, workdir: Path) -> bool:
         lifecycle.finish(film, cost_usd=film.cost_usd)
         return False
     base = 1 - WEIGHTS["assembly"]
-    fields = steps.assemble(
+    fields = assembling.assemble(
         film,
         scenes,
         workdir=workdir,
@@ -163,10 +166,12 @@ def _advance_once(film: Film, workdir: Path) -> bool:
     return False
 
 
-def _queue_clips(film: Film, scenes: list[Scene]) -> int:
-    """Queue every scene whose clip is stale and may start now; returns how many scenes
-    have a fresh clip. Raises ``StepError`` naming a scene that failed."""
-    done = 0
+def _queue_clips(film: Film, scenes: list[Scene]) -> tuple[list[bool], list[float | None]]:
+    """Queue every scene whose clip is stale and may start now. Returns which scenes have a
+    fresh clip, and each scene's clip length in seconds (None where its narration is too
+    long for the backend). Raises ``StepError`` naming a scene that failed."""
+    ready: list[bool] = []
+    lengths: list[float | None] = []
     previous: Scene | None = None
     chain_blocked = False
     try:
@@ -178,8 +183,12 @@ def _queue_clips(film: Film, scenes: list[Scene]) -> int:
     for scene in scenes:
         wanted = keys.clip_key(scene, previous=previous)
         previous = scene
-        if scene.clip_key == wanted and scene.clip and scene.status == JobStatus.SUCCEEDED:
-            done += 1
+        fresh = bool(
+            scene.clip_key == wanted and scene.clip and scene.status == JobStatus.SUCCEEDED
+        )
+        ready.append(fresh)
+        lengths.append(scene.clip_seconds if fresh else steps.scene_length(scene, backend))
+        if fresh:
             continue
         if (
             scene.status in (JobStatus.FAILED, JobStatus.CANCELED)
@@ -195,7 +204,7 @@ def _queue_clips(film: Film, scenes: list[Scene]) -> int:
         if scene.status in ACTIVE_STATUSES and scene.pending_clip_key == wanted:
             continue
         _queue_scene(film, scene, wanted, backend)
-    return done
+    return ready, lengths
 
 
 def _queue_scene(film: Film, scene: Scene, wanted: str, backend: ClipBackend) -> None:

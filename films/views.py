@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.http import AuthenticatedRequest
 from generation.registry import backend_label, offered_backends
 from generation.script import GENRES
+from generation.speech import find_voice
 from generation.styles import STYLES
 from jobs import budget
 from lib.files import file_response
@@ -132,6 +133,7 @@ def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         "budget_left": format_usd(budget.remaining_today_usd(owner=request.user)),
         "backend_label": backend_label(film.backend),
         "style_label": STYLES.get(film.style, (film.style, ""))[0],
+        "voice": find_voice(film.voice),
         "genre_label": GENRES[film.genre].label if film.genre in GENRES else film.genre,
     }
     return render(request, "films/detail.html", context)

@@ -16,6 +16,7 @@ import re
 import subprocess
 import wave
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +184,47 @@ class SeamJob:
     out: Path
 
 
+@dataclass(frozen=True)
+class BodyJob:
+    """One scene's body: frames ``first`` up to ``end`` of ``clip`` to ``out``, copied when
+    ``copy`` (a clip encoded for the assembly) or else encoded."""
+
+    clip: Path
+    first: int
+    end: int
+    out: Path
+    copy: bool
+
+
+def encode_pieces(
+    bodies: Sequence[BodyJob], seams: Sequence[SeamJob], *, width: int, height: int
+) -> None:
+    """Make every body and transition in ``bodies`` and ``seams``. Where every body is a
+    copy (no encoder, a few MB), the transitions are encoded in a second thread meanwhile, so
+    both cores work; bodies that must be encoded go one after the other, so at most one x264
+    encoder set runs and memory stays that of one process."""
+
+    def make_bodies() -> None:
+        for body in bodies:
+            if body.copy:
+                copy_body(clip=body.clip, first=body.first, end=body.end, out=body.out)
+            else:
+                encode_body(
+                    clip=body.clip, first=body.first, end=body.end, out=body.out,
+                    width=width, height=height,
+                )  # fmt: skip
+
+    if not all(body.copy for body in bodies):
+        make_bodies()
+        encode_seams(seams, width=width, height=height)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        transitions = pool.submit(encode_seams, seams, width=width, height=height)
+        # Should a copy fail, leaving the block still waits for the transitions' process.
+        make_bodies()
+        transitions.result()
+
+
 #: Transitions encoded by one ffmpeg process: each holds an x264 encoder (about 120 MB at
 #: 720p), so a small batch keeps memory flat (bench/film_assembly.py: 288 MB with 2, 1 GB with 8).
 SEAMS_PER_PROCESS = 2
@@ -322,10 +364,12 @@ def chapters_metadata(titles: Sequence[str], starts_seconds: Sequence[float]) ->
 def join_and_mux(
     *, pieces: Sequence[Path], audio: Path, subtitles_srt: Path, chapters: Path, out: Path,
     workdir: Path, burn_subtitles: bool = False, width: int = 1280, height: int = 720,
+    language: str = "eng",
 ) -> None:  # fmt: skip
     """Join ``pieces`` (MP4s from ``encode_body``, ``copy_body`` and ``encode_seams``) by
-    stream copy, add ``audio``, the subtitles as a ``mov_text`` track (and, with
-    ``burn_subtitles``, drawn into the picture, which re-encodes it), and the chapters;
+    stream copy, add ``audio``, the subtitles as a ``mov_text`` track in ``language`` (ISO
+    639-2) (and, with ``burn_subtitles``, drawn into the picture, which re-encodes it; libass
+    takes each script's letters from the Noto fonts that fontconfig finds), and the chapters;
     ``moov`` first (``+faststart``)."""
     listing = workdir / "pieces.txt"
     listing.write_text("".join(f"file '{piece.resolve()}'\n" for piece in pieces))
@@ -373,7 +417,7 @@ def join_and_mux(
             "-c:s",
             "mov_text",
             "-metadata:s:s:0",
-            "language=eng",
+            f"language={language}",
             "-movflags",
             "+faststart",
             str(out),

@@ -50,13 +50,25 @@ class SpeechError(RuntimeError):
 class Voice:
     """A narration voice: ``name`` as stored on a film, ``label`` for people, the
     ``engine`` ("piper" or "espeak-ng") and its ``model`` (a Piper .onnx path or an espeak-ng
-    voice name), and the voice's ``licence``."""
+    voice name), the voice's ``licence``, and the ``language`` it speaks as ISO 639-2 (the
+    code MP4 subtitle tracks carry: "eng", "deu", "jpn"...)."""
 
     name: str
     label: str
     engine: str
     model: str
     licence: str
+    language: str = "eng"
+
+    @property
+    def language_tag(self) -> str:
+        """The language as a BCP 47 tag (``<track srclang>``), e.g. "en", "ja"."""
+        return LANGUAGES.get(self.language, ("und", ""))[0]
+
+    @property
+    def language_name(self) -> str:
+        """The language's English name, e.g. "Japanese"."""
+        return LANGUAGES.get(self.language, ("", "Subtitles"))[1]
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,42 @@ PIPER_PACKAGES = (
     ),
 )
 
+#: espeak-ng voices offered besides English, when its data has them: (espeak-ng voice, label,
+#: ISO 639-2 code). Narration in these languages is timed per cue from the speech; the words
+#: in a cue by their letters (the alignment model is English only).
+ESPEAK_VOICES = (
+    ("en-us", "US English", "eng"),
+    ("en-gb", "British English", "eng"),
+    ("de", "German", "deu"),
+    ("fr-fr", "French", "fra"),
+    ("es", "Spanish", "spa"),
+    ("it", "Italian", "ita"),
+    ("pt-br", "Portuguese (Brazil)", "por"),
+    ("nl", "Dutch", "nld"),
+    ("pl", "Polish", "pol"),
+    ("ru", "Russian", "rus"),
+    ("uk", "Ukrainian", "ukr"),
+    ("el", "Greek", "ell"),
+    ("tr", "Turkish", "tur"),
+    ("ar", "Arabic", "ara"),
+    ("he", "Hebrew", "heb"),
+    ("hi", "Hindi", "hin"),
+    ("cmn", "Mandarin Chinese", "zho"),
+    ("ja", "Japanese", "jpn"),
+    ("ko", "Korean", "kor"),
+    ("vi", "Vietnamese", "vie"),
+)
+#: ISO 639-2 → (BCP 47 tag, English name), for the languages above.
+LANGUAGES = {
+    "eng": ("en", "English"), "deu": ("de", "German"), "fra": ("fr", "French"),
+    "spa": ("es", "Spanish"), "ita": ("it", "Italian"), "por": ("pt", "Portuguese"),
+    "nld": ("nl", "Dutch"), "pol": ("pl", "Polish"), "rus": ("ru", "Russian"),
+    "ukr": ("uk", "Ukrainian"), "ell": ("el", "Greek"), "tur": ("tr", "Turkish"),
+    "ara": ("ar", "Arabic"), "heb": ("he", "Hebrew"), "hin": ("hi", "Hindi"),
+    "zho": ("zh", "Chinese"), "jpn": ("ja", "Japanese"), "kor": ("ko", "Korean"),
+    "vie": ("vi", "Vietnamese"),
+}  # fmt: skip
+
 
 def _piper_program() -> str | None:
     beside = Path(sys.executable).with_name("piper")
@@ -99,8 +147,8 @@ def _piper_program() -> str | None:
 @cache
 def installed_voices() -> tuple[Voice, ...]:
     """The voices this machine can speak with, best first: each installed Piper voice package
-    (when the ``piper`` program is installed), then espeak-ng's US and British English (when
-    ``espeak-ng`` is on the path). Nothing is downloaded."""
+    (when the ``piper`` program is installed), then the ``ESPEAK_VOICES`` that espeak-ng
+    (when it is on the path) lists as installed. Nothing is downloaded."""
     voices = []
     if _piper_program():
         for name, label, module, licence in PIPER_PACKAGES:
@@ -111,14 +159,27 @@ def installed_voices() -> tuple[Voice, ...]:
             model = Path(package.model_path())
             if model.exists():
                 voices.append(Voice(name, label, "piper", str(model), licence))
-    if shutil.which("espeak-ng"):
-        voices.append(
-            Voice("espeak-en-us", "US English (espeak-ng)", "espeak-ng", "en-us", "GPL-3.0")
-        )
-        voices.append(
-            Voice("espeak-en-gb", "British English (espeak-ng)", "espeak-ng", "en-gb", "GPL-3.0")
-        )
+    known = _espeak_languages()
+    for espeak_voice, label, language in ESPEAK_VOICES:
+        if espeak_voice in known:
+            voices.append(
+                Voice(f"espeak-{espeak_voice}", f"{label} (espeak-ng)", "espeak-ng",
+                      espeak_voice, "GPL-3.0", language)
+            )  # fmt: skip
     return tuple(voices)
+
+
+def _espeak_languages() -> set[str]:
+    """The voices espeak-ng has data for (``espeak-ng --voices``), or none without it."""
+    if not shutil.which("espeak-ng"):
+        return set()
+    try:
+        listing = subprocess.run(
+            ["espeak-ng", "--voices"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (subprocess.SubprocessError, OSError):
+        return set()
+    return {line.split()[1] for line in listing.splitlines()[1:] if len(line.split()) > 1}
 
 
 def find_voice(name: str) -> Voice | None:
@@ -130,15 +191,15 @@ def split_cues(text: str) -> list[tuple[str, bool]]:
     """``text`` cut into cues of at most ``CUE_MAX_CHARS`` at sentence ends, then clause
     marks, then spaces: (cue, ends a sentence) pairs."""
     cues: list[tuple[str, bool]] = []
-    for sentence in re.split(r"(?<=[.!?…])\s+", " ".join(text.split())):
+    for sentence in re.split(r"(?<=[.!?…])\s+|(?<=[。！？])\s*", " ".join(text.split())):
         if not sentence:
             continue
-        pieces = [p for p in re.split(r"(?<=[,;:—])\s+", sentence) if p]
+        pieces = [p for p in re.split(r"(?<=[,;:—])\s+|(?<=[、，；：])\s*", sentence) if p]
         current = ""
         parts: list[str] = []
         for piece in pieces:
-            for word in piece.split(" "):
-                candidate = f"{current} {word}".strip()
+            for word in _words(piece):
+                candidate = _join(current, word)
                 if len(candidate) > CUE_MAX_CHARS and current:
                     parts.append(current)
                     current = word
@@ -151,6 +212,28 @@ def split_cues(text: str) -> list[tuple[str, bool]]:
             parts.append(current)
         cues.extend((part, index == len(parts) - 1) for index, part in enumerate(parts))
     return cues
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text``: split at spaces, and a run of more than ``CUE_MAX_CHARS``
+    letters without one (Chinese, Japanese) cut into pieces that fit a cue."""
+    words = []
+    for word in text.split(" "):
+        words += [word[i : i + CUE_MAX_CHARS] for i in range(0, len(word), CUE_MAX_CHARS)]
+    return words
+
+
+#: Chinese, Japanese and Korean letters and marks: written without spaces between words.
+_CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
+
+
+def _join(text: str, word: str) -> str:
+    """``word`` after ``text``, with a space unless both sides are Chinese or Japanese."""
+    if not text:
+        return word
+    if _CJK.match(text[-1]) and _CJK.match(word[:1]):
+        return text + word
+    return f"{text} {word}"
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -215,12 +298,13 @@ def _speak(voice: Voice, cues: list[str], folder: Path) -> list[Path]:
 
 
 def _word_times(
-    text: str, start: float, end: float, audio: np.ndarray
+    text: str, start: float, end: float, audio: np.ndarray, *, english: bool
 ) -> tuple[tuple[str, float, float], ...]:
     """Each word of ``text`` spoken in ``audio`` (from ``start`` to ``end`` seconds): aligned
-    by pocketsphinx where it can, else in proportion to the words' letters."""
+    by pocketsphinx where it can (``english`` speech only: its model is US English), else in
+    proportion to the words' letters."""
     words = text.split()
-    aligned = align_words(words, audio, rate=SAMPLE_RATE)
+    aligned = align_words(words, audio, rate=SAMPLE_RATE) if english else None
     if aligned is not None:
         return tuple(
             (word, round(start + a, 3), round(min(start + b, end), 3))
@@ -256,7 +340,7 @@ def synthesise(text: str, *, voice: Voice, path: Path, workdir: Path) -> Narrati
                     cue_text,
                     round(start, 3),
                     round(end, 3),
-                    _word_times(cue_text, start, end, audio),
+                    _word_times(cue_text, start, end, audio, english=voice.language == "eng"),
                 )
             )
         pause = np.zeros(

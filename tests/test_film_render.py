@@ -3,6 +3,7 @@ narration, chained animatic clips, music and the assembly, checked as a viewer w
 
 import re
 import subprocess
+from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from films import services
 from jobs.models import JobStatus
 from tests.films import make_cast, make_film
-from tests.support import probe_video, run_jobs, stored_bytes
+from tests.support import probe_video, run_jobs, stored_bytes, stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,6 +82,26 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     assert peak <= -1.0
     vtt = stored_bytes(film.subtitles_vtt).decode()
     assert vtt.startswith("WEBVTT") and "-->" in vtt
+    _assert_pieces_were_made_while_clips_rendered(film, scenes)
+
+
+def _assert_pieces_were_made_while_clips_rendered(film, scenes) -> None:
+    """Every piece of the assembly but the last scene's body and seam was stored before the
+    last clip was: the film's worker made them while the clips rendered. (On local disk,
+    whose times are exact; S3 keeps whole seconds.)"""
+    from django.core.files.storage import default_storage
+
+    try:
+        last_clip = Path(default_storage.path(scenes[-1].clip.name)).stat().st_mtime_ns
+    except NotImplementedError:
+        return
+    pieces = [
+        Path(default_storage.path(str(name))).stat().st_mtime_ns
+        for name in stored_files(f"films/{film.public_id}/pieces")
+    ]
+    # Bodies and seams of every scene, and the sound.
+    assert len(pieces) == 2 * len(scenes)
+    assert sum(made < last_clip for made in pieces) == len(pieces) - 2
 
 
 def _raw_frame(video, index: int) -> bytes:

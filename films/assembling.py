@@ -1,0 +1,278 @@
+"""A film's assembly as stored pieces: each scene's body, each transition (seam) and the sound
+are files under ``films/<id>/pieces/`` named by the key of their inputs, so a piece is made once
+and reused by every later assembly with the same inputs (a re-rendered scene redoes its own
+body and its two seams only).
+
+Pieces are made as early as their inputs are final: a body and its seams as soon as the clips
+they cut from exist, the sound as soon as every scene's length is known (the narration decides
+it). So while the clips render, the film's worker makes the rest, and once the last clip is in,
+the assembly encodes that scene's body and seam, then joins by stream copy
+(bench/film_assembly.py measures both).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from generation import assembly
+from generation.speech import Cue, find_voice
+from generation.subtitles import shifted, to_srt, to_vtt
+
+from . import keys
+from .models import Film, Scene
+from .steps import NARRATION_LEAD, Progress, StepError, fetch, frame_size, make_music, store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a film's scenes fall: each scene's length in ``frames`` (at ``assembly.FPS``),
+    the ``seams`` between them, each scene's first frame in ``starts`` (plus the film's
+    length as the last entry), and the picture's ``width`` × ``height`` in pixels."""
+
+    frames: list[int]
+    seams: list[assembly.Seam]
+    starts: list[int]
+    width: int
+    height: int
+
+    @property
+    def seconds(self) -> float:
+        """The film's length in seconds."""
+        return self.starts[-1] / assembly.FPS
+
+    @property
+    def starts_seconds(self) -> list[float]:
+        """Each scene's start in seconds, and the film's length last."""
+        return [frame / assembly.FPS for frame in self.starts]
+
+
+def layout(film: Film, scenes: Sequence[Scene], lengths: Sequence[float]) -> Layout:
+    """The layout of ``scenes`` lasting ``lengths`` seconds each."""
+    frames = [assembly.scene_frames(seconds) for seconds in lengths]
+    seams = [assembly.Seam(scene.transition) for scene in scenes[:-1]]
+    width, height = frame_size(film.aspect_ratio)
+    return Layout(frames, seams, assembly.scene_starts(frames, seams), width, height)
+
+
+def _name(film: Film, key: str, suffix: str) -> str:
+    return f"films/{film.public_id}/pieces/{key}{suffix}"
+
+
+def _stored(film: Film, key: str, workdir: Path, suffix: str) -> tuple[Path, str] | None:
+    """The piece stored under ``key``: read in place on local disk, fetched into
+    ``workdir`` from S3; None when there is none."""
+    name = _name(film, key, suffix)
+    if not default_storage.exists(name):
+        return None
+    try:
+        return Path(default_storage.path(name)), name
+    except NotImplementedError:
+        path = workdir / f"{key}{suffix}"
+        with default_storage.open(name, "rb") as source, path.open("wb") as target:
+            shutil.copyfileobj(source, target)
+        return path, name
+
+
+def _store(film: Film, key: str, path: Path) -> str:
+    with path.open("rb") as data:
+        return default_storage.save(_name(film, key, path.suffix), File(data))
+
+
+def make_pieces(
+    film: Film, scenes: Sequence[Scene], *, plan: Layout, ready: Sequence[bool], workdir: Path
+) -> dict[tuple[str, int], tuple[Path, str]]:
+    """Make (or find stored) the body of every scene whose clip is ``ready`` and the seam
+    between every two ready neighbours. Returns {("body" | "seam", scene index): (local
+    path, storage name)}. Raises ``assembly.AssemblyError``."""
+    clips: dict[int, Path] = {}
+
+    def clip_of(index: int) -> Path:
+        if index not in clips:
+            clips[index] = fetch(scenes[index].clip, workdir / f"clip-{index}.mp4")
+        return clips[index]
+
+    found: dict[tuple[str, int], tuple[Path, str]] = {}
+    bodies: list[tuple[str, assembly.BodyJob]] = []
+    seams: list[tuple[str, assembly.SeamJob]] = []
+    frames, size = plan.frames, (plan.width, plan.height)
+    for index, scene in enumerate(scenes):
+        if not ready[index]:
+            continue
+        head = plan.seams[index - 1].frames if index > 0 else 0
+        tail = plan.seams[index].frames if index < len(plan.seams) else 0
+        # The animatic's scenes are encoded for the assembly: their bodies are copied.
+        copy = scene.clip_copyable and size == (1280, 720)
+        key = keys.piece_key("body", scene.clip_key, head, tail, frames[index], *size, copy)
+        stored = _stored(film, key, workdir, ".mp4")
+        if stored is None:
+            out = workdir / f"{key}.mp4"
+            bodies.append(
+                (key, assembly.BodyJob(clip_of(index), head, frames[index] - tail, out, copy))
+            )
+            stored = (out, "")
+        found[("body", index)] = stored
+        if index + 1 >= len(scenes) or not ready[index + 1] or not plan.seams[index].frames:
+            continue
+        following = scenes[index + 1]
+        key = keys.piece_key(
+            "seam", scene.clip_key, following.clip_key, plan.seams[index].transition,
+            frames[index], *size,
+        )  # fmt: skip
+        stored = _stored(film, key, workdir, ".mp4")
+        if stored is None:
+            out = workdir / f"{key}.mp4"
+            job = assembly.SeamJob(
+                clip_of(index), frames[index], clip_of(index + 1), plan.seams[index], out
+            )
+            seams.append((key, job))
+            stored = (out, "")
+        found[("seam", index)] = stored
+    assembly.encode_pieces(
+        [job for _, job in bodies], [job for _, job in seams], width=plan.width,
+        height=plan.height,
+    )  # fmt: skip
+    names = {job.out: _store(film, key, job.out) for key, job in bodies}
+    names.update({job.out: _store(film, key, job.out) for key, job in seams})
+    return {place: (path, name or names[path]) for place, (path, name) in found.items()}
+
+
+def make_sound(
+    film: Film, scenes: Sequence[Scene], *, plan: Layout, workdir: Path
+) -> tuple[Path, str]:
+    """The film's sound (narrations where they fall, the music ducked under them, at the
+    target loudness) as an AAC piece: stored, or made now. It depends on the narrations,
+    where they fall and the music only, so a new take of a scene with the same narration and
+    length reuses it. Raises ``assembly.AssemblyError`` and ``StepError``."""
+    music = make_music(film, seconds=plan.seconds, workdir=workdir)
+    key = keys.piece_key(
+        "sound",
+        [(s.narration_key, f) for s, f in zip(scenes, plan.frames, strict=True)],
+        [seam.transition for seam in plan.seams],
+        film.music_key if music is not None else "",
+        assembly.TARGET_LUFS,
+    )
+    stored = _stored(film, key, workdir, ".m4a")
+    if stored is not None:
+        return stored
+    starts = plan.starts_seconds
+    spoken = [
+        (fetch(s.narration_audio, workdir / f"narration-{i}.wav"), starts[i] + NARRATION_LEAD)
+        for i, s in enumerate(scenes)
+        if s.narration_audio
+    ]
+    narration, out = workdir / "narration.wav", workdir / f"{key}.m4a"
+    assembly.narration_track(spoken, seconds=plan.seconds, out=narration)
+    assembly.mix_audio(narration=narration, music=music, seconds=plan.seconds, out=out)
+    return out, _store(film, key, out)
+
+
+def prepare_early(
+    film: Film,
+    scenes: Sequence[Scene],
+    *,
+    ready: Sequence[bool],
+    lengths: Sequence[float | None],
+    workdir: Path,
+) -> None:
+    """While clips render: make the pieces whose inputs are final (see the module's
+    docstring). ``ready`` says which scenes' clips are fresh, ``lengths`` each scene's clip
+    length in seconds (None where not known yet). Never fails the film: a piece that cannot
+    be made now is made, or its error reported, by the assembly."""
+    if any(length is None for length in lengths):
+        return
+    plan = layout(film, scenes, [length or 0.0 for length in lengths])
+    try:
+        make_sound(film, scenes, plan=plan, workdir=workdir)
+        if any(ready):
+            make_pieces(film, scenes, plan=plan, ready=ready, workdir=workdir)
+    except (assembly.AssemblyError, StepError) as error:
+        logger.warning("%s: a piece made early failed: %s", film.log_id, error)
+
+
+def film_cues(scenes: Sequence[Scene], starts_seconds: Sequence[float]) -> list[Cue]:
+    """Every scene's cues on the film's clock."""
+    cues = []
+    for scene, start in zip(scenes, starts_seconds, strict=False):
+        own = [
+            Cue(c["text"], c["start"], c["end"], tuple((w[0], w[1], w[2]) for w in c["words"]))
+            for c in scene.cues
+        ]
+        cues.extend(shifted(own, start + NARRATION_LEAD))
+    return cues
+
+
+def assemble(
+    film: Film, scenes: list[Scene], *, workdir: Path, progress: Progress
+) -> dict[str, object]:
+    """Assemble the film from its scenes' clips and narrations: the pieces (reusing every
+    one already stored for the same inputs), subtitles, chapters, poster. Stores the files
+    and returns the fields for ``jobs.lifecycle.finish``. Raises ``StepError``."""
+    from generation.poster import sharpness, title_card
+
+    plan = layout(film, scenes, [scene.clip_seconds or 0.0 for scene in scenes])
+    try:
+        progress("encoding the scenes and transitions", 0.1)
+        found = make_pieces(film, scenes, plan=plan, ready=[True] * len(scenes), workdir=workdir)
+        # Body, seam, body, seam, ...: a cut has no seam piece.
+        order = [(part, i) for i in range(len(scenes)) for part in ("body", "seam")]
+        pieces = [found[place] for place in order if place in found]
+        progress("mixing the sound", 0.6)
+        audio, sound_name = make_sound(film, scenes, plan=plan, workdir=workdir)
+        cues = film_cues(scenes, plan.starts_seconds)
+        srt, vtt = workdir / "subtitles.srt", workdir / "subtitles.vtt"
+        srt.write_text(to_srt(cues), encoding="utf-8")
+        vtt.write_text(to_vtt(cues), encoding="utf-8")
+        chapters = workdir / "chapters.txt"
+        titles = [f"{s.number}. {s.heading}" for s in scenes]
+        chapters.write_text(
+            assembly.chapters_metadata(titles, plan.starts_seconds), encoding="utf-8"
+        )
+        progress("joining the scenes", 0.8)
+        voice = find_voice(film.voice)
+        video = workdir / "film.mp4"
+        assembly.join_and_mux(
+            pieces=[path for path, _ in pieces], audio=audio, subtitles_srt=srt,
+            chapters=chapters, out=video, workdir=workdir, burn_subtitles=film.burn_subtitles,
+            width=plan.width, height=plan.height, language=voice.language if voice else "eng",
+        )  # fmt: skip
+    except assembly.AssemblyError as error:
+        raise StepError("assembling", error.message) from error
+    keyframes = [
+        fetch(s.first_keyframe, workdir / f"key-{i}.jpg")
+        for i, s in enumerate(scenes)
+        if s.first_keyframe
+    ]
+    poster = workdir / "poster.jpg"
+    if keyframes:
+        best = max(keyframes, key=sharpness)
+        title_card(best, title=film.title, width=plan.width, height=plan.height).save(
+            poster, "JPEG", quality=88
+        )
+    _remove_old_pieces(film, {name for _, name in pieces} | {sound_name})
+    return {
+        "video": store(film, "film.mp4", video),
+        "poster": store(film, "poster.jpg", poster) if keyframes else "",
+        "subtitles_vtt": store(film, "subtitles.vtt", vtt),
+        "subtitles_srt": store(film, "subtitles.srt", srt),
+        "duration_seconds": round(plan.seconds, 3),
+    }
+
+
+def _remove_old_pieces(film: Film, kept: set[str]) -> None:
+    folder = f"films/{film.public_id}/pieces"
+    try:
+        _, names = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for name in names:
+        if f"{folder}/{name}" not in kept:
+            default_storage.delete(f"{folder}/{name}")

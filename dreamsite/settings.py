@@ -282,6 +282,7 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.CurrentMessage",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
     "jobs.middleware.RemoveOrphanWorkFolders",
+    "jobs.middleware.PublishGpuStatus",
 ]
 if DRAMATIQ_BROKER_URL.startswith("redis"):
     DRAMATIQ_BROKER = {
@@ -356,7 +357,10 @@ JOB_WORK_DIR = env("JOB_WORK_DIR", default=str(Path(tempfile.gettempdir()) / "dr
 # reach its model. DREAM_BACKENDS is the old name, still read for one release.
 CLIP_BACKENDS = env.list(
     "CLIP_BACKENDS",
-    default=env.list("DREAM_BACKENDS", default=["animatic", "nova-reel", "luma-ray2"]),
+    default=env.list(
+        "DREAM_BACKENDS",
+        default=["animatic", "nova-reel", "luma-ray2", "wan-flf2v", "ltx-video"],
+    ),
 )
 # Fonts for captions (and subtitles), in order of preference: each line is set in the first
 # that covers all its characters (a path, "#n" for the n-th face of a collection). Debian's
@@ -380,6 +384,8 @@ CLIP_BACKEND_CLASSES = {
     "animatic": "generation.animatic.AnimaticBackend",
     "nova-reel": "generation.nova_reel.NovaReelBackend",
     "luma-ray2": "generation.luma_ray2.LumaRay2Backend",
+    "wan-flf2v": "generation.gpu_models.WanBackend",
+    "ltx-video": "generation.gpu_models.LtxBackend",
 }
 
 # Amazon Bedrock. Credentials come from boto3's usual chain (environment, profile, role).
@@ -412,6 +418,21 @@ DAILY_BUDGET_USD = env("DAILY_BUDGET_USD", default="10.00")
 ANIMATIC_X264_PRESET = env("ANIMATIC_X264_PRESET", default="superfast")
 # The General MIDI sound font FluidSynth plays a film's music with (Debian's fluid-soundfont-gm).
 FILM_SOUND_FONT = env("FILM_SOUND_FONT", default="/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+# The local GPU pipeline (docs/gpu.md): diffusers models in local folders (save_pretrained's
+# layout), rendered by a worker serving the `gpu` queue. A model with no folder is not offered.
+WAN_WEIGHTS = env("WAN_WEIGHTS", default="")
+WAN_SIZE = env("WAN_SIZE", default="832x480")
+LTX_WEIGHTS = env("LTX_WEIGHTS", default="")
+LTX_SIZE = env("LTX_SIZE", default="1024x576")
+# "cuda" (the worker's GPU, chosen by CUDA_VISIBLE_DEVICES), "cuda:N", or "cpu" (tests only).
+GPU_DEVICE = env("GPU_DEVICE", default="cuda")
+# "quality" (the model's own steps and guidance) or "draft" (fewer steps, for previews).
+GPU_PRESET = env("GPU_PRESET", default="quality")
+# Denoising steps for every GPU clip, overriding the preset's (0: the preset's).
+GPU_STEPS = env.int("GPU_STEPS", default=0)
+# Pipelines a gpu worker keeps loaded between clips (least recently used let go first).
+GPU_WARM_PIPELINES = env.int("GPU_WARM_PIPELINES", default=1)
 
 # --- Production defaults (DEBUG off) --------------------------------------------------------
 # TLS ends at the proxy, which must set X-Forwarded-Proto (and drop a client's own).

@@ -15,7 +15,7 @@ from . import pipeline
 
 #: Wall-clock limit of one message, in milliseconds: a ten-minute film's assembly fits.
 FILM_TIME_LIMIT_MS = 60 * 60 * 1000
-SCENE_TIME_LIMIT_MS = 15 * 60 * 1000
+SCENE_TIME_LIMIT_MS = 60 * 60 * 1000  # a scene's clip: as long as a dream's
 
 
 def _message_id() -> str:

@@ -60,11 +60,15 @@ def provider_backends() -> list[ClipInvocationBackend]:
 
 def is_offered_now(backend: ClipBackend) -> bool:
     """Whether users may choose ``backend`` now: a provider's only while its model status
-    check (cached) says the model can be reached."""
+    check (cached) says the model can be reached; a local GPU model's only while its weights
+    and device are there (``generation.gpu_models.gpu_status``)."""
     from .availability import model_status
+    from .gpu_models import GpuClipBackend, gpu_status
 
     if isinstance(backend, ClipInvocationBackend):
         return model_status(backend).reachable
+    if isinstance(backend, GpuClipBackend):
+        return gpu_status(backend).ready
     return True
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from generation.availability import model_status
+from generation.gpu_models import gpu_backends, gpu_status
 from generation.registry import provider_backends
 
 from .budget import SPEND, daily_budget_usd, day_bounds
@@ -53,19 +54,23 @@ def spend_view(request: HttpRequest) -> HttpResponse:
 
 
 def model_status_view(request: HttpRequest) -> HttpResponse:
-    """Each configured Bedrock model: reachable with these credentials, and its lifecycle.
-    POST checks again now instead of trusting the cached result."""
+    """Each configured Bedrock model: reachable with these credentials, and its lifecycle;
+    each local GPU model: ready, or why not. POST checks Bedrock again now instead of
+    trusting the cached result."""
     if not request.user.has_perm("jobs.view_invocation"):
         return redirect("admin:index")
     refresh = request.method == "POST"
     statuses = [
         (backend, model_status(backend, refresh=refresh)) for backend in provider_backends()
     ]
+    # The local GPU models: what a gpu worker found when it booted, or what this machine finds.
+    gpu = [(backend, gpu_status(backend)) for backend in gpu_backends()]
     if refresh:
         return redirect("admin:jobs_model_status")
     context = {
         **admin.site.each_context(request),
-        "title": "Bedrock model status",
+        "title": "Model status",
         "statuses": statuses,
+        "gpu_statuses": gpu,
     }
     return render(request, "admin/jobs/model_status.html", context)

@@ -30,6 +30,11 @@ def retry_transient(retries: int, exception: BaseException) -> bool:
     return retries < MAX_RETRIES and isinstance(exception, OperationalError | InterfaceError)
 
 
+# A render whose backend names the ``gpu`` queue is sent there by ``jobs.dispatch``. Workers
+# consume only the queues their broker has declared, and no actor is declared on ``gpu``:
+# declaring it here lets a worker started with ``--queues gpu`` take those renders.
+dramatiq.get_broker().declare_queue("gpu")
+
 #: Options every job actor shares: retried only on a lost database, with a short backoff.
 JOB_ACTOR_OPTIONS: dict[str, Any] = {
     "retry_when": retry_transient,

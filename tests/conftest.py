@@ -106,6 +106,28 @@ def alice_client(client, user):
     return client
 
 
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    """Folders of tiny random-weight Wan and LTX-Video pipelines (tests/gpu_models.py)."""
+    from tests.gpu_models import build_tiny_ltx, build_tiny_wan
+
+    folder = tmp_path_factory.mktemp("weights")
+    return {"wan": build_tiny_wan(folder / "wan"), "ltx": build_tiny_ltx(folder / "ltx")}
+
+
+@pytest.fixture
+def operator_client(django_user_model):
+    """A client signed in as a superuser (the operator, in the admin)."""
+    from django.test import Client
+
+    operator = django_user_model.objects.create_superuser(
+        email="ops@example.com", password="operator password 1"
+    )
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
 @pytest.fixture
 def make_character():
     from characters.services import create_character

@@ -83,8 +83,11 @@ def queue_size(broker, queue: str) -> int:
         delayed = broker.queues.get(f"{queue}.DQ")
         return sum(q.unfinished_tasks for q in (found, delayed) if q is not None)
     if type(broker).__name__ == "RedisBroker":
-        # Redis counts delayed and unacknowledged (in-flight) messages too.
-        return broker.do_qsize(queue)
+        # A message's body stays in its queue's hash until it is acknowledged: waiting,
+        # delayed or taken by a consumer. (Dramatiq's own qsize adds the taken ones' ids to
+        # that, counting a message a paused worker's consumer had already fetched twice.)
+        names = (f"{broker.namespace}:{queue}.msgs", f"{broker.namespace}:{queue}.DQ.msgs")
+        return sum(int(broker.client.hlen(name)) for name in names)
     queued, delayed, _ = broker.get_queue_message_counts(queue)
     return queued + delayed
 

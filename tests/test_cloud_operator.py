@@ -16,18 +16,6 @@ from tests.support import bytes_upload, photo_upload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator_client(django_user_model):
-    from django.test import Client
-
-    operator = django_user_model.objects.create_superuser(
-        email="ops@example.com", password="operator password 1"
-    )
-    client = Client()
-    client.force_login(operator)
-    return client
-
-
 def test_model_status_page_shows_reachability_and_lifecycle(
     cloud, operator_client, alice_client, user, make_character
 ):

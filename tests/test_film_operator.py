@@ -53,15 +53,6 @@ def test_render_film_command_refuses_bad_input(user, make_character, arguments, 
     assert not Film.objects.exists()
 
 
-@pytest.fixture
-def operator_client(client, django_user_model):
-    operator = django_user_model.objects.create_superuser(
-        email="ops@example.com", password="operator password 1"
-    )
-    client.force_login(operator)
-    return client
-
-
 def test_admin_lists_films_and_scenes_and_cancels_and_retries(
     operator_client, user, make_character, broker
 ):

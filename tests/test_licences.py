@@ -45,7 +45,11 @@ def _listed() -> set[str]:
 
 
 def test_every_python_package_we_install_is_listed_with_its_licence():
-    installed = _installed_closure("requirements.txt") | _installed_closure("requirements-dev.txt")
+    installed = (
+        _installed_closure("requirements.txt")
+        | _installed_closure("requirements-dev.txt")
+        | _installed_closure("requirements-gpu.txt")
+    )
     missing = sorted(installed - _listed())
     assert missing == [], f"add these to docs/licences.md: {missing}"
 

@@ -32,7 +32,7 @@ def clip_backends(**env: str) -> list[str]:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, ["animatic", "nova-reel", "luma-ray2"]),
+        ({}, ["animatic", "nova-reel", "luma-ray2", "wan-flf2v", "ltx-video"]),
         ({"CLIP_BACKENDS": "animatic,luma-ray2"}, ["animatic", "luma-ray2"]),
         # The old name still works for a release, and the new one wins when both are set.
         ({"DREAM_BACKENDS": "animatic"}, ["animatic"]),

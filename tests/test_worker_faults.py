@@ -220,3 +220,37 @@ def test_a_worker_killed_mid_cloud_film_starts_each_scene_once(
     assert done.status == JobStatus.SUCCEEDED, (done.error, second.log())
     assert cloud.start_count() == 3
     assert Scene.objects.get(film=film, position=0).attempts == 1
+
+
+def test_a_gpu_worker_killed_mid_clip_is_recovered(
+    settings, tiny_weights, user, make_character, start_worker, sweeper, media_root
+):
+    gpu = {
+        "WAN_WEIGHTS": str(tiny_weights["wan"]), "WAN_SIZE": "32x32", "GPU_DEVICE": "cpu",
+        "GPU_STEPS": "200", "CLIP_BACKENDS": "animatic,wan-flf2v",
+    }  # fmt: skip
+    for name, value in gpu.items():
+        setattr(settings, name, value.split(",") if name == "CLIP_BACKENDS" else value)
+    first = start_worker("gpu", **gpu)
+    dream = services.create_dream(
+        owner=user, character=make_character(user), prompt="Eileen floats", backend="wan-flf2v",
+        seed=5,
+    )  # fmt: skip
+    denoising = Dream.objects.filter(pk=dream.pk, stage__startswith="denoising step")
+    try:
+        wait_for(denoising.exists, timeout=120)
+    except AssertionError:
+        raise AssertionError(first.log()[-3000:]) from None
+    second = start_worker("gpu", **gpu)
+    first.kill()
+    done = wait_for(
+        lambda: (
+            Dream.objects.filter(pk=dream.pk)
+            .exclude(status__in=[DreamStatus.RUNNING, DreamStatus.QUEUED])
+            .first()
+        ),
+        timeout=180,
+    )
+    assert done.status == DreamStatus.SUCCEEDED, (done.error, second.log())
+    assert done.attempts == 2
+    assert len([path for path in stored_files() if path.suffix == ".mp4"]) == 1

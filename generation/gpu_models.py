@@ -1,0 +1,279 @@
+"""The local GPU clip backends (Hugging Face diffusers): what they are, what they accept, and
+whether this site can offer them. The rendering itself, which imports torch and diffusers, is
+in ``generation.gpu_render`` and runs only in a worker serving the ``gpu`` queue.
+
+Two models, both with first- and last-frame conditioning:
+
+- Wan 2.1 FLF2V / Wan 2.2 I2V (``WanImageToVideoPipeline``, ``image=`` and ``last_image=``), the
+  quality option; 16 fps, frame counts of 4k+1, sizes divisible by 16
+  (https://huggingface.co/docs/diffusers/api/pipelines/wan);
+- LTX-Video (``LTXConditionPipeline``, a condition on the first and on the last frame), the
+  fast option; 24 fps, frame counts of 8k+1, sizes divisible by 32
+  (https://huggingface.co/docs/diffusers/api/pipelines/ltx_video).
+
+Weights come from local folders the settings name (a diffusers pipeline folder, as
+``save_pretrained`` writes it); nothing is downloaded. A backend is offered only when its
+folder holds the right model and its device is present; ``gpu_status`` says why not. A gpu
+worker publishes what it found when it boots (``publish_statuses``), so a web process on
+another machine offers what that worker can render.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from .video import (
+    BackendCapabilities,
+    ClipRenderer,
+    ClipRequest,
+    ProgressCallback,
+    RenderedClip,
+)
+
+
+@dataclass(frozen=True)
+class GpuStatus:
+    """Whether a GPU backend can render here: ``ready``, else ``detail`` says why; ``host``
+    is the machine that checked, at ``checked_at``."""
+
+    backend: str
+    ready: bool
+    detail: str = ""
+    host: str = ""
+    checked_at: datetime = field(default_factory=timezone.now)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """ "832x480" as (832, 480) pixels. Raises ``ValueError`` for anything else."""
+    width, _, height = text.lower().partition("x")
+    return int(width), int(height)
+
+
+class GpuClipBackend(ClipRenderer):
+    """A diffusers image-to-video model on this site's GPU worker (see the module docstring).
+
+    Subclasses name the pipeline class, the model folders it accepts, its frame rate and the
+    multiples its frame count and size must keep, and the settings that configure them.
+    """
+
+    queue: ClassVar[str] = "gpu"
+    #: The diffusers pipeline class that renders it.
+    pipeline_class: ClassVar[str] = ""
+    #: ``_class_name`` values of ``model_index.json`` this pipeline can load.
+    accepted_models: ClassVar[tuple[str, ...]] = ()
+    #: The model's frame rate, and its frame counts are ``frame_step * k + 1``.
+    fps: ClassVar[int] = 16
+    frame_step: ClassVar[int] = 4
+    #: Width and height must be multiples of this, in pixels.
+    size_multiple: ClassVar[int] = 16
+    #: Settings: the weights folder, the frame size ("WxH") and steps/guidance per preset.
+    weights_setting: ClassVar[str] = ""
+    size_setting: ClassVar[str] = ""
+    presets: ClassVar[dict[str, tuple[int, float]]] = {}
+
+    @property
+    def weights(self) -> str:
+        """The weights folder the settings name ("" when none)."""
+        return str(getattr(settings, self.weights_setting, "") or "")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The frame size in pixels (width, height). Raises ``ValueError`` when the setting
+        is not "WxH"."""
+        return parse_size(str(getattr(settings, self.size_setting)))
+
+    @property
+    def capabilities(self) -> BackendCapabilities:  # type: ignore[override]
+        try:
+            width, height = self.size
+        except ValueError:
+            width, height = (0, 0)
+        return BackendCapabilities(
+            durations_seconds=(5.0,),
+            max_prompt_chars=800,
+            width=width,
+            height=height,
+            fps=self.fps,
+            first_frame_durations=(5.0,),
+            takes_last_frame=True,
+        )
+
+    def is_configured(self) -> bool:
+        """Whether the operator named a weights folder (whether it holds the model, and the
+        GPU is there, is ``gpu_status``)."""
+        return bool(self.weights)
+
+    def steps_and_guidance(self) -> tuple[int, float]:
+        """Denoising steps and classifier-free guidance scale of ``GPU_PRESET`` ("quality":
+        the model's own; "draft": fewer steps), steps overridden by ``GPU_STEPS`` when set."""
+        steps, guidance = self.presets.get(settings.GPU_PRESET, self.presets["quality"])
+        return (settings.GPU_STEPS or steps), guidance
+
+    def frame_count(self, duration_seconds: float) -> int:
+        """Frames for ``duration_seconds``: at least that long, and a count the model takes
+        (``frame_step * k + 1``)."""
+        wanted = max(1, round(duration_seconds * self.fps))
+        steps = -(-(wanted - 1) // self.frame_step)
+        return self.frame_step * steps + 1
+
+    def local_problem(self) -> str | None:
+        """Why this machine cannot render with this backend, or None: the weights folder and
+        its model, the frame size, the device. Reads files only; imports no torch."""
+        if not self.weights:
+            return f"No weights folder is set ({self.weights_setting})."
+        problem = check_weights(Path(self.weights), accepted=self.accepted_models, label=self.label)
+        if problem:
+            return problem
+        try:
+            width, height = self.size
+        except ValueError:
+            return f"{self.size_setting} must be WIDTHxHEIGHT in pixels, like 832x480."
+        multiple = self.size_multiple
+        if width <= 0 or height <= 0 or width % multiple or height % multiple:
+            return (
+                f"{self.label} makes frames whose width and height are multiples of "
+                f"{multiple} pixels; {self.size_setting} is {width}x{height}."
+            )
+        return device_problem(settings.GPU_DEVICE)
+
+    def render(
+        self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
+    ) -> RenderedClip:
+        """Render ``request`` on this worker's GPU: an H.264 MP4 at the model's frame rate and
+        size, opening on ``first_frame`` (or the first reference image) and closing on
+        ``last_frame`` when given. Stages: loading the model, encoding the prompt, denoising
+        step i of N, decoding, encoding the video. Raises ``RenderError`` (the stage and why:
+        weights that will not load, out of GPU memory) and lets ``RenderCanceled`` through
+        between two denoising steps."""
+        from .gpu_render import render_clip
+
+        return render_clip(self, request, workdir=workdir, progress=progress)
+
+    def estimate_cost_usd(self, duration_seconds: float) -> Decimal:
+        """Local rendering has no provider price (GPU-seconds are recorded per clip)."""
+        return Decimal("0.00")
+
+
+class WanBackend(GpuClipBackend):
+    """Wan 2.1 FLF2V 14B / Wan 2.2 I2V on the local GPU: the quality option."""
+
+    name = "wan-flf2v"
+    label = "Wan first-last-frame (local GPU)"
+    pipeline_class = "WanImageToVideoPipeline"
+    accepted_models = ("WanImageToVideoPipeline",)
+    fps, frame_step, size_multiple = 16, 4, 16
+    weights_setting, size_setting = "WAN_WEIGHTS", "WAN_SIZE"
+    # Wan's own: 50 steps, guidance 5.0 (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers model card).
+    presets = {"quality": (50, 5.0), "draft": (16, 5.0)}
+
+
+class LtxBackend(GpuClipBackend):
+    """LTX-Video on the local GPU: the fast option."""
+
+    name = "ltx-video"
+    label = "LTX-Video (local GPU, fast)"
+    pipeline_class = "LTXConditionPipeline"
+    accepted_models = ("LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline")
+    fps, frame_step, size_multiple = 24, 8, 32
+    weights_setting, size_setting = "LTX_WEIGHTS", "LTX_SIZE"
+    # LTX-Video's own: 40 steps, guidance 3.0 (Lightricks/LTX-Video model card, diffusers docs).
+    presets = {"quality": (40, 3.0), "draft": (12, 3.0)}
+
+
+def check_weights(folder: Path, *, accepted: tuple[str, ...], label: str) -> str | None:
+    """Why ``folder`` is not a diffusers pipeline folder of one of the ``accepted`` models
+    (``model_index.json``'s ``_class_name``), or None when it is. Checks that it exists, is
+    readable, is not empty, and has a folder for every component its index names. Weights
+    that are there but damaged are found when the worker loads them."""
+    try:
+        if not folder.is_dir():
+            return f"The weights folder {folder} does not exist."
+        if not any(folder.iterdir()):
+            return f"The weights folder {folder} is empty: copy the model's files into it."
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except PermissionError:
+        return f"The weights folder {folder} cannot be read (permission denied)."
+    except FileNotFoundError:
+        return f"The weights folder {folder} has no model_index.json: it is not a diffusers model."
+    except (ValueError, UnicodeDecodeError):
+        return f"The model_index.json in {folder} is not valid JSON."
+    model = index.get("_class_name") if isinstance(index, dict) else None
+    if model not in accepted:
+        return f"The weights folder {folder} holds a {model or 'unknown'} model, not {label}."
+    for component, spec in index.items():
+        if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        part = folder / component
+        if not part.is_dir():
+            return f"The weights folder {folder} lacks its {component} folder."
+        if not os.access(part, os.R_OK | os.X_OK):
+            return f"The {component} folder in {folder} cannot be read (permission denied)."
+    return None
+
+
+def device_problem(device: str) -> str | None:
+    """Why ``device`` ("cuda", "cuda:1", "cpu") is not usable here, or None. Reads what the
+    NVIDIA driver shows (``/proc/driver/nvidia/gpus``); imports no torch. "cpu" is for tests
+    and tiny models only: a real model there takes hours per clip."""
+    if device == "cpu":
+        return None
+    if not device.startswith("cuda"):
+        return f"GPU_DEVICE must be cuda, cuda:N or cpu, not {device!r}."
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return "CUDA_VISIBLE_DEVICES hides every GPU from this worker."
+    gpus = Path("/proc/driver/nvidia/gpus")
+    if not gpus.is_dir() or not any(gpus.iterdir()):
+        return "This machine has no NVIDIA GPU (or its driver is not loaded)."
+    return None
+
+
+def gpu_backends() -> list[GpuClipBackend]:
+    """The GPU backends the settings name in ``CLIP_BACKENDS`` with a weights folder."""
+    from .registry import configured_backends
+
+    return [b for b in configured_backends() if isinstance(b, GpuClipBackend)]
+
+
+def _status_key(backend: GpuClipBackend) -> str:
+    # Every setting the check reads: a status found under other settings does not count.
+    size = getattr(settings, backend.size_setting)
+    return f"gpu-status:{backend.name}:{backend.weights}:{size}:{settings.GPU_DEVICE}"
+
+
+def local_status(backend: GpuClipBackend) -> GpuStatus:
+    """What this machine finds for ``backend`` now (``GpuClipBackend.local_problem``)."""
+    problem = backend.local_problem()
+    return GpuStatus(
+        backend=backend.name, ready=problem is None, detail=problem or "", host=socket.gethostname()
+    )
+
+
+def publish_statuses() -> list[GpuStatus]:
+    """Check every GPU backend on this machine and publish the result in the shared cache,
+    where web processes read it (``gpu_status``). Called when a gpu worker boots."""
+    statuses = []
+    for backend in gpu_backends():
+        status = local_status(backend)
+        cache.set(_status_key(backend), status, timeout=None)
+        statuses.append(status)
+    return statuses
+
+
+def gpu_status(backend: GpuClipBackend) -> GpuStatus:
+    """Whether ``backend`` can render: what a gpu worker published when it booted, or, until
+    one has, what this machine finds."""
+    published = cache.get(_status_key(backend))
+    if isinstance(published, GpuStatus):
+        return published
+    return local_status(backend)

@@ -1,0 +1,334 @@
+"""Rendering a clip with a diffusers pipeline on this worker's GPU. Imports torch and diffusers,
+so only a worker serving the ``gpu`` queue imports it (``GpuClipBackend.render``).
+
+A pipeline is loaded once and kept warm in the process (``GPU_WARM_PIPELINES`` of them, the
+least recently used let go first), from its local folder only: ``local_files_only`` and
+``HF_HUB_OFFLINE`` keep diffusers from reaching the Hub.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import subprocess
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from django.conf import settings
+from PIL import Image, ImageOps
+
+from .video import ClipRequest, ProgressCallback, RenderCanceled, RenderedClip, RenderError
+
+if TYPE_CHECKING:
+    from .gpu_models import GpuClipBackend
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+logger = logging.getLogger(__name__)
+
+_warm: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+# A pipeline is not thread-safe (its scheduler keeps the step), and one GPU runs one clip well:
+# a worker process renders one clip at a time, whatever its thread count (the embedded mode).
+_gpu = threading.Lock()
+
+# Shares of the job's progress: loading, prompt, denoising, decoding, encoding.
+_DENOISE_START, _DENOISE_END, _ENCODE_START = 0.08, 0.85, 0.93
+
+
+def _dtype(device: str) -> Any:
+    import torch
+
+    # bf16 on a GPU (the models' own precision); float32 on the CPU, which lacks fast bf16.
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def _quiet() -> None:
+    # Loading bars are for a terminal; a worker logs one line per stage instead.
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def warm_pipeline(backend: GpuClipBackend) -> tuple[Any, bool]:
+    """``backend``'s pipeline on ``GPU_DEVICE``, loaded now or kept from an earlier clip;
+    returns it and whether it was already warm. Raises ``RenderError`` ("loading the model")
+    when the weights will not load."""
+    import diffusers
+
+    device = settings.GPU_DEVICE
+    key = (backend.pipeline_class, backend.weights, device)
+    if key in _warm:
+        _warm.move_to_end(key)
+        return _warm[key], True
+    while _warm and len(_warm) >= max(1, settings.GPU_WARM_PIPELINES):
+        _warm.popitem(last=False)
+        _release_memory()
+    pipeline_class = getattr(diffusers, backend.pipeline_class)
+    _quiet()
+    try:
+        pipeline = pipeline_class.from_pretrained(
+            backend.weights, dtype=_dtype(device), local_files_only=True
+        )
+        pipeline.to(device)
+    except Exception as error:  # diffusers raises OSError, ValueError, safetensors' own...
+        logger.exception("Loading %s from %s failed", backend.name, backend.weights)
+        raise RenderError(
+            "loading the model",
+            f"The {backend.label} weights in {backend.weights} could not be loaded "
+            f"({type(error).__name__}: {str(error)[:200]}).",
+        ) from error
+    pipeline.set_progress_bar_config(disable=True)
+    _warm[key] = pipeline
+    return pipeline, False
+
+
+def _release_memory() -> None:
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _save_memory(pipeline: Any) -> None:
+    """Turn on what lets ``pipeline`` fit a smaller GPU at some cost in speed: the VAE
+    decodes in tiles, and on a GPU each model waits in CPU memory until its turn
+    (``enable_model_cpu_offload``, which needs accelerate). It stays on for later clips."""
+    vae = getattr(pipeline, "vae", None)
+    if vae is not None and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling()
+    if settings.GPU_DEVICE.startswith("cuda"):
+        pipeline.enable_model_cpu_offload(device=settings.GPU_DEVICE)
+
+
+def _frame_image(path: Path, width: int, height: int) -> Image.Image:
+    """The image at ``path`` as RGB, cropped to fill ``width``×``height`` (centre)."""
+    try:
+        with Image.open(path) as image:
+            return ImageOps.fit(image.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
+    except OSError as error:
+        raise RenderError(
+            "preparing", f"An opening or closing frame could not be read: {error}"
+        ) from error
+
+
+def _needs_last_frame(pipeline: Any) -> bool:
+    # Wan 2.1 FLF2V's transformer embeds two images (its config sets pos_embed_seq_len);
+    # Wan 2.2 I2V and LTX-Video take a closing frame or none.
+    transformer = getattr(pipeline, "transformer", None)
+    return bool(getattr(getattr(transformer, "config", None), "pos_embed_seq_len", None))
+
+
+def _inputs(
+    backend: GpuClipBackend,
+    request: ClipRequest,
+    size: tuple[int, int],
+    frames: int,
+    *,
+    needs_last: bool,
+) -> dict[str, Any]:
+    """The pipeline's keyword arguments for ``request`` (prompt, frames to open and close on,
+    size, frame count, steps, guidance, seed). A model that must close on a frame and has
+    none closes on the character's second photo, or else where it opened."""
+    import torch
+
+    width, height = size
+    photos = list(request.reference_images)
+    opening = request.first_frame or next(iter(photos), None)
+    if opening is None:
+        raise RenderError("preparing", "The clip has no image to open on.")
+    closing = request.last_frame
+    if closing is None and needs_last:
+        closing = photos[1] if len(photos) > 1 else opening
+    first = _frame_image(opening, width, height)
+    last = _frame_image(closing, width, height) if closing else None
+    steps, guidance = backend.steps_and_guidance()
+    common: dict[str, Any] = {
+        "prompt": request.prompt,
+        "negative_prompt": "",
+        "height": height,
+        "width": width,
+        "num_frames": frames,
+        "num_inference_steps": steps,
+        "guidance_scale": guidance,
+        "generator": torch.Generator(device="cpu").manual_seed(request.seed),
+        "output_type": "np",
+    }
+    if backend.pipeline_class == "WanImageToVideoPipeline":
+        return {**common, "image": first, "last_image": last}
+    from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+    conditions = [LTXVideoCondition(image=first, frame_index=0)]
+    if last is not None:
+        conditions.append(LTXVideoCondition(image=last, frame_index=frames - 1))
+    return {**common, "conditions": conditions}
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    import torch
+
+    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+def render_clip(
+    backend: GpuClipBackend, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
+) -> RenderedClip:
+    """Render ``request`` with ``backend`` (see ``GpuClipBackend.render``), one clip at a time
+    per process: a second waits for the GPU ("waiting for the GPU"), and may be cancelled
+    while it waits."""
+    if not _gpu.acquire(blocking=False):
+        progress("waiting for the GPU", 0.0)
+        while not _gpu.acquire(timeout=1.0):
+            progress("waiting for the GPU", 0.0)
+    try:
+        with _Heartbeat(progress) as beating:
+            return _render_clip(backend, request, workdir=workdir, progress=beating)
+    finally:
+        _gpu.release()
+
+
+#: Seconds between repeats of the latest progress while a call gives none of its own.
+HEARTBEAT_SECONDS = 1.0
+
+
+class _Heartbeat:
+    """The render's progress callback, repeated every ``HEARTBEAT_SECONDS`` from a second
+    thread while the render sits in a long call with no callback of its own (importing torch,
+    loading the weights, the VAE decoding every frame), so the sweeper does not take a slow
+    GPU for a dead worker. A cancel it meets is raised by the render's next own report."""
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._latest: tuple[str, float] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="gpu-heartbeat", daemon=True)
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        with self._lock:
+            self._latest = (stage, fraction)
+            self._progress(stage, fraction)
+
+    def _beat(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self._stop.wait(HEARTBEAT_SECONDS):
+                with self._lock:
+                    if self._latest is not None:
+                        self._progress(*self._latest)
+        except RenderCanceled:
+            return
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _render_clip(
+    backend: GpuClipBackend, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
+) -> RenderedClip:
+    width, height = backend.size
+    frames = backend.frame_count(request.duration_seconds)
+    if (backend.pipeline_class, backend.weights, settings.GPU_DEVICE) not in _warm:
+        progress("loading the model", 0.0)
+    pipeline, _ = warm_pipeline(backend)
+    arguments = _inputs(
+        backend, request, (width, height), frames, needs_last=_needs_last_frame(pipeline)
+    )
+    steps = arguments["num_inference_steps"]
+
+    def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> Any:
+        # Called after every denoising step: progress, and a cancelled job stops here.
+        done = index + 1
+        span = _DENOISE_END - _DENOISE_START
+        progress(f"denoising step {done} of {steps}", _DENOISE_START + span * done / steps)
+        if done == steps:
+            progress("decoding", _DENOISE_END)
+        return tensors
+
+    started = time.monotonic()
+    saving_memory = False
+    while True:
+        progress("encoding the prompt", 0.05)
+        try:
+            output = pipeline(**arguments, callback_on_step_end=on_step_end)
+            break
+        except RenderCanceled:
+            _release_memory()
+            raise
+        except Exception as error:
+            _release_memory()
+            if not _is_out_of_memory(error):
+                raise
+            if saving_memory:
+                raise RenderError(
+                    "denoising",
+                    f"The GPU ran out of memory for a {width}x{height} clip of {frames} "
+                    "frames, even with VAE tiling and offloading. Try LTX-Video, the draft "
+                    f"preset or a smaller {backend.size_setting}.",
+                ) from error
+            logger.warning("Out of GPU memory; trying once more with VAE tiling and offloading.")
+            _save_memory(pipeline)
+            saving_memory = True
+            # The same seed again: the retry makes the clip the first attempt would have.
+            arguments["generator"].manual_seed(request.seed)
+    gpu_seconds = time.monotonic() - started
+    video = np.asarray(output.frames[0])
+    pictures = (np.clip(video, 0.0, 1.0) * 255).round().astype(np.uint8)
+    progress("encoding the video", _ENCODE_START)
+    video_path = workdir / "video.mp4"
+    _encode(pictures, fps=backend.fps, path=video_path)
+    poster_path, last_frame_path = workdir / "poster.jpg", workdir / "last-frame.jpg"
+    Image.fromarray(pictures[len(pictures) // 3]).save(poster_path, "JPEG", quality=88)
+    Image.fromarray(pictures[-1]).save(last_frame_path, "JPEG", quality=92)
+    return RenderedClip(
+        video_path=video_path,
+        poster_path=poster_path,
+        last_frame_path=last_frame_path,
+        duration_seconds=len(pictures) / backend.fps,
+        metadata={
+            "width": int(pictures.shape[2]),
+            "height": int(pictures.shape[1]),
+            "fps": backend.fps,
+            "frames": len(pictures),
+            "steps": steps,
+            "gpu_seconds": round(gpu_seconds, 2),
+            "device": settings.GPU_DEVICE,
+            "memory_saving": saving_memory,
+        },
+    )
+
+
+def _encode(pictures: np.ndarray, *, fps: int, path: Path) -> None:
+    """Encode ``pictures`` (frames × height × width × 3, uint8 RGB) as H.264 yuv420p MP4 at
+    ``fps``, ``moov`` first. Raises ``RenderError`` ("encoding the video") when ffmpeg fails."""
+    from .assembly import ffmpeg_exe
+
+    count, height, width, _ = pictures.shape
+    # yuv420p needs even sizes: pad a pixel where the model's size is odd.
+    pad = f"pad={width + width % 2}:{height + height % 2}"
+    command = [
+        ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
+        "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
+        "-vf", pad, "-c:v", "libx264", "-preset", settings.ANIMATIC_X264_PRESET, "-crf", "18",
+        "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path),
+    ]  # fmt: skip
+    done = subprocess.run(command, input=pictures.tobytes(), capture_output=True, check=False)
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip()[-300:]
+        raise RenderError("encoding the video", f"ffmpeg could not encode the clip: {tail}")

@@ -1,0 +1,328 @@
+"""The local GPU backends on the CPU: tiny random-weight Wan and LTX-Video pipelines, built
+offline and loaded from their folders through the code that loads real weights, render dreams
+and film scenes on the ``gpu`` queue with progress per denoising step; cancel stops between
+steps; weights that are missing, empty, of the wrong model or damaged are named."""
+
+import asyncio
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.urls import reverse
+
+from dreams import services
+from dreams.models import DreamStatus
+from films import services as film_services
+from generation.registry import offered_backends
+from jobs.events import user_group
+from jobs.models import JobStatus
+from tests.films import make_cast, make_film
+from tests.support import (
+    photo_path,
+    probe_video,
+    queue_size,
+    run_jobs,
+    stored_bytes,
+    wait_for,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def gpu(settings, tiny_weights):
+    """The two GPU backends on the tiny weights, on the CPU, 32×32, three steps."""
+    settings.WAN_WEIGHTS, settings.LTX_WEIGHTS = str(tiny_weights["wan"]), str(tiny_weights["ltx"])
+    settings.WAN_SIZE = settings.LTX_SIZE = "32x32"
+    settings.GPU_DEVICE = "cpu"
+    settings.GPU_STEPS = 3
+    settings.CLIP_BACKENDS = ["animatic", "wan-flf2v", "ltx-video"]
+    return settings
+
+
+class Events:
+    """Every event published to ``user``'s group while the test runs (the websocket's feed)."""
+
+    def __init__(self, user) -> None:
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(user_group(user.pk), self.channel)
+
+    def stages(self) -> list[str]:
+        async def take() -> list[dict]:
+            taken = []
+            while True:
+                try:
+                    taken.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.3))
+                except TimeoutError:
+                    return taken
+
+        return [m["event"]["stage"] for m in async_to_sync(take)() if m["type"] == "job.event"]
+
+
+def test_a_dream_renders_on_the_gpu_queue_step_by_step(gpu, user, make_character, broker, worker):
+    character = make_character(user, photos=("astronaut.png", "chelsea.png"))
+    assert {b.name for b in offered_backends()} >= {"wan-flf2v", "ltx-video"}
+    events = Events(user)
+    worker.pause()
+    dream = services.create_dream(
+        owner=user, character=character, prompt="Eileen floats through the station",
+        backend="wan-flf2v", seed=3,
+    )  # fmt: skip
+    assert (queue_size(broker, "gpu"), queue_size(broker, "media")) == (1, 0)
+    worker.resume()
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    probe = probe_video(stored_bytes(dream.video))
+    assert (probe.codec, probe.pixel_format, probe.width, probe.height) == (
+        "h264",
+        "yuv420p",
+        32,
+        32,
+    )
+    # Five seconds at Wan's 16 fps, as a frame count Wan takes (4k + 1).
+    assert (probe.fps, probe.frames) == (16, 81)
+    stages = events.stages()
+    # ("loading the model" comes first unless an earlier test left the pipeline warm.)
+    named = [s for s in stages if s.startswith(("encoding", "denoising", "decoding"))]
+    assert named == [
+        "encoding the prompt", "denoising step 1 of 3",
+        "denoising step 2 of 3", "denoising step 3 of 3", "decoding", "encoding the video",
+    ]  # fmt: skip
+
+
+def test_a_film_renders_its_scenes_on_ltx_chained(gpu, user, make_character, broker, worker):
+    film = make_film(user, make_cast(make_character, user), backend="ltx-video", scene_count=3)
+    run_jobs(broker, worker)
+    # Short narrations, so each scene fits one five-second clip.
+    for scene in film.scenes.all():
+        film_services.update_scene(
+            scene=scene, heading=scene.heading, shot=scene.shot, narration="A map.",
+            first_frame_text=scene.first_frame_text, last_frame_text=scene.last_frame_text,
+            framing=scene.framing, transition=scene.transition,
+        )  # fmt: skip
+    run_jobs(broker, worker)
+    film_services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    scenes = list(film.scenes.order_by("position"))
+    assert all(s.backend == "ltx-video" and s.clip for s in scenes)
+    probe = probe_video(stored_bytes(scenes[0].clip))
+    # LTX-Video: 24 fps, 8k + 1 frames.
+    assert (probe.fps, probe.frames, probe.width) == (24, 121, 32)
+    assert probe_video(stored_bytes(film.video)).codec == "h264"
+
+
+def test_cancel_stops_between_two_denoising_steps(gpu, user, make_character, broker, worker):
+    gpu.GPU_STEPS = 400
+    dream = services.create_dream(
+        owner=user, character=make_character(user), prompt="Eileen floats", backend="wan-flf2v",
+        seed=1,
+    )  # fmt: skip
+    done = threading.Event()
+    threading.Thread(target=lambda: (run_jobs(broker, worker), done.set()), daemon=True).start()
+    wait_for(lambda: dream.__class__.objects.get(pk=dream.pk).stage.startswith("denoising step 2"))
+    services.cancel_dream(dream=dream)
+    assert done.wait(60)
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.CANCELED and not dream.video
+    # It stopped within a step or two of the press, not after all 400.
+
+
+def test_a_cancelled_render_runs_no_further_denoising_step(gpu, tmp_path):
+    from generation.gpu_models import WanBackend
+    from generation.video import ClipRequest, RenderCanceled
+
+    gpu.GPU_STEPS = 50
+    seen: list[str] = []
+
+    def progress(stage: str, fraction: float) -> None:
+        seen.append(stage)
+        if stage == "denoising step 3 of 50":
+            raise RenderCanceled()  # what the job's reporter raises once the job is cancelled
+
+    request = ClipRequest(
+        prompt="a cat", seed=1, first_frame=photo_path("astronaut.png"),
+        last_frame=photo_path("chelsea.png"),
+    )  # fmt: skip
+    with pytest.raises(RenderCanceled):
+        WanBackend().render(request, workdir=tmp_path, progress=progress)
+    assert seen[-1] == "denoising step 3 of 50"
+    assert not (tmp_path / "video.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    "weights, detail",
+    [
+        ("missing", "does not exist"),
+        ("empty", "is empty"),
+        ("not-diffusers", "has no model_index.json"),
+        ("wrong-model", "holds a LTXConditionPipeline model, not Wan"),
+        ("no-transformer", "lacks its transformer folder"),
+    ],
+)
+def test_weights_that_are_not_the_model_are_named_and_not_offered(
+    gpu, tiny_weights, tmp_path, operator_client, weights, detail
+):
+    folder = tmp_path / "wan"
+    if weights == "empty":
+        folder.mkdir()
+    elif weights == "not-diffusers":
+        folder.mkdir()
+        (folder / "weights.bin").write_bytes(b"\0" * 64)
+    elif weights == "wrong-model":
+        folder = tiny_weights["ltx"]
+    elif weights == "no-transformer":
+        shutil.copytree(tiny_weights["wan"], folder)
+        shutil.rmtree(folder / "transformer")
+    gpu.WAN_WEIGHTS = str(folder)
+    offered = {b.name for b in offered_backends()}
+    assert "wan-flf2v" not in offered and "ltx-video" in offered
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    assert detail in page and str(folder) in page
+
+
+def test_a_size_the_model_refuses_is_named(gpu, operator_client):
+    gpu.WAN_SIZE = "40x30"
+    assert "wan-flf2v" not in {b.name for b in offered_backends()}
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    assert "multiples of 16 pixels; WAN_SIZE is 40x30" in page
+
+
+def test_damaged_weights_fail_the_clip_at_loading_and_say_so(
+    gpu, tiny_weights, tmp_path, user, make_character, broker, worker
+):
+    folder = shutil.copytree(tiny_weights["wan"], tmp_path / "wan")
+    for weights in (folder / "transformer").glob("*.safetensors"):
+        weights.write_bytes(weights.read_bytes()[:100])
+    gpu.WAN_WEIGHTS = str(folder)
+    dream = services.create_dream(
+        owner=user, character=make_character(user), prompt="Eileen floats", backend="wan-flf2v"
+    )
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.FAILED
+    assert dream.stage == "loading the model"
+    assert f"weights in {folder} could not be loaded" in dream.error
+
+
+def test_without_weights_or_a_gpu_the_backends_are_not_offered(settings, operator_client):
+    settings.CLIP_BACKENDS = ["animatic", "wan-flf2v", "ltx-video"]
+    settings.WAN_WEIGHTS, settings.LTX_WEIGHTS = "", ""
+    assert [b.name for b in offered_backends()] == ["animatic"]
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    assert "No GPU model is configured" in page
+
+
+def test_a_machine_without_a_gpu_is_named(gpu, operator_client, monkeypatch):
+    gpu.GPU_DEVICE = "cuda"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert "wan-flf2v" not in {b.name for b in offered_backends()}
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    assert "CUDA_VISIBLE_DEVICES hides every GPU" in page
+
+
+def test_the_web_process_never_imports_torch():
+    # The web process never imports torch: declaring the backends reads files only.
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+        "'dreamsite.settings'); django.setup(); from generation.registry import "
+        "offered_backends; offered_backends(); import dreams.views, films.views; "
+        "print('torch' in sys.modules, 'diffusers' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    assert done.stdout.split() == ["False", "False"]
+
+
+def _out_of_memory_on_step_one(times: int):
+    """A progress callback that runs out of GPU memory at the first denoising step, the
+    first ``times`` times (torch raises ``OutOfMemoryError`` from inside the step)."""
+    import torch
+
+    left = [times]
+
+    def progress(stage: str, fraction: float) -> None:
+        if stage.startswith("denoising step 1 ") and left[0] > 0:
+            left[0] -= 1
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 45.00 GiB")
+
+    return progress
+
+
+def test_out_of_memory_is_retried_once_saving_memory(gpu, tiny_weights, tmp_path):
+    from generation.gpu_models import WanBackend
+    from generation.gpu_render import warm_pipeline
+    from generation.video import ClipRequest
+
+    # A folder of its own: the memory savings stay on the pipeline kept warm for it.
+    gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
+    request = ClipRequest(
+        prompt="a cat", seed=1, duration_seconds=5.0, first_frame=photo_path("astronaut.png")
+    )
+    clip = WanBackend().render(request, workdir=tmp_path, progress=_out_of_memory_on_step_one(1))
+    assert clip.metadata["memory_saving"] is True
+    assert probe_video(clip.video_path).frames == 81
+    pipeline, warm = warm_pipeline(WanBackend())
+    assert warm and pipeline.vae.use_tiling
+
+
+def test_out_of_memory_twice_fails_the_clip_saying_so(gpu, tiny_weights, tmp_path):
+    from generation.gpu_models import WanBackend
+    from generation.video import ClipRequest, RenderError
+
+    gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
+    request = ClipRequest(
+        prompt="a cat", seed=1, duration_seconds=5.0, first_frame=photo_path("astronaut.png")
+    )
+    with pytest.raises(RenderError) as failed:
+        WanBackend().render(request, workdir=tmp_path, progress=_out_of_memory_on_step_one(2))
+    assert failed.value.stage == "denoising"
+    assert "ran out of memory for a 32x32 clip of 81 frames, even with VAE tiling" in (
+        failed.value.message
+    )
+
+
+def test_a_second_clip_waits_for_the_busy_gpu_and_renders(
+    gpu, user, make_character, broker, worker
+):
+    gpu.GPU_STEPS = 20
+    character = make_character(user)
+    events = Events(user)
+    dreams = [
+        services.create_dream(
+            owner=user, character=character, prompt="Eileen floats", backend="wan-flf2v", seed=s
+        )
+        for s in (1, 2)
+    ]
+    run_jobs(broker, worker)
+    for dream in dreams:
+        dream.refresh_from_db()
+        assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    # The worker's two threads took both; one waited while the other denoised.
+    assert "waiting for the GPU" in events.stages()
+
+
+def test_the_gpu_benchmark_runs_its_tiny_mode():
+    # bench/gpu_clip.py's own code path on the CPU, so it cannot rot before a GPU runs it.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "bench/gpu_clip.py", "--tiny"], capture_output=True, text=True,
+        timeout=600, cwd=Path(__file__).resolve().parent.parent, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "diffusers' defaults (50 steps)" in done.stdout
+    assert "ours, quality preset (50 steps)" in done.stdout and "PSNR" in done.stdout
+    assert "ours, draft preset (16 steps)" in done.stdout

@@ -103,7 +103,13 @@ class DreamForm(forms.Form):
                     f"{d:g}": b.prompt_limit(d) for d in b.capabilities.durations_seconds
                 },
                 "usd_per_second": str(b.usd_per_second),
-                "is_paid": b.usd_per_second > 0,
+                "estimates": {
+                    f"{d:g}": str(b.estimate_cost_usd(d)) for d in b.capabilities.durations_seconds
+                },
+                "is_paid": any(
+                    b.estimate_cost_usd(d) > 0 for d in b.capabilities.durations_seconds
+                ),
+                "per_second": b.usd_per_second > 0,
             }
             for b in backends
         }

@@ -109,7 +109,7 @@ def dream_create(request: AuthenticatedRequest) -> HttpResponse:
         "form": form,
         "budget_left": format_usd(budget.remaining_today_usd(owner=request.user)),
         "daily_budget": format_usd(budget.daily_budget_usd()),
-        "any_paid": any(backend.usd_per_second > 0 for backend in backends),
+        "any_paid": any(offer["is_paid"] for offer in form.offers.values()),
     }
     return render(request, "dreams/form.html", context, status=form_status(form))
 

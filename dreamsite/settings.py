@@ -433,6 +433,12 @@ GPU_PRESET = env("GPU_PRESET", default="quality")
 GPU_STEPS = env.int("GPU_STEPS", default=0)
 # Pipelines a gpu worker keeps loaded between clips (least recently used let go first).
 GPU_WARM_PIPELINES = env.int("GPU_WARM_PIPELINES", default=1)
+# The operator's price of one GPU-second in USD (0: free), for quotes, budgets and spend, and
+# the seconds one denoising step takes on their card (estimates; the defaults: an H100, Wan
+# 14B at 480p and LTX-Video at 768x512x121).
+GPU_USD_PER_SECOND = env("GPU_USD_PER_SECOND", default="0")
+WAN_SECONDS_PER_STEP = env.float("WAN_SECONDS_PER_STEP", default=6.75)
+LTX_SECONDS_PER_STEP = env.float("LTX_SECONDS_PER_STEP", default=0.175)
 
 # --- Production defaults (DEBUG off) --------------------------------------------------------
 # TLS ends at the proxy, which must set X-Forwarded-Proto (and drop a client's own).

@@ -20,8 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from generation.registry import UnknownBackend, get_backend
-from generation.video import ClipBackend, ClipInvocationBackend
-from jobs import lifecycle
+from generation.video import ClipBackend, ClipInvocationBackend, ClipRenderer
+from jobs import ledger, lifecycle
 from jobs.dispatch import send_next
 from jobs.events import publish
 from jobs.invocations import current_invocation, new_invocation
@@ -234,6 +234,12 @@ def _queue_scene(film: Film, scene: Scene, wanted: str, backend: ClipBackend) ->
     if not queued:
         return
     scene.refresh_from_db()
+    if isinstance(backend, ClipRenderer) and not ledger.has_reserved_local(scene):
+        # A GPU scene queued again (a retry, a re-render) records its GPU-seconds anew.
+        new_invocation(
+            job=scene, owner_id=scene.owner_id, backend=backend, video_seconds=seconds,
+            estimate_usd=backend.estimate_cost_usd(seconds),
+        )  # fmt: skip
     if isinstance(backend, ClipInvocationBackend):
         invocation = current_invocation(scene)
         if invocation is None or invocation.status not in ("queued",):

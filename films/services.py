@@ -26,7 +26,13 @@ from generation.script import GENRES, MIN_SCENES, write_script
 from generation.script import MAX_SCENES as SCRIPT_MAX_SCENES
 from generation.speech import find_voice
 from generation.styles import STYLES
-from generation.video import ClipBackend, ClipRequest, InvalidClipRequest, visible_text
+from generation.video import (
+    ClipBackend,
+    ClipRenderer,
+    ClipRequest,
+    InvalidClipRequest,
+    visible_text,
+)
 from jobs import budget, lifecycle
 from jobs.dispatch import Step, send, send_next_on_commit
 from jobs.invocations import let_go_of_invocations, new_invocation
@@ -450,7 +456,8 @@ def render_film(*, film: Film) -> Film:
                 backend=backend.name, estimated_cost_usd=cost,
                 **({"status": JobStatus.DRAFT} if scene.status in RETRYABLE_STATUSES else {}),
             )  # fmt: skip
-            if cost > 0:
+            # A paid scene's invocation (or a GPU scene's GPU-seconds) is recorded now.
+            if cost > 0 or isinstance(backend, ClipRenderer):
                 scene.backend = backend.name
                 new_invocation(
                     job=scene,

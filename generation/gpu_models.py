@@ -37,6 +37,7 @@ from .video import (
     BackendCapabilities,
     ClipRenderer,
     ClipRequest,
+    LocalCharge,
     ProgressCallback,
     RenderedClip,
 )
@@ -80,6 +81,7 @@ class GpuClipBackend(ClipRenderer):
     #: Settings: the weights folder, the frame size ("WxH") and steps/guidance per preset.
     weights_setting: ClassVar[str] = ""
     size_setting: ClassVar[str] = ""
+    seconds_per_step_setting: ClassVar[str] = ""
     presets: ClassVar[dict[str, tuple[int, float]]] = {}
 
     @property
@@ -160,9 +162,35 @@ class GpuClipBackend(ClipRenderer):
 
         return render_clip(self, request, workdir=workdir, progress=progress)
 
+    @property
+    def usd_per_gpu_second(self) -> Decimal:
+        """The operator's price of one GPU-second, in USD (``GPU_USD_PER_SECOND``)."""
+        return Decimal(str(settings.GPU_USD_PER_SECOND))
+
+    def estimated_gpu_seconds(self) -> float:
+        """GPU-seconds one clip is expected to take: the preset's steps times the operator's
+        measured seconds per step (``*_SECONDS_PER_STEP``; the defaults are the H100 figures
+        in docs/gpu.md)."""
+        steps, _ = self.steps_and_guidance()
+        return steps * float(getattr(settings, self.seconds_per_step_setting))
+
     def estimate_cost_usd(self, duration_seconds: float) -> Decimal:
-        """Local rendering has no provider price (GPU-seconds are recorded per clip)."""
-        return Decimal("0.00")
+        """The expected GPU-seconds at the operator's price, in USD to the cent (0 by
+        default: a local GPU has no provider price)."""
+        cost = self.usd_per_gpu_second * Decimal(str(self.estimated_gpu_seconds()))
+        return cost.quantize(Decimal("0.01"))
+
+    def estimated_charge(self, duration_seconds: float) -> LocalCharge:
+        """GPU-seconds are recorded for every clip, priced or not."""
+        return LocalCharge(
+            "gpu_seconds", self.estimated_gpu_seconds(), self.estimate_cost_usd(duration_seconds)
+        )
+
+    def actual_charge(self, clip: RenderedClip) -> LocalCharge:
+        """The clip's measured GPU-seconds (loading to decoded frames) at the price."""
+        seconds = float(clip.metadata.get("gpu_seconds", 0.0))
+        cost = (self.usd_per_gpu_second * Decimal(str(seconds))).quantize(Decimal("0.01"))
+        return LocalCharge("gpu_seconds", seconds, cost)
 
 
 class WanBackend(GpuClipBackend):
@@ -174,6 +202,7 @@ class WanBackend(GpuClipBackend):
     accepted_models = ("WanImageToVideoPipeline",)
     fps, frame_step, size_multiple = 16, 4, 16
     weights_setting, size_setting = "WAN_WEIGHTS", "WAN_SIZE"
+    seconds_per_step_setting = "WAN_SECONDS_PER_STEP"
     # Wan's own: 50 steps, guidance 5.0 (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers model card).
     presets = {"quality": (50, 5.0), "draft": (16, 5.0)}
 
@@ -187,6 +216,7 @@ class LtxBackend(GpuClipBackend):
     accepted_models = ("LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline")
     fps, frame_step, size_multiple = 24, 8, 32
     weights_setting, size_setting = "LTX_WEIGHTS", "LTX_SIZE"
+    seconds_per_step_setting = "LTX_SECONDS_PER_STEP"
     # LTX-Video's own: 40 steps, guidance 3.0 (Lightricks/LTX-Video model card, diffusers docs).
     presets = {"quality": (40, 3.0), "draft": (12, 3.0)}
 

@@ -210,8 +210,27 @@ class ClipBackend:
             )
 
 
+@dataclass(frozen=True)
+class LocalCharge:
+    """What a local render bills: ``quantity`` of ``unit`` (a ``jobs.models.ChargeUnit``
+    value, e.g. "gpu_seconds") costing ``cost_usd``."""
+
+    unit: str
+    quantity: float
+    cost_usd: Decimal
+
+
 class ClipRenderer(ClipBackend):
     """A backend that renders the clip in the worker holding the job."""
+
+    def estimated_charge(self, duration_seconds: float) -> LocalCharge | None:
+        """The charge recorded in the spend ledger when a clip of ``duration_seconds`` is
+        queued (its estimate), or None for a renderer that records none (the animatic)."""
+        return None
+
+    def actual_charge(self, clip: RenderedClip) -> LocalCharge | None:
+        """The charge ``clip`` actually made, or None for a renderer that records none."""
+        return None
 
     @abstractmethod
     def render(

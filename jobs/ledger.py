@@ -10,6 +10,8 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from generation.video import LocalCharge
+
 from .models import Charge, ChargeStatus, Job
 
 
@@ -52,4 +54,34 @@ def detach(job: Job) -> None:
     """``job`` is being deleted: its charges stay in the ledger, pointing at nothing."""
     Charge.objects.filter(job_type=ContentType.objects.get_for_model(job), job_id=job.pk).update(
         job_id=None
+    )
+
+
+def _reserved_local(job: Job) -> Any:
+    return Charge.objects.filter(
+        job_type=ContentType.objects.get_for_model(job),
+        job_id=job.pk,
+        status=ChargeStatus.RESERVED,
+        invocation__isnull=True,
+    )
+
+
+def has_reserved_local(job: Job) -> bool:
+    """Whether ``job`` has a local render's charge reserved (see ``settle_local``)."""
+    return bool(_reserved_local(job).exists())
+
+
+def settle_local(job: Job, *, charge: LocalCharge | None = None) -> None:
+    """``job``'s local render ended: its reserved charge with no invocation (a GPU's) is
+    settled with the render's actual ``charge`` (quantity and cost) when it succeeded, void
+    otherwise (a failed or cancelled render bills nothing). No-op when it has none."""
+    reserved = _reserved_local(job)
+    if charge is None:
+        reserved.update(status=ChargeStatus.VOID, cost_usd=None, settled_at=None)
+        return
+    reserved.update(
+        status=ChargeStatus.SETTLED,
+        quantity=charge.quantity,
+        cost_usd=charge.cost_usd,
+        settled_at=timezone.now(),
     )

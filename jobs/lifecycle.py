@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from generation.video import RenderCanceled
 
-from . import kinds
+from . import kinds, ledger
 from .events import publish
 from .models import ACTIVE_STATUSES, RETRYABLE_STATUSES, FailureKind, Job, JobStatus
 
@@ -171,6 +171,7 @@ def fail(
     )
     if changed:
         job.refresh_from_db()
+        ledger.settle_local(job)
         publish(job)
         kinds.settled(job)
     return changed
@@ -210,6 +211,7 @@ def cancel(job: Job) -> bool:
     )
     job.refresh_from_db()
     if changed:
+        ledger.settle_local(job)
         publish(job)
         kinds.settled(job)
     return changed
@@ -266,6 +268,7 @@ def fail_stalled(
     )
     if changed:
         job.refresh_from_db()
+        ledger.settle_local(job)
         publish(job)
         kinds.settled(job)
     return changed

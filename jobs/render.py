@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from dramatiq.middleware import TimeLimitExceeded
 
 from generation.registry import UnknownBackend, get_backend
 from generation.video import ClipRenderer, InvalidClipRequest, RenderCanceled, RenderError
 
-from . import kinds, lifecycle
+from . import kinds, ledger, lifecycle
 from .events import publish
 from .workdirs import work_folder
 
@@ -43,8 +43,16 @@ def run_render(*, kind: str, job_id: int, message_id: str = "") -> None:
             request = job_kind.clip_request(job, workdir=workdir, for_provider=False)
             clip = backend.render(request, workdir=workdir, progress=reporter)
             reporter("saving", 0.97)
-            if job_kind.store_clip(job, clip=clip, cost_usd=None):
+            charge = backend.actual_charge(clip)
+            cost = charge.cost_usd if charge is not None else None
+            with transaction.atomic():
+                stored = job_kind.store_clip(job, clip=clip, cost_usd=cost)
+                if stored and charge is not None:
+                    ledger.settle_local(job, charge=charge)
+            if stored:
                 logger.info("Finished: a %.1f s video", clip.duration_seconds)
+                if charge is not None:
+                    logger.info("It took %.1f %s", charge.quantity, charge.unit.replace("_", " "))
         except RenderCanceled:
             logger.info("%s was cancelled while rendering.", job.log_id)
         except RenderError as error:

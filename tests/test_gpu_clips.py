@@ -6,6 +6,7 @@ steps; weights that are missing, empty, of the wrong model or damaged are named.
 import asyncio
 import shutil
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,11 @@ def test_a_film_renders_its_scenes_on_ltx_chained(gpu, user, make_character, bro
     # LTX-Video: 24 fps, 8k + 1 frames.
     assert (probe.fps, probe.frames, probe.width) == (24, 121, 32)
     assert probe_video(stored_bytes(film.video)).codec == "h264"
+    # Each scene's GPU-seconds are in the spend ledger (free here: no price is set).
+    from jobs.models import Charge
+
+    settled = Charge.objects.filter(unit="gpu_seconds", status="settled")
+    assert settled.count() == 3 and all(c.quantity > 0 and c.cost_usd == 0 for c in settled)
 
 
 def test_cancel_stops_between_two_denoising_steps(gpu, user, make_character, broker, worker):
@@ -326,3 +332,53 @@ def test_the_gpu_benchmark_runs_its_tiny_mode():
     assert "diffusers' defaults (50 steps)" in done.stdout
     assert "ours, quality preset (50 steps)" in done.stdout and "PSNR" in done.stdout
     assert "ours, draft preset (16 steps)" in done.stdout
+
+
+def test_gpu_seconds_are_recorded_priced_and_count_against_the_budget(
+    gpu, user, make_character, broker, worker
+):
+    from dreams.services import DreamError
+    from jobs.models import Charge, ChargeStatus
+
+    gpu.GPU_USD_PER_SECOND, gpu.WAN_SECONDS_PER_STEP = "0.50", 1.0
+    gpu.DAILY_BUDGET_USD = "1.00"
+    character = make_character(user)
+    # Three steps of an estimated second at $0.50: $1.50, over a $1.00 budget.
+    with pytest.raises(DreamError) as refused:
+        services.create_dream(
+            owner=user, character=character, prompt="Eileen floats", backend="wan-flf2v"
+        )
+    assert "would cost about $1.50, but only $1.00" in refused.value.message
+    assert Charge.objects.count() == 0
+
+    gpu.DAILY_BUDGET_USD = "10.00"
+    dream = services.create_dream(
+        owner=user, character=character, prompt="Eileen floats", backend="wan-flf2v"
+    )
+    assert dream.estimated_cost_usd == Decimal("1.50")
+    reserved = Charge.objects.get()
+    assert (reserved.unit, reserved.quantity, reserved.status) == ("gpu_seconds", 3.0, "reserved")
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    charge = Charge.objects.get()
+    # The measured GPU-seconds at the price, to the cent.
+    assert charge.status == ChargeStatus.SETTLED and charge.quantity > 0
+    assert charge.cost_usd == (Decimal("0.50") * Decimal(str(charge.quantity))).quantize(
+        Decimal("0.01")
+    )
+    assert dream.cost_usd == charge.cost_usd
+
+
+def test_a_cancelled_gpu_clip_bills_nothing(gpu, user, make_character, broker, worker):
+    from jobs.models import Charge, ChargeStatus
+
+    gpu.GPU_USD_PER_SECOND, gpu.WAN_SECONDS_PER_STEP = "0.50", 1.0
+    worker.pause()
+    dream = services.create_dream(
+        owner=user, character=make_character(user), prompt="Eileen floats", backend="wan-flf2v"
+    )
+    services.cancel_dream(dream=dream)
+    worker.resume()
+    run_jobs(broker, worker)
+    assert Charge.objects.get().status == ChargeStatus.VOID

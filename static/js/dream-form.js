@@ -51,7 +51,10 @@
     count.classList.toggle("error", used > max);
     const takesImage = offer.first_frame_durations.map(Number).includes(seconds);
     firstFrameRow.hidden = !takesImage;
-    const usd = Number(offer.usd_per_second) * seconds;
+    // The backend's own estimate for this length (a GPU clip's is its GPU time, whatever
+    // its length); the per-second price otherwise.
+    const estimate = offer.estimates[asKey(seconds)];
+    const usd = estimate !== undefined ? Number(estimate) : Number(offer.usd_per_second) * seconds;
     cost.textContent = "$" + usd.toFixed(2);
   }
 

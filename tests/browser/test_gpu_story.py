@@ -1,0 +1,78 @@
+"""A dream on the local GPU backend, as a new user sees it in Debian's chromium: the portal's
+in-process worker serves the ``gpu`` queue with a tiny random-weight Wan pipeline on the CPU
+(``tests/gpu_models.py``), and the page shows each denoising step live, then plays the clip."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_dream_story import click_link, create_character, save_screenshot, sign_up
+from tests.portal import Portal
+from tests.support import wait_for_page
+
+pytestmark = pytest.mark.browser
+
+# Every stage the dream page's live status shows, in order.
+RECORD_STAGES = """
+window.__stages = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const stage = document.querySelector("#dream [data-field=stage]");
+  if (!stage) return;
+  const record = () => window.__stages.push(stage.textContent);
+  record();
+  const options = { childList: true, characterData: true, subtree: true };
+  new MutationObserver(record).observe(stage, options);
+});
+"""
+
+
+@pytest.fixture
+def gpu_portal(tmp_path_factory, tiny_weights):
+    server = Portal(
+        tmp_path_factory.mktemp("gpu-portal"),
+        {
+            "CLIP_BACKENDS": "animatic,wan-flf2v",
+            "WAN_WEIGHTS": str(tiny_weights["wan"]),
+            "WAN_SIZE": "64x64",
+            "GPU_DEVICE": "cpu",
+            "GPU_STEPS": "40",
+        },
+    )
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def test_a_dream_on_the_local_gpu_shows_its_denoising_steps(page: Page, gpu_portal, tmp_path):
+    page.add_init_script(RECORD_STAGES)
+    sign_up(page, gpu_portal, "gpu@example.com")
+    create_character(page, gpu_portal)
+    click_link(page, "Dream with Eileen")
+    wan = page.get_by_role("radio", name="Wan first-last-frame (local GPU)")
+    wan.check()
+    expect(page.locator("label", has=wan)).to_contain_text("free")
+    expect(page.locator("#cost-value")).to_have_text("$0.00")
+    page.get_by_label("Prompt").fill("Eileen floats through the station")
+    page.get_by_role("button", name="Dream it").click()
+
+    expect(page.get_by_role("heading", name="Eileen")).to_be_visible()
+    wait_for_page(
+        page,
+        "window.__stages.some(s => s.startsWith('denoising step'))"
+        " || !!document.querySelector('#dream video')",
+        timeout=120_000,
+    )
+    if page.locator("#dream video").count() == 0:
+        save_screenshot(page, tmp_path, "gpu-dream-denoising.png")
+    video = page.locator("#dream video")
+    expect(video).to_be_attached(timeout=120_000)
+    stages = page.evaluate("window.__stages")
+    steps = [s for s in stages if s.startswith("denoising step")]
+    assert steps and all(s.endswith(" of 40") for s in steps), stages
+    expect(page.locator("#dream .badge")).to_have_text("Succeeded")
+    wait_for_page(page, "document.querySelector('#dream video').readyState >= 2", timeout=30_000)
+    # Five seconds at Wan's 16 fps: 81 frames.
+    duration = page.evaluate("document.querySelector('#dream video').duration")
+    assert duration == pytest.approx(81 / 16, abs=0.1)
+    save_screenshot(page, tmp_path, "gpu-dream-done.png")

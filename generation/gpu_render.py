@@ -227,6 +227,9 @@ class _Heartbeat:
                         self._progress(*self._latest)
         except RenderCanceled:
             return
+        except Exception:
+            # A beat that fails (the database away for a moment) must not end the render.
+            logger.warning("The GPU render's heartbeat stopped.", exc_info=True)
         finally:
             connections.close_all()  # this thread's own database connection
 

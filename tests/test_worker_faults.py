@@ -229,8 +229,10 @@ def test_a_gpu_worker_killed_mid_clip_is_recovered(
         "WAN_WEIGHTS": str(tiny_weights["wan"]), "WAN_SIZE": "32x32", "GPU_DEVICE": "cpu",
         "GPU_STEPS": "200", "CLIP_BACKENDS": "animatic,wan-flf2v",
     }  # fmt: skip
-    for name, value in gpu.items():
-        setattr(settings, name, value.split(",") if name == "CLIP_BACKENDS" else value)
+    # This process reads them as settings, the workers as their environment.
+    settings.WAN_WEIGHTS, settings.WAN_SIZE = gpu["WAN_WEIGHTS"], gpu["WAN_SIZE"]
+    settings.GPU_DEVICE, settings.GPU_STEPS = "cpu", 200
+    settings.CLIP_BACKENDS = ["animatic", "wan-flf2v"]
     first = start_worker("gpu", **gpu)
     dream = services.create_dream(
         owner=user, character=make_character(user), prompt="Eileen floats", backend="wan-flf2v",

@@ -13,11 +13,15 @@ same H.264 encoding first.
   the prompt is encoded once per clip) at 480×832×81 frames on ``cuda``. ``--layers N`` builds
   fewer blocks (``--layers 1 --size 64x64 --device cpu`` checks the shapes on any machine).
 
-"diffusers' defaults": ``WanImageToVideoPipeline.from_pretrained(folder)`` (float32, the
-default attention, no compile) called with its default 50 steps and guidance 5.0. Ours: the
-worker's render path with ``GPU_PRESET`` quality and draft.
+"diffusers' defaults": ``WanImageToVideoPipeline.from_pretrained(folder, dtype=bf16)`` (as its
+Wan example loads it; float32 on a CPU), the default attention, no compile, no cache, called
+with 50 steps and guidance 5.0. Ours: the worker's render path (``GpuClipBackend.render``)
+with ``GPU_PRESET`` quality, first without the first-block cache (the speed-ups that leave
+the output as it was: bf16, the attention kernel, regional compile) and then with it, and
+draft. Each side prints seconds per clip and per step, and its peak GPU memory.
 
 Run: .venv/bin/python bench/gpu_clip.py [--tiny] [--layers N] [--size WxH] [--device cuda]
+     [--keep FOLDER]  (keeps the random weights there, for bench/gpu_dream.py)
 """
 
 from __future__ import annotations
@@ -38,9 +42,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dreamsite.settings")
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
 
 
-def build_full_wan(folder: Path, layers: int) -> Path:
-    """The Wan FLF2V pipeline shape at 1.3B width with random weights, saved in ``folder``."""
+def build_full_wan(folder: Path, layers: int, device: str) -> Path:
+    """The Wan FLF2V pipeline shape at 1.3B width with random weights, saved in ``folder``
+    in bf16 (initialised on ``device``: a GPU makes up 2 billion random numbers in seconds)."""
     import torch
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        pipeline = _full_wan(layers)
+    pipeline.to(torch.bfloat16).save_pretrained(folder)
+    return folder
+
+
+def _full_wan(layers: int):
     from diffusers import (
         AutoencoderKLWan,
         FlowMatchEulerDiscreteScheduler,
@@ -57,8 +71,7 @@ def build_full_wan(folder: Path, layers: int) -> Path:
 
     from tests.gpu_models import _tokenizer
 
-    torch.manual_seed(0)
-    pipeline = WanImageToVideoPipeline(
+    return WanImageToVideoPipeline(
         vae=AutoencoderKLWan(),  # the real Wan VAE's shape (its defaults)
         scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),
         text_encoder=UMT5EncoderModel(
@@ -80,8 +93,6 @@ def build_full_wan(folder: Path, layers: int) -> Path:
         image_processor=CLIPImageProcessor(crop_size=224, size=224),
         transformer_2=None,
     )  # fmt: skip
-    pipeline.save_pretrained(folder)
-    return folder
 
 
 def frames_of(video: Path, width: int, height: int) -> np.ndarray:
@@ -102,18 +113,33 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if error == 0 else 10 * np.log10(255**2 / error)
 
 
+def side(name: str, seconds: float, steps: int, default_seconds: float | None) -> str:
+    """One side's line: seconds per clip and per step, peak GPU memory, ratio to defaults."""
+    import torch
+
+    line = f"{name:<44} {seconds:8.2f} s  {seconds / steps:6.3f} s/step"
+    if torch.cuda.is_available():
+        line += f"  peak {torch.cuda.max_memory_allocated() / 2**30:5.1f} GiB"
+        torch.cuda.reset_peak_memory_stats()
+    if default_seconds:
+        line += f"  defaults / this = {default_seconds / seconds:.2f}x"
+    return line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--layers", type=int, default=30)
     parser.add_argument("--size", default="")
     parser.add_argument("--device", default="")
+    parser.add_argument("--keep", type=Path, help="save the random weights here and keep them")
     options = parser.parse_args()
     device = options.device or ("cpu" if options.tiny else "cuda")
     size = options.size or ("32x32" if options.tiny else "832x480")
     folder = Path(tempfile.mkdtemp(prefix="gpu-bench-"))
+    weights = options.keep or folder / "wan"
     os.environ.update(
-        {"WAN_WEIGHTS": str(folder / "wan"), "WAN_SIZE": size, "GPU_DEVICE": device,
+        {"WAN_WEIGHTS": str(weights), "WAN_SIZE": size, "GPU_DEVICE": device,
          "CLIP_BACKENDS": "wan-flf2v"}
     )  # fmt: skip
     import django
@@ -125,16 +151,15 @@ def main() -> None:
     from PIL import Image, ImageOps
 
     from generation.gpu_models import WanBackend
-    from generation.gpu_render import _encode as encode
-    from generation.gpu_render import warm_pipeline
+    from generation.gpu_render import encode_video, forget_pipelines, warm_pipeline
     from generation.video import ClipRequest
     from tests.gpu_models import build_tiny_wan
 
     started = time.perf_counter()
     if options.tiny:
-        build_tiny_wan(folder / "wan")
+        build_tiny_wan(weights)
     else:
-        build_full_wan(folder / "wan", options.layers)
+        build_full_wan(weights, options.layers, device)
     built = time.perf_counter() - started
     backend = WanBackend()
     width, height = backend.size
@@ -144,14 +169,19 @@ def main() -> None:
     )
     print(f"{shape}; {width}x{height}, {frames} frames; device {device}; built in {built:.1f} s")
     if device.startswith("cuda"):
-        print(f"GPU: {torch.cuda.get_device_name(device)}")
+        print(f"GPU: {torch.cuda.get_device_name(device)}; torch {torch.__version__}")
 
     first, last = PHOTOS / "astronaut.png", PHOTOS / "chelsea.png"
-    fitted = [ImageOps.fit(Image.open(p).convert("RGB"), (width, height)) for p in (first, last)]
+    fitted = [
+        ImageOps.fit(Image.open(p).convert("RGB"), (width, height), Image.Resampling.LANCZOS)
+        for p in (first, last)
+    ]  # as the worker fits them, so only numerics differ
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
 
-    # diffusers' defaults: float32, its default attention, 50 steps, guidance 5.0.
+    # diffusers' defaults, as its Wan example runs them: the weights in bf16 (float32 on a
+    # CPU), the default attention, no compile, no cache; 50 steps, guidance 5.0.
     steps = settings.GPU_STEPS or 50
-    pipeline = WanImageToVideoPipeline.from_pretrained(folder / "wan").to(device)
+    pipeline = WanImageToVideoPipeline.from_pretrained(weights, dtype=dtype).to(device)
     pipeline.set_progress_bar_config(disable=True)
 
     def defaults(pipe, steps: int):
@@ -164,40 +194,64 @@ def main() -> None:
     # Every side first makes one untimed two-step clip: the first run of a process picks
     # its kernels (and, with torch.compile, compiles), which is not a clip's cost.
     defaults(pipeline, 2)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     output = defaults(pipeline, steps)
     default_seconds = time.perf_counter() - started
     default_frames = (np.clip(output.frames[0], 0, 1) * 255).round().astype(np.uint8)
     del pipeline, output
-    print(f"\ndiffusers' defaults ({steps} steps): {default_seconds:7.2f} s")
+    print()
+    print(side(f"diffusers' defaults, {steps} steps", default_seconds, steps, None), flush=True)
+    reference = folder / "defaults.mp4"
+    # Both through the same H.264 encoding, so only the pictures' own drift counts.
+    encode_video(default_frames, fps=backend.fps, path=reference)
 
-    for preset in ("quality", "draft"):
-        settings.GPU_PRESET = preset
-        workdir = folder / preset
+    cache = settings.GPU_FIRST_BLOCK_CACHE
+    sides = (
+        [("quality", 0.0), ("quality", cache), ("draft", cache)]
+        if cache
+        else [("quality", 0.0), ("draft", 0.0)]
+    )
+    for preset, threshold in sides:
+        settings.GPU_PRESET, settings.GPU_FIRST_BLOCK_CACHE = preset, threshold
+        if threshold != cache or preset == "quality":
+            forget_pipelines()  # the speed-ups apply when a pipeline loads
+        workdir = folder / f"{preset}-{threshold:g}"
         workdir.mkdir()
         request = ClipRequest(
             prompt="a cat", seed=1, duration_seconds=5.0, first_frame=first, last_frame=last
         )
-        warm_pipeline(backend)  # loaded before timing, as the defaults' pipeline was
-        chosen, settings.GPU_STEPS = settings.GPU_STEPS, 2
-        backend.render(request, workdir=workdir, progress=lambda stage, fraction: None)
-        settings.GPU_STEPS = chosen
-        started = time.perf_counter()
-        clip = backend.render(request, workdir=workdir, progress=lambda stage, fraction: None)
-        seconds = time.perf_counter() - started
-        line = (
-            f"ours, {preset} preset ({clip.metadata['steps']} steps): {seconds:7.2f} s   "
-            f"defaults / ours = {default_seconds / seconds:.2f}×"
-        )
+        chosen = settings.GPU_STEPS
+        try:
+            warm_pipeline(backend)  # loaded before timing, as the defaults' pipeline was
+            settings.GPU_STEPS = 2
+            backend.render(request, workdir=workdir, progress=lambda stage, fraction: None)
+            settings.GPU_STEPS = chosen
+            if device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            started = time.perf_counter()
+            clip = backend.render(request, workdir=workdir, progress=lambda stage, f: None)
+            seconds = time.perf_counter() - started
+        except Exception as error:  # one side failing still leaves the others' figures
+            settings.GPU_STEPS = chosen
+            print(f"{preset}, cache {threshold:g}: failed: {error!r}"[:2000], flush=True)
+            continue
+        name = f"ours, {preset}, {clip.metadata['steps']} steps"
+        name += f", cache {threshold:g}" if threshold else ", no cache"
+        line = side(name, seconds, clip.metadata["steps"], default_seconds)
         if preset == "quality":
-            # Both through the same H.264 encoding, so only the pictures' own drift counts.
-            reference = folder / "defaults.mp4"
-            encode(default_frames, fps=backend.fps, path=reference)
-            drift = psnr(
-                frames_of(clip.video_path, width, height), frames_of(reference, width, height)
-            )
-            line += f"   PSNR against the defaults {drift:.1f} dB (numerical drift only)"
-        print(line)
+            try:
+                drift = psnr(
+                    frames_of(clip.video_path, width, height), frames_of(reference, width, height)
+                )
+                line += f"  PSNR vs defaults {drift:.1f} dB"
+            except (ValueError, subprocess.CalledProcessError) as error:
+                line += f"  PSNR unavailable ({error})"
+        print(line, flush=True)
+        print(f"    speed-ups: {', '.join(clip.metadata['speed_ups'])}", flush=True)
+    print("\n(Random weights: the PSNR measures numerical drift, not picture quality.)")
 
 
 if __name__ == "__main__":

@@ -427,12 +427,24 @@ LTX_WEIGHTS = env("LTX_WEIGHTS", default="")
 LTX_SIZE = env("LTX_SIZE", default="1024x576")
 # "cuda" (the worker's GPU, chosen by CUDA_VISIBLE_DEVICES), "cuda:N", or "cpu" (tests only).
 GPU_DEVICE = env("GPU_DEVICE", default="cuda")
-# "quality" (the model's own steps and guidance) or "draft" (fewer steps, for previews).
+# "quality" (the model's own steps and guidance) or "draft" (fewer steps, for previews). Both
+# need the same GPU memory: about 10 GiB for Wan 1.3B at 832x480x81 in bf16 (docs/gpu.md),
+# about 25 GiB more for Wan 14B's weights.
 GPU_PRESET = env("GPU_PRESET", default="quality")
 # Denoising steps for every GPU clip, overriding the preset's (0: the preset's).
 GPU_STEPS = env.int("GPU_STEPS", default=0)
 # Pipelines a gpu worker keeps loaded between clips (least recently used let go first).
 GPU_WARM_PIPELINES = env.int("GPU_WARM_PIPELINES", default=1)
+# Speed-ups applied when a pipeline loads (docs/gpu.md, "Speed"). The attention kernel: "auto"
+# (the fastest exact one installed: FlashAttention-3, FlashAttention-2, cuDNN's, else
+# PyTorch's default) or a diffusers backend name; never a "*_hub" one, which downloads code.
+GPU_ATTENTION = env("GPU_ATTENTION", default="auto")
+# First-block cache threshold: a step whose first transformer block changed its output by
+# less than this (relative mean) reuses the last step's other blocks. 0 turns it off.
+GPU_FIRST_BLOCK_CACHE = env.float("GPU_FIRST_BLOCK_CACHE", default=0.05)
+# Regional torch.compile of the transformer's repeated blocks, on a GPU (the first clip after
+# a worker starts compiles for about a minute).
+GPU_COMPILE = env.bool("GPU_COMPILE", default=True)
 # The operator's price of one GPU-second in USD (0: free), for quotes, budgets and spend, and
 # the seconds one denoising step takes on their card (estimates; the defaults: an H100, Wan
 # 14B at 480p and LTX-Video at 768x512x121).

@@ -27,7 +27,16 @@ from generation.subtitles import shifted, to_srt, to_vtt
 
 from . import keys
 from .models import Film, Scene
-from .steps import NARRATION_LEAD, Progress, StepError, fetch, frame_size, make_music, store
+from .steps import (
+    NARRATION_LEAD,
+    Progress,
+    StepError,
+    fetch,
+    frame_size,
+    has_music,
+    make_music,
+    store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +76,17 @@ def _name(film: Film, key: str, suffix: str) -> str:
     return f"films/{film.public_id}/pieces/{key}{suffix}"
 
 
-def _stored(film: Film, key: str, workdir: Path, suffix: str) -> tuple[Path, str] | None:
+def _stored(
+    film: Film, key: str, workdir: Path, suffix: str, *, fetch_stored: bool = True
+) -> tuple[Path, str] | None:
     """The piece stored under ``key``: read in place on local disk, fetched into
-    ``workdir`` from S3; None when there is none."""
+    ``workdir`` from S3 (unless not ``fetch_stored``: then the path is where it would go); None when
+    there is none."""
     name = _name(film, key, suffix)
     if not default_storage.exists(name):
         return None
+    if not fetch_stored:
+        return workdir / f"{key}{suffix}", name
     try:
         return Path(default_storage.path(name)), name
     except NotImplementedError:
@@ -88,11 +102,18 @@ def _store(film: Film, key: str, path: Path) -> str:
 
 
 def make_pieces(
-    film: Film, scenes: Sequence[Scene], *, plan: Layout, ready: Sequence[bool], workdir: Path
+    film: Film,
+    scenes: Sequence[Scene],
+    *,
+    plan: Layout,
+    ready: Sequence[bool],
+    workdir: Path,
+    fetch_stored: bool = True,
 ) -> dict[tuple[str, int], tuple[Path, str]]:
     """Make (or find stored) the body of every scene whose clip is ``ready`` and the seam
     between every two ready neighbours. Returns {("body" | "seam", scene index): (local
-    path, storage name)}. Raises ``assembly.AssemblyError``."""
+    path, storage name)}; without ``fetch_stored``, a piece already stored is not fetched from S3
+    and its path is not there. Raises ``assembly.AssemblyError``."""
     clips: dict[int, Path] = {}
 
     def clip_of(index: int) -> Path:
@@ -112,7 +133,7 @@ def make_pieces(
         # The animatic's scenes are encoded for the assembly: their bodies are copied.
         copy = scene.clip_copyable and size == (1280, 720)
         key = keys.piece_key("body", scene.clip_key, head, tail, frames[index], *size, copy)
-        stored = _stored(film, key, workdir, ".mp4")
+        stored = _stored(film, key, workdir, ".mp4", fetch_stored=fetch_stored)
         if stored is None:
             out = workdir / f"{key}.mp4"
             bodies.append(
@@ -127,7 +148,7 @@ def make_pieces(
             "seam", scene.clip_key, following.clip_key, plan.seams[index].transition,
             frames[index], *size,
         )  # fmt: skip
-        stored = _stored(film, key, workdir, ".mp4")
+        stored = _stored(film, key, workdir, ".mp4", fetch_stored=fetch_stored)
         if stored is None:
             out = workdir / f"{key}.mp4"
             job = assembly.SeamJob(
@@ -146,23 +167,25 @@ def make_pieces(
 
 
 def make_sound(
-    film: Film, scenes: Sequence[Scene], *, plan: Layout, workdir: Path
+    film: Film, scenes: Sequence[Scene], *, plan: Layout, workdir: Path, fetch_stored: bool = True
 ) -> tuple[Path, str]:
     """The film's sound (narrations where they fall, the music ducked under them, at the
     target loudness) as an AAC piece: stored, or made now. It depends on the narrations,
     where they fall and the music only, so a new take of a scene with the same narration and
-    length reuses it. Raises ``assembly.AssemblyError`` and ``StepError``."""
-    music = make_music(film, seconds=plan.seconds, workdir=workdir)
+    length reuses it; without ``fetch_stored``, a stored one is not fetched from S3 (its path is
+    not there). Raises ``assembly.AssemblyError`` and ``StepError``."""
     key = keys.piece_key(
         "sound",
         [(s.narration_key, f) for s, f in zip(scenes, plan.frames, strict=True)],
         [seam.transition for seam in plan.seams],
-        film.music_key if music is not None else "",
+        keys.music_key(film, plan.seconds) if has_music(film) else "",
         assembly.TARGET_LUFS,
     )
-    stored = _stored(film, key, workdir, ".m4a")
+    stored = _stored(film, key, workdir, ".m4a", fetch_stored=fetch_stored)
     if stored is not None:
         return stored
+    # Only a sound to be made needs the music (fetched, or made now).
+    music = make_music(film, seconds=plan.seconds, workdir=workdir)
     starts = plan.starts_seconds
     spoken = [
         (fetch(s.narration_audio, workdir / f"narration-{i}.wav"), starts[i] + NARRATION_LEAD)
@@ -191,9 +214,11 @@ def prepare_early(
         return
     plan = layout(film, scenes, [length or 0.0 for length in lengths])
     try:
-        make_sound(film, scenes, plan=plan, workdir=workdir)
+        make_sound(film, scenes, plan=plan, workdir=workdir, fetch_stored=False)
         if any(ready):
-            make_pieces(film, scenes, plan=plan, ready=ready, workdir=workdir)
+            # Each pass only asks whether the pieces made earlier are stored: fetching them
+            # from S3 on every pass would cost a download per piece per finished clip.
+            make_pieces(film, scenes, plan=plan, ready=ready, workdir=workdir, fetch_stored=False)
     except (assembly.AssemblyError, StepError) as error:
         logger.warning("%s: a piece made early failed: %s", film.log_id, error)
 

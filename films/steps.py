@@ -175,6 +175,11 @@ def mood_of(film: Film) -> str | None:
     return genre.music if genre else "calm"
 
 
+def has_music(film: Film) -> bool:
+    """Whether ``film`` gets a music bed: it asks for one and FluidSynth is installed."""
+    return mood_of(film) is not None and music_available()
+
+
 def make_music(film: Film, *, seconds: float, workdir: Path) -> Path | None:
     """The film's music bed as a local WAV of at least ``seconds`` (made and stored when its
     key changed), or None for a film without music or a machine without FluidSynth."""

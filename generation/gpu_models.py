@@ -147,7 +147,7 @@ class GpuClipBackend(ClipRenderer):
                 f"{self.label} makes frames whose width and height are multiples of "
                 f"{multiple} pixels; {self.size_setting} is {width}x{height}."
             )
-        return device_problem(settings.GPU_DEVICE)
+        return attention_problem(settings.GPU_ATTENTION) or device_problem(settings.GPU_DEVICE)
 
     def render(
         self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
@@ -219,6 +219,18 @@ class LtxBackend(GpuClipBackend):
     seconds_per_step_setting = "LTX_SECONDS_PER_STEP"
     # LTX-Video's own: 40 steps, guidance 3.0 (Lightricks/LTX-Video model card, diffusers docs).
     presets = {"quality": (40, 3.0), "draft": (12, 3.0)}
+
+
+def attention_problem(kernel: str) -> str | None:
+    """Why ``GPU_ATTENTION``'s ``kernel`` cannot be used, or None: diffusers' ``*_hub``
+    kernels download their code from the Hugging Face Hub, which a gpu worker never does."""
+    if kernel.strip().endswith("_hub"):
+        return (
+            f"GPU_ATTENTION={kernel.strip()} downloads its kernel from the Hugging Face Hub, "
+            "which a gpu worker never does. Install the kernel's package locally and name it "
+            "without _hub, or use auto."
+        )
+    return None
 
 
 def check_weights(folder: Path, *, accepted: tuple[str, ...], label: str) -> str | None:

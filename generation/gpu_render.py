@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 logger = logging.getLogger(__name__)
 
-_warm: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+
+@dataclass
+class _Warm:
+    pipeline: Any
+    speed_ups: list[str]
+    #: Whether a clip has run since loading (the first one compiles, when compile is on).
+    used: bool = False
+
+
+_warm: OrderedDict[tuple[str, str, str], _Warm] = OrderedDict()
 # A pipeline is not thread-safe (its scheduler keeps the step), and one GPU runs one clip well:
 # a worker process renders one clip at a time, whatever its thread count (the embedded mode).
 _gpu = threading.Lock()
@@ -57,17 +67,28 @@ def _quiet() -> None:
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
-def warm_pipeline(backend: GpuClipBackend) -> tuple[Any, bool]:
-    """``backend``'s pipeline on ``GPU_DEVICE``, loaded now or kept from an earlier clip;
-    returns it and whether it was already warm. Raises ``RenderError`` ("loading the model")
-    when the weights will not load."""
+def _key(backend: GpuClipBackend) -> tuple[str, str, str]:
+    return (backend.pipeline_class, backend.weights, settings.GPU_DEVICE)
+
+
+def is_warm(backend: GpuClipBackend) -> bool:
+    """Whether ``backend``'s pipeline is loaded in this process on ``GPU_DEVICE``."""
+    return _key(backend) in _warm
+
+
+def warm_pipeline(backend: GpuClipBackend) -> tuple[Any, list[str]]:
+    """``backend``'s pipeline on ``GPU_DEVICE``, loaded now (with the speed-ups of
+    ``gpu_speed.speed_up``) or kept from an earlier clip; returns it and the speed-ups applied,
+    in words. Raises ``RenderError`` ("loading the model") when the weights will not load."""
     import diffusers
 
+    from .gpu_speed import speed_up
+
     device = settings.GPU_DEVICE
-    key = (backend.pipeline_class, backend.weights, device)
+    key = _key(backend)
     if key in _warm:
         _warm.move_to_end(key)
-        return _warm[key], True
+        return _warm[key].pipeline, _warm[key].speed_ups
     while _warm and len(_warm) >= max(1, settings.GPU_WARM_PIPELINES):
         _warm.popitem(last=False)
         _release_memory()
@@ -86,8 +107,19 @@ def warm_pipeline(backend: GpuClipBackend) -> tuple[Any, bool]:
             f"({type(error).__name__}: {str(error)[:200]}).",
         ) from error
     pipeline.set_progress_bar_config(disable=True)
-    _warm[key] = pipeline
-    return pipeline, False
+    speed_ups = speed_up(pipeline, device=device)
+    _warm[key] = _Warm(pipeline, speed_ups)
+    return pipeline, speed_ups
+
+
+def forget_pipelines() -> None:
+    """Let go of every pipeline kept warm in this process, and of what torch compiled for
+    them, freeing their GPU memory (the next clip loads its pipeline again)."""
+    import torch
+
+    _warm.clear()
+    torch.compiler.reset()
+    _release_memory()
 
 
 def _release_memory() -> None:
@@ -247,9 +279,14 @@ def _render_clip(
 ) -> RenderedClip:
     width, height = backend.size
     frames = backend.frame_count(request.duration_seconds)
-    if (backend.pipeline_class, backend.weights, settings.GPU_DEVICE) not in _warm:
+    if not is_warm(backend):
         progress("loading the model", 0.0)
-    pipeline, _ = warm_pipeline(backend)
+    pipeline, speed_ups = warm_pipeline(backend)
+    warm = _warm[_key(backend)]
+    prompt_stage = "encoding the prompt"
+    if "regional compile" in speed_ups and not warm.used:
+        # Compiling takes about a minute, the prompt a moment: name the long part.
+        prompt_stage = "compiling the model (first clip)"
     arguments = _inputs(
         backend, request, (width, height), frames, needs_last=_needs_last_frame(pipeline)
     )
@@ -267,9 +304,12 @@ def _render_clip(
     started = time.monotonic()
     saving_memory = False
     while True:
-        progress("encoding the prompt", 0.05)
+        progress(prompt_stage, 0.05)
+        # A cancelled or failed clip leaves the first-block cache's last residuals behind.
+        pipeline.maybe_free_model_hooks()
         try:
             output = pipeline(**arguments, callback_on_step_end=on_step_end)
+            warm.used = True
             break
         except RenderCanceled:
             _release_memory()
@@ -295,7 +335,7 @@ def _render_clip(
     pictures = (np.clip(video, 0.0, 1.0) * 255).round().astype(np.uint8)
     progress("encoding the video", _ENCODE_START)
     video_path = workdir / "video.mp4"
-    _encode(pictures, fps=backend.fps, path=video_path)
+    encode_video(pictures, fps=backend.fps, path=video_path)
     poster_path, last_frame_path = workdir / "poster.jpg", workdir / "last-frame.jpg"
     Image.fromarray(pictures[len(pictures) // 3]).save(poster_path, "JPEG", quality=88)
     Image.fromarray(pictures[-1]).save(last_frame_path, "JPEG", quality=92)
@@ -313,11 +353,12 @@ def _render_clip(
             "gpu_seconds": round(gpu_seconds, 2),
             "device": settings.GPU_DEVICE,
             "memory_saving": saving_memory,
+            "speed_ups": speed_ups,
         },
     )
 
 
-def _encode(pictures: np.ndarray, *, fps: int, path: Path) -> None:
+def encode_video(pictures: np.ndarray, *, fps: int, path: Path) -> None:
     """Encode ``pictures`` (frames × height × width × 3, uint8 RGB) as H.264 yuv420p MP4 at
     ``fps``, ``moov`` first. Raises ``RenderError`` ("encoding the video") when ffmpeg fails."""
     from .assembly import ffmpeg_exe

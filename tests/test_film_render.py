@@ -223,3 +223,26 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
             assert now == before[scene.pk], scene.number
             assert stored_bytes(scene.clip) == contents[scene.pk]
             assert scene.attempts == 1
+
+
+def test_a_waiting_pass_fetches_no_stored_piece_from_s3(
+    user, make_character, broker, worker, s3_media, tmp_path
+):
+    # While clips render, each pass after a finished clip asks which pieces are stored; it
+    # must not download them (nor the music) from the bucket again each time.
+    from films import assembling
+
+    film = make_film(user, make_cast(make_character, user), scene_count=3)
+    run_jobs(broker, worker)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    scenes = list(film.scenes.order_by("position"))
+    workdir = tmp_path / "pass"
+    workdir.mkdir()
+    assembling.prepare_early(
+        film, scenes, ready=[True, True, False], lengths=[s.clip_seconds for s in scenes],
+        workdir=workdir,
+    )  # fmt: skip
+    assert sorted(p.name for p in workdir.iterdir()) == []

@@ -271,7 +271,7 @@ def _out_of_memory_on_step_one(times: int):
 
 def test_out_of_memory_is_retried_once_saving_memory(gpu, tiny_weights, tmp_path):
     from generation.gpu_models import WanBackend
-    from generation.gpu_render import warm_pipeline
+    from generation.gpu_render import is_warm, warm_pipeline
     from generation.video import ClipRequest
 
     # A folder of its own: the memory savings stay on the pipeline kept warm for it.
@@ -282,8 +282,9 @@ def test_out_of_memory_is_retried_once_saving_memory(gpu, tiny_weights, tmp_path
     clip = WanBackend().render(request, workdir=tmp_path, progress=_out_of_memory_on_step_one(1))
     assert clip.metadata["memory_saving"] is True
     assert probe_video(clip.video_path).frames == 81
-    pipeline, warm = warm_pipeline(WanBackend())
-    assert warm and pipeline.vae.use_tiling
+    assert is_warm(WanBackend())
+    pipeline, _ = warm_pipeline(WanBackend())
+    assert pipeline.vae.use_tiling
 
 
 def test_out_of_memory_twice_fails_the_clip_saying_so(gpu, tiny_weights, tmp_path):
@@ -322,19 +323,40 @@ def test_a_second_clip_waits_for_the_busy_gpu_and_renders(
     assert "waiting for the GPU" in events.stages()
 
 
-def test_the_gpu_benchmark_runs_its_tiny_mode():
-    # bench/gpu_clip.py's own code path on the CPU, so it cannot rot before a GPU runs it.
+def test_the_gpu_benchmark_and_dream_check_run_on_tiny_weights(tmp_path):
+    # bench/gpu_clip.py and bench/gpu_dream.py on the CPU, so they cannot rot before a GPU
+    # runs them; the dream check renders on the weights the benchmark kept.
+    import os
     import subprocess
     import sys
 
-    done = subprocess.run(
-        [sys.executable, "bench/gpu_clip.py", "--tiny"], capture_output=True, text=True,
-        timeout=600, cwd=Path(__file__).resolve().parent.parent, check=False,
+    root = Path(__file__).resolve().parent.parent
+    environment = {**os.environ, "GPU_STEPS": "8"}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    bench = subprocess.run(
+        [sys.executable, "bench/gpu_clip.py", "--tiny", "--keep", str(tmp_path / "wan")],
+        capture_output=True, text=True, timeout=600, cwd=root, env=environment, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "diffusers' defaults (50 steps)" in done.stdout
-    assert "ours, quality preset (50 steps)" in done.stdout and "PSNR" in done.stdout
-    assert "ours, draft preset (16 steps)" in done.stdout
+    assert bench.returncode == 0, bench.stderr[-2000:]
+    assert "diffusers' defaults, 8 steps" in bench.stdout
+    assert "ours, quality, 8 steps, no cache" in bench.stdout
+    assert "ours, quality, 8 steps, cache 0.05" in bench.stdout
+    assert "ours, draft, 8 steps, cache 0.05" in bench.stdout
+    assert "PSNR vs defaults" in bench.stdout
+    assert "speed-ups: attention native, first-block cache 0.05" in bench.stdout
+    environment.update(WAN_WEIGHTS=str(tmp_path / "wan"), WAN_SIZE="32x32", GPU_STEPS="3")
+    dream = subprocess.run(
+        [sys.executable, "bench/gpu_dream.py", "--device", "cpu"],
+        capture_output=True, text=True, timeout=600, cwd=root, env=environment, check=False,
+    )  # fmt: skip
+    assert dream.returncode == 0, dream.stdout[-2000:] + dream.stderr[-2000:]
+    lines = dream.stdout.splitlines()
+    stages = [line.split("%  ", 1)[1] for line in lines if "%  " in line]
+    assert stages[-7:] == [
+        "denoising step 1 of 3", "denoising step 2 of 3", "denoising step 3 of 3",
+        "decoding", "encoding the video", "saving", "done",
+    ]  # fmt: skip
+    assert "succeeded after" in dream.stdout
 
 
 def test_gpu_seconds_are_recorded_priced_and_count_against_the_budget(
@@ -385,3 +407,48 @@ def test_a_cancelled_gpu_clip_bills_nothing(gpu, user, make_character, broker, w
     worker.resume()
     run_jobs(broker, worker)
     assert Charge.objects.get().status == ChargeStatus.VOID
+
+
+def test_an_attention_kernel_that_downloads_is_refused_and_named(gpu, operator_client):
+    gpu.GPU_ATTENTION = "flash_hub"
+    assert not {"wan-flf2v", "ltx-video"} & {b.name for b in offered_backends()}
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    assert "GPU_ATTENTION=flash_hub downloads its kernel from the Hugging Face Hub" in page
+
+
+def test_an_attention_kernel_not_installed_fails_the_clip_at_loading(
+    gpu, tiny_weights, tmp_path, user, make_character, broker, worker
+):
+    # FlashAttention-2 is not installed here: the operator named it, so it is not replaced.
+    gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
+    gpu.GPU_ATTENTION = "flash"
+    dream = services.create_dream(
+        owner=user, character=make_character(user), prompt="Eileen floats", backend="wan-flf2v"
+    )
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.FAILED and dream.stage == "loading the model"
+    assert "The attention kernel flash (GPU_ATTENTION) cannot run here" in dream.error
+
+
+def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
+    from generation.gpu_models import LtxBackend, WanBackend
+    from generation.video import ClipRequest
+
+    request = ClipRequest(
+        prompt="a cat", seed=1, duration_seconds=5.0, first_frame=photo_path("astronaut.png")
+    )
+    gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
+    clip = WanBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
+    # On the CPU: PyTorch's own attention, the cache; compile is for a GPU.
+    assert clip.metadata["speed_ups"] == ["attention native", "first-block cache 0.05"]
+    # The tiny LTX model has one block: nothing for the cache to skip.
+    gpu.LTX_WEIGHTS = str(shutil.copytree(tiny_weights["ltx"], tmp_path / "ltx"))
+    clip = LtxBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
+    assert clip.metadata["speed_ups"] == ["attention native"]
+    # Turned off, the cache is not applied.
+    gpu.GPU_FIRST_BLOCK_CACHE = 0
+    gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan-uncached"))
+    clip = WanBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
+    assert clip.metadata["speed_ups"] == ["attention native"]
+    assert probe_video(clip.video_path).frames == 81

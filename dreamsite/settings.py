@@ -433,6 +433,9 @@ GPU_DEVICE = env("GPU_DEVICE", default="cuda")
 GPU_PRESET = env("GPU_PRESET", default="quality")
 # Denoising steps for every GPU clip, overriding the preset's (0: the preset's).
 GPU_STEPS = env.int("GPU_STEPS", default=0)
+# Seconds between a gpu worker's reports of what it can render; a report lasts three of them,
+# so a worker that died stops being counted on within three minutes.
+GPU_STATUS_SECONDS = env.int("GPU_STATUS_SECONDS", default=60)
 # Pipelines a gpu worker keeps loaded between clips (least recently used let go first).
 GPU_WARM_PIPELINES = env.int("GPU_WARM_PIPELINES", default=1)
 # Speed-ups applied when a pipeline loads (docs/gpu.md, "Speed"). The attention kernel: "auto"

@@ -290,7 +290,10 @@ def gpu_backends() -> list[GpuClipBackend]:
 def _status_key(backend: GpuClipBackend) -> str:
     # Every setting the check reads: a status found under other settings does not count.
     size = getattr(settings, backend.size_setting)
-    return f"gpu-status:{backend.name}:{backend.weights}:{size}:{settings.GPU_DEVICE}"
+    return (
+        f"gpu-status:{backend.name}:{backend.weights}:{size}:{settings.GPU_DEVICE}:"
+        f"{settings.GPU_ATTENTION}"
+    )
 
 
 def local_status(backend: GpuClipBackend) -> GpuStatus:
@@ -303,19 +306,24 @@ def local_status(backend: GpuClipBackend) -> GpuStatus:
 
 def publish_statuses() -> list[GpuStatus]:
     """Check every GPU backend on this machine and publish the result in the shared cache,
-    where web processes read it (``gpu_status``). Called when a gpu worker boots."""
+    where web processes read it (``gpu_status``) for three ``GPU_STATUS_SECONDS``. A gpu
+    worker calls it when it boots and every ``GPU_STATUS_SECONDS`` while it runs."""
     statuses = []
     for backend in gpu_backends():
         status = local_status(backend)
-        cache.set(_status_key(backend), status, timeout=None)
+        cache.set(_status_key(backend), status, timeout=3 * settings.GPU_STATUS_SECONDS)
         statuses.append(status)
     return statuses
 
 
-def gpu_status(backend: GpuClipBackend) -> GpuStatus:
-    """Whether ``backend`` can render: what a gpu worker published when it booted, or, until
-    one has, what this machine finds."""
+def published_status(backend: GpuClipBackend) -> GpuStatus | None:
+    """What a running gpu worker last published for ``backend`` under these settings, or None
+    when none has in the last three ``GPU_STATUS_SECONDS``."""
     published = cache.get(_status_key(backend))
-    if isinstance(published, GpuStatus):
-        return published
-    return local_status(backend)
+    return published if isinstance(published, GpuStatus) else None
+
+
+def gpu_status(backend: GpuClipBackend) -> GpuStatus:
+    """Whether ``backend`` can render: what a running gpu worker published, or, when none has
+    in the last three ``GPU_STATUS_SECONDS``, what this machine finds."""
+    return published_status(backend) or local_status(backend)

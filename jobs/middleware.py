@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import dramatiq
@@ -22,8 +23,13 @@ class RemoveOrphanWorkFolders(Middleware):
 
 
 class PublishGpuStatus(Middleware):
-    """When a worker that serves the ``gpu`` queue boots, check its GPU models (weights and
-    device) and publish what it found, so web processes offer what it can render."""
+    """While a worker that serves the ``gpu`` queue runs, check its GPU models (weights and
+    device) and publish what it found, at boot and every ``GPU_STATUS_SECONDS``, so web
+    processes offer what it can render. The status expires when the worker stops refreshing
+    it (``generation.gpu_models.publish_statuses``): a worker that died stops counting."""
+
+    def __init__(self) -> None:
+        self._stops: dict[int, threading.Event] = {}
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         queues = getattr(worker, "consumer_whitelist", None)
@@ -35,3 +41,26 @@ class PublishGpuStatus(Middleware):
             logger.info(
                 "GPU backend %s: %s", status.backend, "ready" if status.ready else status.detail
             )
+        stop = self._stops[id(worker)] = threading.Event()
+        threading.Thread(target=self._refresh, args=(stop,), name="gpu-status", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        stop = self._stops.pop(id(worker), None)
+        if stop is not None:
+            stop.set()
+
+    @staticmethod
+    def _refresh(stop: threading.Event) -> None:
+        from django.conf import settings
+        from django.db import close_old_connections
+
+        from generation.gpu_models import publish_statuses
+
+        while not stop.wait(settings.GPU_STATUS_SECONDS):
+            try:
+                publish_statuses()
+            except Exception:
+                # The cache away for a moment: the next refresh publishes again.
+                logger.warning("Publishing the GPU status failed.", exc_info=True)
+            finally:
+                close_old_connections()

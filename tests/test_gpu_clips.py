@@ -452,3 +452,20 @@ def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
     clip = WanBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
     assert clip.metadata["speed_ups"] == ["attention native"]
     assert probe_video(clip.video_path).frames == 81
+
+
+def test_a_gpu_workers_report_is_refreshed_while_it_runs_and_lapses_when_it_stops(gpu, broker):
+    from generation.gpu_models import WanBackend, published_status
+    from tests.support import start_worker, stop_worker
+
+    gpu.GPU_STATUS_SECONDS = 1
+    running = start_worker(broker)
+    try:
+        booted = published_status(WanBackend())
+        assert booted is not None and booted.ready
+        # The model status page's "checked" time moves on while the worker lives.
+        wait_for(lambda: published_status(WanBackend()).checked_at > booted.checked_at, 5)
+    finally:
+        stop_worker(running)
+    # Stopped (or killed), it no longer counts within three intervals.
+    wait_for(lambda: published_status(WanBackend()) is None, 6)

@@ -25,3 +25,17 @@ def make_film(owner, cast, **fields) -> Film:
     fields.setdefault("scene_count", 3)
     fields.setdefault("seed", 11)
     return services.create_film(owner=owner, cast=cast, **fields)
+
+
+def render_to_end(film: Film, broker, worker) -> Film:
+    """Render ``film`` (its storyboard first) through the real actors; fail the test unless
+    it succeeded. Returns it, refreshed."""
+    from jobs.models import JobStatus
+    from tests.support import run_jobs
+
+    run_jobs(broker, worker)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    return film

@@ -10,7 +10,7 @@ import pytest
 
 from films import services
 from jobs.models import JobStatus
-from tests.films import make_cast, make_film
+from tests.films import make_cast, make_film, render_to_end
 from tests.support import probe_video, run_jobs, stored_bytes, stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -190,12 +190,9 @@ def test_chained_cuts_are_continuous_and_every_cue_starts_on_its_word(
 def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
     user, make_character, broker, worker
 ):
-    film = make_film(user, make_cast(make_character, user), scene_count=3)
-    run_jobs(broker, worker)
-    services.render_film(film=film)
-    run_jobs(broker, worker)
-    film.refresh_from_db()
-    assert film.status == JobStatus.SUCCEEDED, film.error
+    film = render_to_end(
+        make_film(user, make_cast(make_character, user), scene_count=3), broker, worker
+    )
     fields = (
         "first_keyframe",
         "last_keyframe",
@@ -232,12 +229,9 @@ def test_a_waiting_pass_fetches_no_stored_piece_from_s3(
     # must not download them (nor the music) from the bucket again each time.
     from films import assembling
 
-    film = make_film(user, make_cast(make_character, user), scene_count=3)
-    run_jobs(broker, worker)
-    services.render_film(film=film)
-    run_jobs(broker, worker)
-    film.refresh_from_db()
-    assert film.status == JobStatus.SUCCEEDED, film.error
+    film = render_to_end(
+        make_film(user, make_cast(make_character, user), scene_count=3), broker, worker
+    )
     scenes = list(film.scenes.order_by("position"))
     workdir = tmp_path / "pass"
     workdir.mkdir()

@@ -19,8 +19,7 @@ from dreams.models import DreamStatus
 from films import services as film_services
 from generation.registry import offered_backends
 from jobs.events import user_group
-from jobs.models import JobStatus
-from tests.films import make_cast, make_film
+from tests.films import make_cast, make_film, render_to_end
 from tests.support import (
     photo_path,
     probe_video,
@@ -106,11 +105,7 @@ def test_a_film_renders_its_scenes_on_ltx_chained(gpu, user, make_character, bro
             first_frame_text=scene.first_frame_text, last_frame_text=scene.last_frame_text,
             framing=scene.framing, transition=scene.transition,
         )  # fmt: skip
-    run_jobs(broker, worker)
-    film_services.render_film(film=film)
-    run_jobs(broker, worker)
-    film.refresh_from_db()
-    assert film.status == JobStatus.SUCCEEDED, film.error
+    render_to_end(film, broker, worker)
     scenes = list(film.scenes.order_by("position"))
     assert all(s.backend == "ltx-video" and s.clip for s in scenes)
     probe = probe_video(stored_bytes(scenes[0].clip))

@@ -9,7 +9,7 @@ from ``WAN_WEIGHTS`` / ``LTX_WEIGHTS``: real ones, or the random ones that
 ``bench/gpu_clip.py --keep`` saves.
 
 Run: WAN_WEIGHTS=/path .venv/bin/python bench/gpu_dream.py [--backend wan-flf2v]
-     [--photos first.png second.png] [--device cuda]
+     [--photos first.png second.png] [--device cuda] [--draw (with KEYFRAME_WEIGHTS=/path)]
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ def main() -> None:
         default=[PHOTOS / "astronaut.png", PHOTOS / "chelsea.png"],
     )  # fmt: skip
     parser.add_argument("--device", default="")
+    parser.add_argument(
+        "--draw", action="store_true", help="open on a frame drawn by KEYFRAME_WEIGHTS' model"
+    )
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="gpu-dream-"))
     os.environ.update(
@@ -87,7 +90,7 @@ def main() -> None:
     started = time.monotonic()
     dream = services.create_dream(
         owner=user, character=character, prompt="Eileen floats through the space station",
-        backend=options.backend, seed=1,
+        backend=options.backend, seed=1, draw_first_frame=options.draw,
     )  # fmt: skip
     print(f"dream {dream.pk} on {options.backend}, photos {[p.name for p in options.photos]}")
     done = threading.Event()

@@ -47,6 +47,7 @@ class DreamAdmin(admin.ModelAdmin):
         "requested_seconds",
         "aspect_ratio",
         "first_frame",
+        "draw_first_frame",
         "estimated_cost_usd",
         "cost_usd",
         "status",
@@ -69,7 +70,16 @@ class DreamAdmin(admin.ModelAdmin):
         (None, {"fields": ("public_id", "owner", "character", "character_name", "prompt")}),
         (
             "Render",
-            {"fields": ("backend", "seed", "requested_seconds", "aspect_ratio", "first_frame")},
+            {
+                "fields": (
+                    "backend",
+                    "seed",
+                    "requested_seconds",
+                    "aspect_ratio",
+                    "first_frame",
+                    "draw_first_frame",
+                )
+            },
         ),
         ("Cost (USD)", {"fields": ("estimated_cost_usd", "cost_usd")}),
         (

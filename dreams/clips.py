@@ -56,6 +56,7 @@ def clip_request(dream: Dream, *, workdir: Path, for_provider: bool) -> ClipRequ
         duration_seconds=dream.requested_seconds,
         aspect_ratio=dream.aspect_ratio,
         first_frame=images[0] if dream.first_frame and images else None,
+        draw_first_frame=dream.draw_first_frame and not for_provider,
     )
 
 

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from characters.models import Character
+from generation.gpu_keyframes import keyframe_problem
+from generation.gpu_models import GpuClipBackend
 from generation.video import ClipBackend
 
 from .models import PROMPT_MAX_CHARS, SEED_MAX
@@ -59,6 +61,12 @@ class DreamForm(forms.Form):
         help_text="Cloud backends only, and for Nova Reel only 6 s clips; long Nova Reel videos "
         "are made from the prompt alone.",
     )
+    draw_first_frame = forms.BooleanField(
+        required=False,
+        label="Open on a frame drawn from the photos",
+        help_text="Local GPU backends only: FLUX.2 [klein] draws the character in the scene "
+        "you describe, and the clip opens on that drawing.",
+    )
     #: A new key each time the form is shown; the same key sent twice makes one dream.
     submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
     seed = forms.IntegerField(
@@ -93,6 +101,10 @@ class DreamForm(forms.Form):
             self.fields["backend"].initial = backends[0].name
             self.fields["duration"].initial = f"{first.durations_seconds[0]:g}"
             self.fields["aspect_ratio"].initial = first.aspect_ratios[0]
+        # Whether the GPU keyframe model is ready (a local GPU backend can open on a drawing).
+        drawing = any(isinstance(b, GpuClipBackend) for b in backends) and not keyframe_problem()
+        if not drawing:
+            del self.fields["draw_first_frame"]
         #: What the page's script needs to show valid choices and the estimated cost.
         self.offers = {
             b.name: {
@@ -110,6 +122,7 @@ class DreamForm(forms.Form):
                     b.estimate_cost_usd(d) > 0 for d in b.capabilities.durations_seconds
                 ),
                 "per_second": b.usd_per_second > 0,
+                "draws_first_frame": drawing and isinstance(b, GpuClipBackend),
             }
             for b in backends
         }

@@ -64,6 +64,8 @@ class Dream(Job):
     aspect_ratio = models.CharField(max_length=8, default="16:9")
     # Open the clip on the character's first photo (cloud backends that take an image).
     first_frame = models.BooleanField(default=True)
+    # Open instead on a keyframe the GPU keyframe model draws (local GPU backends only).
+    draw_first_frame = models.BooleanField(default=False)
     video = models.FileField(upload_to=dream_media_path, blank=True, max_length=255)
     poster = models.FileField(upload_to=dream_media_path, blank=True, max_length=255)
     duration_seconds = models.FloatField(null=True, blank=True, help_text="seconds")

@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from characters.models import Character
+from generation.gpu_keyframes import keyframe_problem
+from generation.gpu_models import GpuClipBackend
 from generation.registry import UnknownBackend, get_backend
 from generation.video import ClipBackend, ClipRequest, InvalidClipRequest, visible_text
 from jobs import budget, lifecycle
@@ -71,6 +73,7 @@ def create_dream(
     duration_seconds: float | None = None,
     aspect_ratio: str | None = None,
     first_frame: bool = True,
+    draw_first_frame: bool = False,
     submission_key: UUID | None = None,
 ) -> Dream:
     """Queue a dream of ``character`` acting out ``prompt`` on ``backend``.
@@ -82,10 +85,14 @@ def create_dream(
     ``seed`` (0..2147483646) fixes the render; None picks one at random.
     ``duration_seconds`` and ``aspect_ratio`` ("16:9", ...) default to the backend's first
     offer; ``first_frame`` opens a cloud clip on the character's first photo where the
-    backend takes one. The job is enqueued only once the row is committed. Raises
+    backend takes one; ``draw_first_frame`` opens a local GPU clip instead on a keyframe the
+    GPU keyframe model draws from the photos and the prompt. The job is enqueued only once
+    the row is committed. Raises
     ``DreamError`` (nothing saved) for a character the owner does not have, one without
     images, a backend not offered now, anything the backend does not accept (prompt length,
-    duration, aspect ratio), a seed out of range, or a cost over the daily budget.
+    duration, aspect ratio), a seed out of range, a drawn opening frame where it cannot be
+    drawn (a backend other than a local GPU one, no keyframe model ready), or a cost over the
+    daily budget.
     """
     if submission_key is not None:
         earlier = Dream.objects.filter(owner=owner, submission_key=submission_key).first()
@@ -117,6 +124,8 @@ def create_dream(
         raise DreamError(error.message) from None
     if not character.images.exists():
         raise DreamError(f"“{character.name}” has no reference images yet.")
+    if draw_first_frame:
+        _check_drawing(video_backend)
     try:
         with transaction.atomic():
             return _create_and_queue(
@@ -125,6 +134,7 @@ def create_dream(
                 backend=video_backend,
                 request=request,
                 first_frame=first_frame,
+                draw_first_frame=draw_first_frame,
                 submission_key=submission_key,
             )
     except IntegrityError:
@@ -135,6 +145,18 @@ def create_dream(
         return earlier
 
 
+def _check_drawing(backend: ClipBackend) -> None:
+    """Raise ``DreamError`` unless ``backend`` can open on a drawn keyframe now."""
+    if not isinstance(backend, GpuClipBackend):
+        raise DreamError(
+            "Only a local GPU backend can open on a drawn frame; choose one, or open on the "
+            "character's photo."
+        )
+    problem = keyframe_problem()
+    if problem:
+        raise DreamError(f"The opening frame cannot be drawn now. {problem}")
+
+
 def _create_and_queue(
     *,
     owner: User,
@@ -142,6 +164,7 @@ def _create_and_queue(
     backend: ClipBackend,
     request: ClipRequest,
     first_frame: bool,
+    draw_first_frame: bool,
     submission_key: UUID | None,
 ) -> Dream:
     """The dream row (after reserving its budget) and its first message, in the caller's
@@ -159,6 +182,7 @@ def _create_and_queue(
         requested_seconds=request.duration_seconds,
         aspect_ratio=request.aspect_ratio,
         first_frame=first_frame,
+        draw_first_frame=draw_first_frame,
         estimated_cost_usd=estimate,
         stage="waiting for a worker",
         submission_key=submission_key,

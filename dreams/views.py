@@ -79,6 +79,7 @@ def _initial_from(request: AuthenticatedRequest) -> dict:
         "duration": f"{dream.requested_seconds:g}",
         "aspect_ratio": dream.aspect_ratio,
         "first_frame": dream.first_frame,
+        "draw_first_frame": dream.draw_first_frame,
     }
 
 
@@ -99,6 +100,7 @@ def dream_create(request: AuthenticatedRequest) -> HttpResponse:
                 duration_seconds=form.cleaned_data["duration"],
                 aspect_ratio=form.cleaned_data["aspect_ratio"],
                 first_frame=form.cleaned_data["first_frame"],
+                draw_first_frame=form.cleaned_data.get("draw_first_frame", False),
                 submission_key=form.cleaned_data["submission"],
             )
         except services.DreamError as error:

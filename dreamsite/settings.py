@@ -433,6 +433,11 @@ GPU_DEVICE = env("GPU_DEVICE", default="cuda")
 GPU_PRESET = env("GPU_PRESET", default="quality")
 # Denoising steps for every GPU clip, overriding the preset's (0: the preset's).
 GPU_STEPS = env.int("GPU_STEPS", default=0)
+# The GPU keyframe model (docs/gpu.md, "Keyframes"): a FLUX.2 [klein] pipeline folder; a dream
+# on a local GPU backend can then open on a keyframe it draws from the photos and the prompt.
+KEYFRAME_WEIGHTS = env("KEYFRAME_WEIGHTS", default="")
+# Its denoising steps (0: the model's own, 4 for the distilled model, 50 for Base).
+KEYFRAME_STEPS = env.int("KEYFRAME_STEPS", default=0)
 # Seconds between a gpu worker's reports of what it can render; a report lasts three of them,
 # so a worker that died stops being counted on within three minutes.
 GPU_STATUS_SECONDS = env.int("GPU_STATUS_SECONDS", default=60)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -83,6 +83,8 @@ class GpuClipBackend(ClipRenderer):
     size_setting: ClassVar[str] = ""
     seconds_per_step_setting: ClassVar[str] = ""
     presets: ClassVar[dict[str, tuple[int, float]]] = {}
+    #: Whether ``GPU_FIRST_BLOCK_CACHE`` applies (a model of many steps).
+    first_block_cache: ClassVar[bool] = True
 
     @property
     def weights(self) -> str:
@@ -280,6 +282,20 @@ def device_problem(device: str) -> str | None:
     return None
 
 
+class GpuModel(Protocol):
+    """What the status checks need of a model on the gpu worker (a clip backend, or the
+    keyframe model of ``generation.gpu_keyframes``)."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    size_setting: ClassVar[str]
+
+    @property
+    def weights(self) -> str: ...
+
+    def local_problem(self) -> str | None: ...
+
+
 def gpu_backends() -> list[GpuClipBackend]:
     """The GPU backends the settings name in ``CLIP_BACKENDS`` with a weights folder."""
     from .registry import configured_backends
@@ -287,16 +303,25 @@ def gpu_backends() -> list[GpuClipBackend]:
     return [b for b in configured_backends() if isinstance(b, GpuClipBackend)]
 
 
-def _status_key(backend: GpuClipBackend) -> str:
+def gpu_models() -> list[GpuModel]:
+    """Every model configured for the gpu worker: the clip backends, then the keyframe model
+    when ``KEYFRAME_WEIGHTS`` names one."""
+    from .gpu_keyframes import keyframe_model
+
+    keyframes = keyframe_model()
+    return [*gpu_backends(), *([keyframes] if keyframes else [])]
+
+
+def _status_key(backend: GpuModel) -> str:
     # Every setting the check reads: a status found under other settings does not count.
-    size = getattr(settings, backend.size_setting)
+    size = getattr(settings, backend.size_setting) if backend.size_setting else ""
     return (
         f"gpu-status:{backend.name}:{backend.weights}:{size}:{settings.GPU_DEVICE}:"
         f"{settings.GPU_ATTENTION}"
     )
 
 
-def local_status(backend: GpuClipBackend) -> GpuStatus:
+def local_status(backend: GpuModel) -> GpuStatus:
     """What this machine finds for ``backend`` now (``GpuClipBackend.local_problem``)."""
     problem = backend.local_problem()
     return GpuStatus(
@@ -309,21 +334,21 @@ def publish_statuses() -> list[GpuStatus]:
     where web processes read it (``gpu_status``) for three ``GPU_STATUS_SECONDS``. A gpu
     worker calls it when it boots and every ``GPU_STATUS_SECONDS`` while it runs."""
     statuses = []
-    for backend in gpu_backends():
+    for backend in gpu_models():
         status = local_status(backend)
         cache.set(_status_key(backend), status, timeout=3 * settings.GPU_STATUS_SECONDS)
         statuses.append(status)
     return statuses
 
 
-def published_status(backend: GpuClipBackend) -> GpuStatus | None:
+def published_status(backend: GpuModel) -> GpuStatus | None:
     """What a running gpu worker last published for ``backend`` under these settings, or None
     when none has in the last three ``GPU_STATUS_SECONDS``."""
     published = cache.get(_status_key(backend))
     return published if isinstance(published, GpuStatus) else None
 
 
-def gpu_status(backend: GpuClipBackend) -> GpuStatus:
+def gpu_status(backend: GpuModel) -> GpuStatus:
     """Whether ``backend`` can render: what a running gpu worker published, or, when none has
     in the last three ``GPU_STATUS_SECONDS``, what this machine finds."""
     return published_status(backend) or local_status(backend)

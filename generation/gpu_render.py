@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,12 @@ from PIL import Image, ImageOps
 from .video import ClipRequest, ProgressCallback, RenderCanceled, RenderedClip, RenderError
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .gpu_keyframes import GpuKeyframeModel
     from .gpu_models import GpuClipBackend
+
+    Model: TypeAlias = GpuClipBackend | GpuKeyframeModel
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -67,16 +72,16 @@ def _quiet() -> None:
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
-def _key(backend: GpuClipBackend) -> tuple[str, str, str]:
+def _key(backend: Model) -> tuple[str, str, str]:
     return (backend.pipeline_class, backend.weights, settings.GPU_DEVICE)
 
 
-def is_warm(backend: GpuClipBackend) -> bool:
+def is_warm(backend: Model) -> bool:
     """Whether ``backend``'s pipeline is loaded in this process on ``GPU_DEVICE``."""
     return _key(backend) in _warm
 
 
-def warm_pipeline(backend: GpuClipBackend) -> tuple[Any, list[str]]:
+def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
     """``backend``'s pipeline on ``GPU_DEVICE``, loaded now (with the speed-ups of
     ``gpu_speed.speed_up``) or kept from an earlier clip; returns it and the speed-ups applied,
     in words. Raises ``RenderError`` ("loading the model") when the weights will not load."""
@@ -107,7 +112,7 @@ def warm_pipeline(backend: GpuClipBackend) -> tuple[Any, list[str]]:
             f"({type(error).__name__}: {str(error)[:200]}).",
         ) from error
     pipeline.set_progress_bar_config(disable=True)
-    speed_ups = speed_up(pipeline, device=device)
+    speed_ups = speed_up(pipeline, device=device, cache=backend.first_block_cache)
     _warm[key] = _Warm(pipeline, speed_ups)
     return pipeline, speed_ups
 
@@ -274,11 +279,107 @@ class _Heartbeat:
         self._thread.join()
 
 
+#: The share of a dream's progress that drawing its opening keyframe takes.
+_KEYFRAME_SHARE = 0.1
+
+
+def _reference_image(path: Path, width: int, height: int) -> Image.Image:
+    """A reference photo as RGB, scaled to about the keyframe's size (FLUX.2 wants each side
+    at least 64 pixels)."""
+    try:
+        with Image.open(path) as image:
+            photo = image.convert("RGB")
+    except OSError as error:
+        raise RenderError(
+            "drawing the opening frame", f"A reference photo could not be read: {error}"
+        ) from error
+    scale = max(min(width / photo.width, height / photo.height), 64 / min(photo.size))
+    size = (max(64, round(photo.width * scale)), max(64, round(photo.height * scale)))
+    resized: Image.Image = photo.resize(size, Image.Resampling.LANCZOS)
+    return resized
+
+
+def draw_keyframe(
+    model: GpuKeyframeModel,
+    request: ClipRequest,
+    *,
+    size: tuple[int, int],
+    workdir: Path,
+    progress: ProgressCallback,
+) -> Path:
+    """Draw the opening keyframe of ``request`` with ``model`` at ``size`` (width, height in
+    pixels): the character from its first ``model.max_references`` reference photos, in the
+    scene the prompt describes, with the request's seed. Stages "loading the keyframe model"
+    and "drawing the opening frame: step i of N"; a cancel takes effect between steps.
+    Returns the PNG's path in ``workdir``. Raises ``RenderError`` ("drawing the opening
+    frame") for no photo, a photo that cannot be read, or no GPU memory left."""
+    import torch
+
+    width, height = size
+    photos = list(request.reference_images)[: model.max_references]
+    if not photos:
+        raise RenderError("drawing the opening frame", "The character has no photo to draw from.")
+    # The operator may have changed the settings since the dream was made.
+    problem = model.local_problem()
+    if problem:
+        raise RenderError("drawing the opening frame", problem)
+    if not is_warm(model):
+        progress("loading the keyframe model", 0.0)
+    pipeline, _ = warm_pipeline(model)
+    references = [_reference_image(p, width, height) for p in photos]
+    steps, guidance = model.steps_and_guidance()
+
+    def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> Any:
+        progress(f"drawing the opening frame: step {index + 1} of {steps}", (index + 1) / steps)
+        return tensors
+
+    progress("drawing the opening frame", 0.0)
+    pipeline.maybe_free_model_hooks()
+    try:
+        output = pipeline(
+            prompt=request.prompt, image=references, height=height, width=width,
+            num_inference_steps=steps, guidance_scale=guidance,
+            generator=torch.Generator(device="cpu").manual_seed(request.seed),
+            callback_on_step_end=on_step_end,
+        )  # fmt: skip
+    except RenderCanceled:
+        _release_memory()
+        raise
+    except Exception as error:
+        _release_memory()
+        if _is_out_of_memory(error):
+            raise RenderError(
+                "drawing the opening frame",
+                f"The GPU ran out of memory drawing a {width}x{height} keyframe. Open on the "
+                "character's photo instead, or keep fewer pipelines warm (GPU_WARM_PIPELINES).",
+            ) from error
+        raise
+    path = workdir / "opening-keyframe.png"
+    output.images[0].save(path, "PNG")
+    return path
+
+
 def _render_clip(
     backend: GpuClipBackend, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
 ) -> RenderedClip:
     width, height = backend.size
     frames = backend.frame_count(request.duration_seconds)
+    keyframe_seconds = 0.0
+    if request.draw_first_frame:
+        from .gpu_keyframes import GpuKeyframeModel
+
+        started = time.monotonic()
+        keyframe = draw_keyframe(
+            GpuKeyframeModel(), request, size=(width, height), workdir=workdir,
+            progress=lambda stage, fraction: progress(stage, _KEYFRAME_SHARE * fraction),
+        )  # fmt: skip
+        keyframe_seconds = time.monotonic() - started
+        request = replace(request, first_frame=keyframe)
+        clip_progress = progress
+
+        def progress(stage: str, fraction: float) -> None:
+            clip_progress(stage, _KEYFRAME_SHARE + (1 - _KEYFRAME_SHARE) * fraction)
+
     if not is_warm(backend):
         progress("loading the model", 0.0)
     pipeline, speed_ups = warm_pipeline(backend)
@@ -330,7 +431,7 @@ def _render_clip(
             saving_memory = True
             # The same seed again: the retry makes the clip the first attempt would have.
             arguments["generator"].manual_seed(request.seed)
-    gpu_seconds = time.monotonic() - started
+    gpu_seconds = time.monotonic() - started + keyframe_seconds
     video = np.asarray(output.frames[0])
     pictures = (np.clip(video, 0.0, 1.0) * 255).round().astype(np.uint8)
     progress("encoding the video", _ENCODE_START)

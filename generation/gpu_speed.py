@@ -55,12 +55,13 @@ def attention_kernel(device: str) -> str:
     return "native"
 
 
-def speed_up(pipeline: Any, *, device: str) -> list[str]:
+def speed_up(pipeline: Any, *, device: str, cache: bool = True) -> list[str]:
     """Apply the speed-ups to ``pipeline`` (already on ``device``) and return what was applied,
     in words, for the worker's log and the clip's metadata: the attention kernel
     (``GPU_ATTENTION``), a first-block cache (``GPU_FIRST_BLOCK_CACHE``, a threshold; 0 is
-    off) and regional compile (``GPU_COMPILE``, on a GPU only). Raises ``RenderError``
-    ("loading the model") when a kernel that was asked for is not installed."""
+    off; never without ``cache``) and regional compile (``GPU_COMPILE``, on a GPU only).
+    Raises ``RenderError`` ("loading the model") when a kernel that was asked for is not
+    installed."""
     applied: list[str] = []
     transformer = getattr(pipeline, "transformer", None)
     if transformer is None:
@@ -75,7 +76,7 @@ def speed_up(pipeline: Any, *, device: str) -> list[str]:
                 f"The attention kernel {kernel} (GPU_ATTENTION) cannot run here: {error}",
             ) from error
     applied.append(f"attention {kernel}")
-    threshold = settings.GPU_FIRST_BLOCK_CACHE
+    threshold = settings.GPU_FIRST_BLOCK_CACHE if cache else 0.0
     blocks = [m for m in transformer.modules() if type(m).__name__ in transformer._repeated_blocks]
     if len(blocks) < 2:
         threshold = 0.0  # the cache keeps the first block apart from the rest: none to skip

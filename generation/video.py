@@ -107,6 +107,8 @@ class ClipRequest:
     only where its capabilities say it can. ``scene`` marks a film's scene: the clip opens
     exactly on ``first_frame`` and closes on ``last_frame`` where the backend can, and draws
     no fades or captions of its own (the film's assembly makes transitions and subtitles).
+    ``draw_first_frame`` asks a local GPU backend to open instead on a keyframe that the GPU
+    keyframe model draws from ``reference_images`` and the prompt (``gpu_keyframes``).
     """
 
     prompt: str
@@ -117,6 +119,7 @@ class ClipRequest:
     first_frame: Path | None = None
     last_frame: Path | None = None
     scene: bool = False
+    draw_first_frame: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from generation.availability import model_status
-from generation.gpu_models import gpu_backends, gpu_status
+from generation.gpu_models import gpu_models, gpu_status
 from generation.registry import provider_backends
 
 from .budget import SPEND, daily_budget_usd, day_bounds
@@ -64,7 +64,7 @@ def model_status_view(request: HttpRequest) -> HttpResponse:
         (backend, model_status(backend, refresh=refresh)) for backend in provider_backends()
     ]
     # The local GPU models: what a gpu worker found when it booted, or what this machine finds.
-    gpu = [(backend, gpu_status(backend)) for backend in gpu_backends()]
+    gpu = [(backend, gpu_status(backend)) for backend in gpu_models()]
     if refresh:
         return redirect("admin:jobs_model_status")
     context = {

@@ -108,11 +108,16 @@ def alice_client(client, user):
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory):
-    """Folders of tiny random-weight Wan and LTX-Video pipelines (tests/gpu_models.py)."""
-    from tests.gpu_models import build_tiny_ltx, build_tiny_wan
+    """Folders of tiny random-weight Wan, LTX-Video and FLUX.2 [klein] pipelines
+    (tests/gpu_models.py)."""
+    from tests.gpu_models import build_tiny_flux2_klein, build_tiny_ltx, build_tiny_wan
 
     folder = tmp_path_factory.mktemp("weights")
-    return {"wan": build_tiny_wan(folder / "wan"), "ltx": build_tiny_ltx(folder / "ltx")}
+    return {
+        "wan": build_tiny_wan(folder / "wan"),
+        "ltx": build_tiny_ltx(folder / "ltx"),
+        "flux2": build_tiny_flux2_klein(folder / "flux2"),
+    }
 
 
 @pytest.fixture

@@ -120,3 +120,61 @@ def build_tiny_ltx(folder: Path) -> Path:
     )  # fmt: skip
     pipeline.save_pretrained(folder)
     return folder
+
+
+def _qwen_tokenizer():
+    """A byte-level Qwen2 tokenizer made in code (one token per byte, no merges) with a chat
+    template, as FLUX.2 [klein]'s prompt encoding asks of it."""
+    from tokenizers import pre_tokenizers
+    from transformers import Qwen2TokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {"<|endoftext|>": 0, **{c: i + 1 for i, c in enumerate(alphabet)}}
+    template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+        "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    return Qwen2TokenizerFast(vocab=vocab, merges=[], chat_template=template)
+
+
+def build_tiny_flux2_klein(folder: Path) -> Path:
+    """A tiny FLUX.2 [klein] keyframe pipeline (``Flux2KleinPipeline``) saved in ``folder``:
+    diffusers' test shapes, with a 28-layer text encoder so the pipeline's own prompt layers
+    (9, 18, 27) exist."""
+    import torch
+    from diffusers import (
+        AutoencoderKLFlux2,
+        FlowMatchEulerDiscreteScheduler,
+        Flux2KleinPipeline,
+        Flux2Transformer2DModel,
+    )
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    tokenizer = _qwen_tokenizer()
+    torch.manual_seed(0)
+    text_encoder = Qwen3ForCausalLM(
+        Qwen3Config(
+            intermediate_size=16, hidden_size=16, num_hidden_layers=28, num_attention_heads=2,
+            num_key_value_heads=2, vocab_size=len(tokenizer) + 8, max_position_embeddings=600,
+            head_dim=8,
+        )
+    ).eval()  # fmt: skip
+    pipeline = Flux2KleinPipeline(
+        transformer=Flux2Transformer2DModel(
+            patch_size=1, in_channels=4, num_layers=1, num_single_layers=1,
+            attention_head_dim=16, num_attention_heads=2, joint_attention_dim=3 * 16,
+            timestep_guidance_channels=256, axes_dims_rope=[4, 4, 4, 4], guidance_embeds=False,
+        ),
+        vae=AutoencoderKLFlux2(
+            sample_size=32, in_channels=3, out_channels=3,
+            down_block_types=("DownEncoderBlock2D",), up_block_types=("UpDecoderBlock2D",),
+            block_out_channels=(4,), layers_per_block=1, latent_channels=1, norm_num_groups=1,
+            use_quant_conv=False, use_post_quant_conv=False,
+        ),
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        is_distilled=True,
+    )  # fmt: skip
+    pipeline.save_pretrained(folder)
+    return folder

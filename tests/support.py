@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import struct
@@ -284,3 +285,31 @@ def wait_for_page(page, expression: str, timeout: float = 30_000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout} ms waiting for {expression}")
         time.sleep(0.05)
+
+
+class Events:
+    """Every event published to ``user``'s group while the test runs (the websocket's feed)."""
+
+    def __init__(self, user) -> None:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        from jobs.events import user_group
+
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(user_group(user.pk), self.channel)
+
+    def stages(self) -> list[str]:
+        """The stages of the job events received so far, in order."""
+        from asgiref.sync import async_to_sync
+
+        async def take() -> list[dict]:
+            taken = []
+            while True:
+                try:
+                    taken.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.3))
+                except TimeoutError:
+                    return taken
+
+        return [m["event"]["stage"] for m in async_to_sync(take)() if m["type"] == "job.event"]

@@ -3,24 +3,21 @@ offline and loaded from their folders through the code that loads real weights, 
 and film scenes on the ``gpu`` queue with progress per denoising step; cancel stops between
 steps; weights that are missing, empty, of the wrong model or damaged are named."""
 
-import asyncio
 import shutil
 import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.urls import reverse
 
 from dreams import services
 from dreams.models import DreamStatus
 from films import services as film_services
 from generation.registry import offered_backends
-from jobs.events import user_group
 from tests.films import make_cast, make_film, render_to_end
 from tests.support import (
+    Events,
     photo_path,
     probe_video,
     queue_size,
@@ -41,26 +38,6 @@ def gpu(settings, tiny_weights):
     settings.GPU_STEPS = 3
     settings.CLIP_BACKENDS = ["animatic", "wan-flf2v", "ltx-video"]
     return settings
-
-
-class Events:
-    """Every event published to ``user``'s group while the test runs (the websocket's feed)."""
-
-    def __init__(self, user) -> None:
-        self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(user_group(user.pk), self.channel)
-
-    def stages(self) -> list[str]:
-        async def take() -> list[dict]:
-            taken = []
-            while True:
-                try:
-                    taken.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.3))
-                except TimeoutError:
-                    return taken
-
-        return [m["event"]["stage"] for m in async_to_sync(take)() if m["type"] == "job.event"]
 
 
 def test_a_dream_renders_on_the_gpu_queue_step_by_step(gpu, user, make_character, broker, worker):
@@ -339,9 +316,14 @@ def test_the_gpu_benchmark_and_dream_check_run_on_tiny_weights(tmp_path):
     assert "ours, draft, 8 steps, cache 0.05" in bench.stdout
     assert "PSNR vs defaults" in bench.stdout
     assert "speed-ups: attention native, first-block cache 0.05" in bench.stdout
-    environment.update(WAN_WEIGHTS=str(tmp_path / "wan"), WAN_SIZE="32x32", GPU_STEPS="3")
+    from tests.gpu_models import build_tiny_flux2_klein
+
+    environment.update(
+        WAN_WEIGHTS=str(tmp_path / "wan"), WAN_SIZE="32x32", GPU_STEPS="3",
+        KEYFRAME_WEIGHTS=str(build_tiny_flux2_klein(tmp_path / "flux2")),
+    )  # fmt: skip
     dream = subprocess.run(
-        [sys.executable, "bench/gpu_dream.py", "--device", "cpu"],
+        [sys.executable, "bench/gpu_dream.py", "--device", "cpu", "--draw"],
         capture_output=True, text=True, timeout=600, cwd=root, env=environment, check=False,
     )  # fmt: skip
     assert dream.returncode == 0, dream.stdout[-2000:] + dream.stderr[-2000:]
@@ -351,6 +333,7 @@ def test_the_gpu_benchmark_and_dream_check_run_on_tiny_weights(tmp_path):
         "denoising step 1 of 3", "denoising step 2 of 3", "denoising step 3 of 3",
         "decoding", "encoding the video", "saving", "done",
     ]  # fmt: skip
+    assert "drawing the opening frame: step 4 of 4" in stages
     assert "succeeded after" in dream.stdout
 
 

@@ -12,6 +12,8 @@
   const count = document.getElementById("prompt-count");
   const limit = document.getElementById("prompt-limit");
   const firstFrameRow = document.getElementById("first-frame-row");
+  // Present only when the GPU keyframe model is ready.
+  const drawRow = document.getElementById("draw-first-frame-row");
   const cost = document.getElementById("cost-value");
 
   const selectedBackend = () => {
@@ -50,7 +52,13 @@
     count.textContent = used;
     count.classList.toggle("error", used > max);
     const takesImage = offer.first_frame_durations.map(Number).includes(seconds);
-    firstFrameRow.hidden = !takesImage;
+    if (drawRow) {
+      drawRow.hidden = !offer.draws_first_frame;
+      if (drawRow.hidden) drawRow.querySelector("input").checked = false;
+    }
+    // A drawn opening frame takes the photo's place.
+    const drawn = drawRow && drawRow.querySelector("input").checked;
+    firstFrameRow.hidden = !takesImage || drawn;
     // The backend's own estimate for this length (a GPU clip's is its GPU time, whatever
     // its length); the per-second price otherwise.
     const estimate = offer.estimates[asKey(seconds)];

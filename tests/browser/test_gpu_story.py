@@ -1,6 +1,8 @@
 """A dream on the local GPU backend, as a new user sees it in Debian's chromium: the portal's
 in-process worker serves the ``gpu`` queue with a tiny random-weight Wan pipeline on the CPU
-(``tests/gpu_models.py``), and the page shows each denoising step live, then plays the clip."""
+(``tests/gpu_models.py``); the user asks for an opening frame drawn by the tiny FLUX.2
+[klein] keyframe model, and the page shows each drawing and denoising step live, then plays
+the clip."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ def gpu_portal(tmp_path_factory, tiny_weights):
         {
             "CLIP_BACKENDS": "animatic,wan-flf2v",
             "WAN_WEIGHTS": str(tiny_weights["wan"]),
+            "KEYFRAME_WEIGHTS": str(tiny_weights["flux2"]),
             "WAN_SIZE": "64x64",
             "GPU_DEVICE": "cpu",
             "GPU_STEPS": "40",
@@ -49,11 +52,17 @@ def test_a_dream_on_the_local_gpu_shows_its_denoising_steps(page: Page, gpu_port
     sign_up(page, gpu_portal, "gpu@example.com")
     create_character(page, gpu_portal)
     click_link(page, "Dream with Eileen")
+    draw = page.get_by_label("Open on a frame drawn from the photos")
+    page.get_by_role("radio", name="Animatic").check()
+    expect(draw).to_be_hidden()  # only a local GPU backend can open on a drawn frame
     wan = page.get_by_role("radio", name="Wan first-last-frame (local GPU)")
     wan.check()
+    expect(draw).to_be_visible()
+    draw.check()
     expect(page.locator("label", has=wan)).to_contain_text("free")
     expect(page.locator("#cost-value")).to_have_text("$0.00")
     page.get_by_label("Prompt").fill("Eileen floats through the station")
+    save_screenshot(page, tmp_path, "gpu-dream-form.png")
     page.get_by_role("button", name="Dream it").click()
 
     expect(page.get_by_role("heading", name="Eileen")).to_be_visible()
@@ -70,6 +79,8 @@ def test_a_dream_on_the_local_gpu_shows_its_denoising_steps(page: Page, gpu_port
     stages = page.evaluate("window.__stages")
     steps = [s for s in stages if s.startswith("denoising step")]
     assert steps and all(s.endswith(" of 40") for s in steps), stages
+    drawn = [s for s in stages if s.startswith("drawing the opening frame: step")]
+    assert drawn and stages.index(drawn[-1]) < stages.index(steps[0]), stages
     expect(page.locator("#dream .badge")).to_have_text("Succeeded")
     wait_for_page(page, "document.querySelector('#dream video').readyState >= 2", timeout=30_000)
     # Five seconds at Wan's 16 fps: 81 frames.

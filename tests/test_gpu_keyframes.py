@@ -71,21 +71,24 @@ def test_a_cancel_while_drawing_stops_before_the_clip(drawing, tmp_path):
     assert not (tmp_path / "video.mp4").exists()
 
 
-def test_drawing_is_refused_where_it_cannot_be_done(drawing, user, make_character):
-    character = make_character(user)
+@pytest.mark.parametrize(
+    "backend, keyframes, message",
+    [
+        ("animatic", True, "Only a local GPU backend can open on a drawn frame"),
+        ("wan-flf2v", False, "No keyframe model is configured (KEYFRAME_WEIGHTS)"),
+    ],
+)
+def test_drawing_is_refused_where_it_cannot_be_done(
+    drawing, user, make_character, backend, keyframes, message
+):
+    if not keyframes:
+        drawing.KEYFRAME_WEIGHTS = ""
     with pytest.raises(services.DreamError) as refused:
         services.create_dream(
-            owner=user, character=character, prompt="walking", backend="animatic",
+            owner=user, character=make_character(user), prompt="walking", backend=backend,
             draw_first_frame=True,
         )  # fmt: skip
-    assert "Only a local GPU backend can open on a drawn frame" in refused.value.message
-    drawing.KEYFRAME_WEIGHTS = ""
-    with pytest.raises(services.DreamError) as refused:
-        services.create_dream(
-            owner=user, character=character, prompt="walking", backend="wan-flf2v",
-            draw_first_frame=True,
-        )  # fmt: skip
-    assert "No keyframe model is configured (KEYFRAME_WEIGHTS)" in refused.value.message
+    assert message in refused.value.message
     assert not Dream.objects.exists()
 
 

@@ -283,6 +283,16 @@ class _Heartbeat:
 _KEYFRAME_SHARE = 0.1
 
 
+def _part(progress: ProgressCallback, start: float, end: float) -> ProgressCallback:
+    """``progress`` for one part of a job, which reports its own fraction 0..1 as
+    ``start``..``end`` of the whole."""
+
+    def report(stage: str, fraction: float) -> None:
+        progress(stage, start + (end - start) * fraction)
+
+    return report
+
+
 def _reference_image(path: Path, width: int, height: int) -> Image.Image:
     """A reference photo as RGB, scaled to about the keyframe's size (FLUX.2 wants each side
     at least 64 pixels)."""
@@ -371,14 +381,11 @@ def _render_clip(
         started = time.monotonic()
         keyframe = draw_keyframe(
             GpuKeyframeModel(), request, size=(width, height), workdir=workdir,
-            progress=lambda stage, fraction: progress(stage, _KEYFRAME_SHARE * fraction),
+            progress=_part(progress, 0.0, _KEYFRAME_SHARE),
         )  # fmt: skip
         keyframe_seconds = time.monotonic() - started
         request = replace(request, first_frame=keyframe)
-        clip_progress = progress
-
-        def progress(stage: str, fraction: float) -> None:
-            clip_progress(stage, _KEYFRAME_SHARE + (1 - _KEYFRAME_SHARE) * fraction)
+        progress = _part(progress, _KEYFRAME_SHARE, 1.0)
 
     if not is_warm(backend):
         progress("loading the model", 0.0)

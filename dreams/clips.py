@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from characters.models import Character
-from generation.video import ClipRequest, InvalidClipRequest, RenderedClip
+from generation.video import ClipRequest, InvalidClipRequest, KeyframeDrawing, RenderedClip
 from jobs import lifecycle
 from jobs.kinds import JobKind
 
@@ -56,7 +56,9 @@ def clip_request(dream: Dream, *, workdir: Path, for_provider: bool) -> ClipRequ
         duration_seconds=dream.requested_seconds,
         aspect_ratio=dream.aspect_ratio,
         first_frame=images[0] if dream.first_frame and images else None,
-        draw_first_frame=dream.draw_first_frame and not for_provider,
+        drawing=KeyframeDrawing(opening=dream.prompt, seed=dream.seed)
+        if dream.draw_first_frame and not for_provider
+        else None,
     )
 
 

@@ -16,8 +16,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from characters.models import Character
-from generation.gpu_keyframes import keyframe_problem
-from generation.gpu_models import GpuClipBackend
+from generation.gpu_keyframes import drawing_problem
 from generation.registry import UnknownBackend, get_backend
 from generation.video import ClipBackend, ClipRequest, InvalidClipRequest, visible_text
 from jobs import budget, lifecycle
@@ -147,12 +146,7 @@ def create_dream(
 
 def _check_drawing(backend: ClipBackend) -> None:
     """Raise ``DreamError`` unless ``backend`` can open on a drawn keyframe now."""
-    if not isinstance(backend, GpuClipBackend):
-        raise DreamError(
-            "Only a local GPU backend can open on a drawn frame; choose one, or open on the "
-            "character's photo."
-        )
-    problem = keyframe_problem()
+    problem = drawing_problem(backend)
     if problem:
         raise DreamError(f"The opening frame cannot be drawn now. {problem}")
 

@@ -12,6 +12,7 @@ from django import forms
 
 from accounts.models import User
 from characters.models import Character
+from generation.gpu_keyframes import drawing_problem
 from generation.music import MOODS
 from generation.script import GENRES, MAX_SCENES, MIN_SCENES
 from generation.speech import installed_voices
@@ -102,6 +103,13 @@ class FilmForm(forms.Form):
         label="Continuous cuts: each scene opens on the last frame of the one before",
     )
     burn_subtitles = forms.BooleanField(required=False, label="Burn the subtitles into the picture")
+    draw_keyframes = forms.BooleanField(
+        required=False,
+        label="Draw the keyframes on the GPU from the cast's photos",
+        help_text="Local GPU backends only: each scene's first and last frames are drawn by "
+        "the keyframe model when the scene renders; the storyboard shows the framed photos "
+        "until then.",
+    )
     submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(
@@ -123,6 +131,9 @@ class FilmForm(forms.Form):
         if backends:
             self.initial.setdefault("backend", backends[0].name)
         self.initial.setdefault("style", "natural")
+        # Offered where some backend here can draw keyframes now.
+        if all(drawing_problem(b) for b in backends) or not backends:
+            del self.fields["draw_keyframes"]
 
     def clean_cast(self) -> Any:
         chosen = self.cleaned_data["cast"]

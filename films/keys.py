@@ -47,8 +47,9 @@ def narration_key(scene: Scene) -> str:
 
 def clip_key(scene: Scene, *, previous: Scene | None) -> str:
     """Inputs of a scene's clip: its keyframes, shot, narration (which sets its length),
-    the film's backend and the clip seed, and, when the film chains scenes, the previous
-    scene's last frame (by content, so a redone scene that ends the same changes nothing)."""
+    the film's backend and the clip seed, whether the GPU draws the keyframes, and, when the
+    film chains scenes, the previous scene's last frame (by content, so a redone scene that
+    ends the same changes nothing)."""
     film = scene.film
     opening = previous.last_frame_digest if film.chaining and previous is not None else ""
     return _key(
@@ -60,6 +61,8 @@ def clip_key(scene: Scene, *, previous: Scene | None) -> str:
         film.style,
         scene.clip_seed,
         opening,
+        # Only when on, so the keys of films made before the option stay as they were.
+        *(["drawn-keyframes"] if film.draw_keyframes else []),
     )
 
 

@@ -11,6 +11,7 @@ when the key its inputs give now differs, so an edit redoes exactly what depends
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -61,6 +62,9 @@ class Film(Job):
     aspect_ratio = models.CharField(max_length=8, default="16:9")
     # Each scene opens on the last frame of the one before (scenes then render in order).
     chaining = models.BooleanField(default=True)
+    # A local GPU film's scenes open and close on keyframes the GPU draws from the cast's
+    # photos when each clip renders (until then the storyboard shows the framed photos).
+    draw_keyframes = models.BooleanField(default=False)
     burn_subtitles = models.BooleanField(default=False)
     seed = models.PositiveBigIntegerField()
     video = models.FileField(blank=True, max_length=255)
@@ -185,9 +189,13 @@ class Scene(Job):
         return self.owner_id
 
     def _file_url(self, field: str) -> str:
-        if not getattr(self, field):
+        name = getattr(self, field).name
+        if not name:
             return ""
-        return reverse("films:scene_file", args=[self.film.public_id, self.public_id, field])
+        url = reverse("films:scene_file", args=[self.film.public_id, self.public_id, field])
+        # Each new file has a new stored name: a new URL, so neither the page nor the browser's
+        # cache (files are kept an hour) goes on showing the file it replaced.
+        return f"{url}?v={hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
     def event_extra(self) -> dict[str, Any]:
         return {

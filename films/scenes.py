@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from generation.styles import STYLES
-from generation.video import ClipRequest, InvalidClipRequest, RenderedClip
+from generation.video import ClipRequest, InvalidClipRequest, KeyframeDrawing, RenderedClip
 from jobs import lifecycle
 from jobs.dispatch import Step, send
 from jobs.kinds import JobKind
@@ -23,10 +23,36 @@ from .models import Film, Scene, film_media_path
 from .steps import fetch
 
 
-def scene_prompt(scene: Scene) -> str:
-    """What the clip backend is asked for: the shot, in the film's style."""
+def scene_prompt(scene: Scene, text: str | None = None) -> str:
+    """What the clip backend is asked for: the shot (or ``text``, a keyframe's description),
+    in the film's style."""
+    text = scene.shot if text is None else text
     label, look = STYLES.get(scene.film.style, ("", ""))
-    return f"{scene.shot} {label} style: {look}." if label else scene.shot
+    return f"{text} {label} style: {look}." if label else text
+
+
+#: Photos the keyframe model draws a scene from (FLUX.2 [klein] takes up to three).
+DRAWING_PHOTOS = 3
+
+
+def cast_photos(scene: Scene, *, workdir: Path) -> list[Path]:
+    """Up to ``DRAWING_PHOTOS`` of the scene's cast's photos, copied into ``workdir``: each
+    character's first photo, then each one's second, and so on (the film's lead when the
+    scene names no cast). Raises ``InvalidClipRequest`` when a character has no photo."""
+    characters = list(scene.cast.order_by("pk")) or list(scene.film.cast.order_by("pk")[:1])
+    albums = []
+    for character in characters:
+        images = character.ordered_images()
+        if not images:
+            raise InvalidClipRequest(f"“{character.name}” has no reference photos.")
+        albums.append((character.pk, images))
+    chosen = []
+    for turn in range(DRAWING_PHOTOS):
+        chosen += [(pk, turn, images[turn]) for pk, images in albums if turn < len(images)]
+    return [
+        fetch(image.image, workdir / f"cast-{pk}-{turn}.jpg")
+        for pk, turn, image in chosen[:DRAWING_PHOTOS]
+    ]
 
 
 def previous_scene(scene: Scene) -> Scene | None:
@@ -40,9 +66,11 @@ def previous_scene(scene: Scene) -> Scene | None:
 
 def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequest:
     """The clip ``scene`` asks for: it opens on the previous scene's actual last frame when the
-    film chains scenes (else on its own first keyframe) and closes on its last keyframe.
-    Raises ``InvalidClipRequest`` when a keyframe or the previous clip's last frame is
-    missing."""
+    film chains scenes (else on its own first keyframe) and closes on its last keyframe. When
+    the film draws its keyframes on the GPU, a local render draws those keyframes from the
+    cast's photos (``KeyframeDrawing``, seeded by the keyframe seed) instead. Raises
+    ``InvalidClipRequest`` when a keyframe, a character's photo or the previous clip's last
+    frame is missing."""
     film = scene.film
     if not scene.first_keyframe or not scene.last_keyframe:
         raise InvalidClipRequest(f"Scene {scene.number} has no keyframes yet.")
@@ -53,34 +81,48 @@ def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequ
             raise InvalidClipRequest(f"Scene {previous.number} has no clip to continue from.")
         opening = fetch(previous.clip_last_frame, workdir / "previous-last-frame.jpg")
     closing = fetch(scene.last_keyframe, workdir / "last-keyframe.jpg")
+    references = [] if for_provider else [opening, closing]
+    drawing = None
+    if film.draw_keyframes and not for_provider:
+        references = cast_photos(scene, workdir=workdir)
+        drawing = KeyframeDrawing(
+            # A chained scene opens where the one before ended: only its close is drawn.
+            opening="" if previous is not None else scene_prompt(scene, scene.first_frame_text),
+            closing=scene_prompt(scene, scene.last_frame_text),
+            seed=scene.keyframe_seed,
+        )
     return ClipRequest(
         prompt=scene_prompt(scene),
         seed=scene.clip_seed,
-        reference_images=[] if for_provider else [opening, closing],
+        reference_images=references,
         duration_seconds=scene.clip_seconds or scene.planned_seconds,
         aspect_ratio=film.aspect_ratio,
         first_frame=opening,
         last_frame=closing,
         scene=True,
+        drawing=drawing,
     )
 
 
 def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) -> bool:
-    """Save the scene's clip, its last frame and its thumbnail, and mark the scene succeeded
-    with the key it was rendered for; files saved for a scene cancelled meanwhile are deleted
-    again. ``cost_usd`` is the actual cost (None: free)."""
+    """Save the scene's clip, its last frame and its thumbnail (and the keyframes the GPU drew
+    for it, in place of the framed photos), and mark the scene succeeded with the key it was
+    rendered for; files saved for a scene cancelled meanwhile are deleted again.
+    ``cost_usd`` is the actual cost (None: free)."""
     film_id = scene.film.public_id
     names = {}
+    drawn = [(f"{which}_keyframe", path) for which, path in clip.drawn_keyframes.items()]
     for field, path in (
         ("clip", clip.video_path),
         ("clip_last_frame", clip.last_frame_path),
         ("thumbnail", clip.poster_path),
+        *drawn,
     ):
         with path.open("rb") as data:
             names[field] = default_storage.save(
                 film_media_path(film_id, f"scene-{scene.number}-{path.name}"), File(data)
             )
-    old = [scene.clip.name, scene.clip_last_frame.name, scene.thumbnail.name]
+    old = [getattr(scene, field).name for field in names]
     digest = hashlib.sha256(clip.last_frame_path.read_bytes()).hexdigest()
     finished = lifecycle.finish(
         scene,

@@ -20,6 +20,7 @@ from django.db.models import F
 from accounts.models import User
 from characters.models import Character
 from generation.assembly import TRANSITION_SECONDS
+from generation.gpu_keyframes import drawing_problem
 from generation.music import MOODS
 from generation.registry import UnknownBackend, get_backend
 from generation.script import GENRES, MIN_SCENES, write_script
@@ -129,6 +130,7 @@ def create_film(
     scene_count: int | None = None,
     chaining: bool = True,
     burn_subtitles: bool = False,
+    draw_keyframes: bool = False,
     seed: int | None = None,
     submission_key: UUID | None = None,
 ) -> Film:
@@ -139,7 +141,8 @@ def create_film(
     ``submission_key`` sent again returns the film it made. Raises ``FilmError`` (nothing
     saved) for an empty or over-long idea, a cast that is empty, too large, someone else's or
     without photos, an unknown genre, style, voice or mood, a length or scene count out of
-    range, or a backend not offered.
+    range, a backend not offered, or ``draw_keyframes`` (the GPU draws each scene's keyframes
+    from the cast's photos when it renders) where the backend or the keyframe model cannot.
     """
     if submission_key is not None:
         earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
@@ -154,6 +157,10 @@ def create_film(
     offered = clip_backend.capabilities.aspect_ratios
     if aspect not in offered:
         raise FilmError(f"{clip_backend.label} makes {', '.join(offered)} video, not {aspect}.")
+    if draw_keyframes:
+        problem = drawing_problem(clip_backend)
+        if problem:
+            raise FilmError(f"The keyframes cannot be drawn on the GPU now. {problem}")
     seed = random.SystemRandom().randint(0, SEED_MAX) if seed is None else seed
     from generation.script import scene_count_for
 
@@ -174,7 +181,8 @@ def create_film(
                 owner=owner, title=script["title"], logline=script["logline"], idea=idea.strip(),
                 genre=genre, theme=theme.strip(), style=style, target_seconds=target_seconds,
                 voice=voice, music_mood=music_mood, aspect_ratio=aspect, chaining=chaining,
-                burn_subtitles=burn_subtitles, seed=seed, backend=clip_backend.name,
+                burn_subtitles=burn_subtitles, draw_keyframes=draw_keyframes, seed=seed,
+                backend=clip_backend.name,
                 status=JobStatus.DRAFT, stage="storyboard", submission_key=submission_key,
             )  # fmt: skip
             film.cast.set(cast)

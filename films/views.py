@@ -73,6 +73,7 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
                 backend=data["backend"],
                 chaining=data["chaining"],
                 burn_subtitles=data["burn_subtitles"],
+                draw_keyframes=data.get("draw_keyframes", False),
                 submission_key=data["submission"],
             )
         except services.FilmError as error:

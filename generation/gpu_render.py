@@ -23,7 +23,14 @@ import numpy as np
 from django.conf import settings
 from PIL import Image, ImageOps
 
-from .video import ClipRequest, ProgressCallback, RenderCanceled, RenderedClip, RenderError
+from .video import (
+    ClipRequest,
+    KeyframeDrawing,
+    ProgressCallback,
+    RenderCanceled,
+    RenderedClip,
+    RenderError,
+)
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -279,7 +286,7 @@ class _Heartbeat:
         self._thread.join()
 
 
-#: The share of a dream's progress that drawing its opening keyframe takes.
+#: The share of a clip's progress that drawing its keyframes takes (both, when both are drawn).
 _KEYFRAME_SHARE = 0.1
 
 
@@ -293,16 +300,14 @@ def _part(progress: ProgressCallback, start: float, end: float) -> ProgressCallb
     return report
 
 
-def _reference_image(path: Path, width: int, height: int) -> Image.Image:
+def _reference_image(path: Path, width: int, height: int, *, stage: str) -> Image.Image:
     """A reference photo as RGB, scaled to about the keyframe's size (FLUX.2 wants each side
     at least 64 pixels)."""
     try:
         with Image.open(path) as image:
             photo = image.convert("RGB")
     except OSError as error:
-        raise RenderError(
-            "drawing the opening frame", f"A reference photo could not be read: {error}"
-        ) from error
+        raise RenderError(stage, f"A reference photo could not be read: {error}") from error
     scale = max(min(width / photo.width, height / photo.height), 64 / min(photo.size))
     size = (max(64, round(photo.width * scale)), max(64, round(photo.height * scale)))
     resized: Image.Image = photo.resize(size, Image.Resampling.LANCZOS)
@@ -311,45 +316,50 @@ def _reference_image(path: Path, width: int, height: int) -> Image.Image:
 
 def draw_keyframe(
     model: GpuKeyframeModel,
-    request: ClipRequest,
     *,
+    prompt: str,
+    seed: int,
+    photos: list[Path],
     size: tuple[int, int],
     workdir: Path,
     progress: ProgressCallback,
+    which: str = "opening",
 ) -> Path:
-    """Draw the opening keyframe of ``request`` with ``model`` at ``size`` (width, height in
-    pixels): the character from its first ``model.max_references`` reference photos, in the
-    scene the prompt describes, with the request's seed. Stages "loading the keyframe model"
-    and "drawing the opening frame: step i of N"; a cancel takes effect between steps.
-    Returns the PNG's path in ``workdir``. Raises ``RenderError`` ("drawing the opening
-    frame") for no photo, a photo that cannot be read, or no GPU memory left."""
+    """Draw a keyframe with ``model`` at ``size`` (width, height in pixels): the characters
+    of ``photos`` (the first ``model.max_references``) in the scene ``prompt`` describes,
+    from ``seed``. ``which`` ("opening" or "closing") names the frame in the stages "loading
+    the keyframe model" and "drawing the opening frame: step i of N"; a cancel takes effect
+    between steps. Returns the PNG's path in ``workdir``. Raises ``RenderError`` ("drawing
+    the opening frame") for no photo, a photo that cannot be read, a model no longer ready,
+    or no GPU memory left."""
     import torch
 
+    stage = f"drawing the {which} frame"
     width, height = size
-    photos = list(request.reference_images)[: model.max_references]
+    photos = photos[: model.max_references]
     if not photos:
-        raise RenderError("drawing the opening frame", "The character has no photo to draw from.")
-    # The operator may have changed the settings since the dream was made.
+        raise RenderError(stage, "The character has no photo to draw from.")
+    # The operator may have changed the settings since the job was made.
     problem = model.local_problem()
     if problem:
-        raise RenderError("drawing the opening frame", problem)
+        raise RenderError(stage, problem)
     if not is_warm(model):
         progress("loading the keyframe model", 0.0)
     pipeline, _ = warm_pipeline(model)
-    references = [_reference_image(p, width, height) for p in photos]
+    references = [_reference_image(p, width, height, stage=stage) for p in photos]
     steps, guidance = model.steps_and_guidance()
 
     def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> Any:
-        progress(f"drawing the opening frame: step {index + 1} of {steps}", (index + 1) / steps)
+        progress(f"{stage}: step {index + 1} of {steps}", (index + 1) / steps)
         return tensors
 
-    progress("drawing the opening frame", 0.0)
+    progress(stage, 0.0)
     pipeline.maybe_free_model_hooks()
     try:
         output = pipeline(
-            prompt=request.prompt, image=references, height=height, width=width,
+            prompt=prompt, image=references, height=height, width=width,
             num_inference_steps=steps, guidance_scale=guidance,
-            generator=torch.Generator(device="cpu").manual_seed(request.seed),
+            generator=torch.Generator(device="cpu").manual_seed(seed),
             callback_on_step_end=on_step_end,
         )  # fmt: skip
     except RenderCanceled:
@@ -359,14 +369,50 @@ def draw_keyframe(
         _release_memory()
         if _is_out_of_memory(error):
             raise RenderError(
-                "drawing the opening frame",
-                f"The GPU ran out of memory drawing a {width}x{height} keyframe. Open on the "
-                "character's photo instead, or keep fewer pipelines warm (GPU_WARM_PIPELINES).",
+                stage,
+                f"The GPU ran out of memory drawing a {width}x{height} keyframe. Use the "
+                "photos instead of drawn frames, or keep fewer pipelines warm "
+                "(GPU_WARM_PIPELINES).",
             ) from error
         raise
-    path = workdir / "opening-keyframe.png"
+    path = workdir / f"{which}-keyframe.png"
     output.images[0].save(path, "PNG")
     return path
+
+
+def _draw_keyframes(
+    request: ClipRequest,
+    drawing: KeyframeDrawing,
+    *,
+    size: tuple[int, int],
+    workdir: Path,
+    progress: ProgressCallback,
+) -> tuple[ClipRequest, dict[str, Path]]:
+    """Draw the keyframes ``drawing`` asks for; returns ``request`` opening and closing on
+    them, and the drawn PNGs by "first" and "last"."""
+    from .gpu_keyframes import GpuKeyframeModel
+
+    wanted = [
+        (which, key, prompt, seed)
+        for which, key, prompt, seed in (
+            ("opening", "first", drawing.opening, drawing.seed),
+            ("closing", "last", drawing.closing, drawing.seed + 1),
+        )
+        if prompt
+    ]
+    drawn: dict[str, Path] = {}
+    for index, (which, key, prompt, seed) in enumerate(wanted):
+        drawn[key] = draw_keyframe(
+            GpuKeyframeModel(), prompt=prompt, seed=seed,
+            photos=list(request.reference_images), size=size, workdir=workdir,
+            progress=_part(progress, index / len(wanted), (index + 1) / len(wanted)),
+            which=which,
+        )  # fmt: skip
+    return replace(
+        request,
+        first_frame=drawn.get("first", request.first_frame),
+        last_frame=drawn.get("last", request.last_frame),
+    ), drawn
 
 
 def _render_clip(
@@ -375,16 +421,14 @@ def _render_clip(
     width, height = backend.size
     frames = backend.frame_count(request.duration_seconds)
     keyframe_seconds = 0.0
-    if request.draw_first_frame:
-        from .gpu_keyframes import GpuKeyframeModel
-
+    drawn: dict[str, Path] = {}
+    if request.drawing is not None:
         started = time.monotonic()
-        keyframe = draw_keyframe(
-            GpuKeyframeModel(), request, size=(width, height), workdir=workdir,
+        request, drawn = _draw_keyframes(
+            request, request.drawing, size=(width, height), workdir=workdir,
             progress=_part(progress, 0.0, _KEYFRAME_SHARE),
         )  # fmt: skip
         keyframe_seconds = time.monotonic() - started
-        request = replace(request, first_frame=keyframe)
         progress = _part(progress, _KEYFRAME_SHARE, 1.0)
 
     if not is_warm(backend):
@@ -463,6 +507,7 @@ def _render_clip(
             "memory_saving": saving_memory,
             "speed_ups": speed_ups,
         },
+        drawn_keyframes=drawn,
     )
 
 

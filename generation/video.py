@@ -107,8 +107,7 @@ class ClipRequest:
     only where its capabilities say it can. ``scene`` marks a film's scene: the clip opens
     exactly on ``first_frame`` and closes on ``last_frame`` where the backend can, and draws
     no fades or captions of its own (the film's assembly makes transitions and subtitles).
-    ``draw_first_frame`` asks a local GPU backend to open instead on a keyframe that the GPU
-    keyframe model draws from ``reference_images`` and the prompt (``gpu_keyframes``).
+    ``drawing`` asks a local GPU backend to draw the clip's keyframes first (``KeyframeDrawing``).
     """
 
     prompt: str
@@ -119,19 +118,34 @@ class ClipRequest:
     first_frame: Path | None = None
     last_frame: Path | None = None
     scene: bool = False
-    draw_first_frame: bool = False
+    drawing: KeyframeDrawing | None = None
+
+
+@dataclass(frozen=True)
+class KeyframeDrawing:
+    """Keyframes a local GPU backend draws with the GPU keyframe model (``gpu_keyframes``)
+    before its clip, from the request's ``reference_images`` (the characters' photos), at the
+    clip's size. ``opening`` and ``closing`` say what each frame shows (a prompt); "" leaves
+    that frame as the request gives it. ``seed`` draws the opening frame, ``seed + 1`` the
+    closing one."""
+
+    opening: str = ""
+    closing: str = ""
+    seed: int = 0
 
 
 @dataclass(frozen=True)
 class RenderedClip:
     """A finished clip, all local paths: the MP4, a JPEG poster frame, and a JPEG of its very
-    last frame (what a chained scene opens on). ``duration_seconds`` is the clip's length."""
+    last frame (what a chained scene opens on). ``duration_seconds`` is the clip's length.
+    ``drawn_keyframes`` holds the PNGs a ``KeyframeDrawing`` drew, by "first" and "last"."""
 
     video_path: Path
     poster_path: Path
     last_frame_path: Path
     duration_seconds: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    drawn_keyframes: dict[str, Path] = field(default_factory=dict)
 
 
 class ClipBackend:

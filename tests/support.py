@@ -298,10 +298,12 @@ class Events:
 
         self.layer = get_channel_layer()
         self.channel = async_to_sync(self.layer.new_channel)()
+        self.received: list[dict] = []
         async_to_sync(self.layer.group_add)(user_group(user.pk), self.channel)
 
-    def stages(self) -> list[str]:
-        """The stages of the job events received so far, in order."""
+    def stages(self, **match) -> list[str]:
+        """The stages of every job event received so far, in order; with ``match`` (such as
+        ``kind="scene", number=2``), only those of events with those values."""
         from asgiref.sync import async_to_sync
 
         async def take() -> list[dict]:
@@ -312,4 +314,9 @@ class Events:
                 except TimeoutError:
                     return taken
 
-        return [m["event"]["stage"] for m in async_to_sync(take)() if m["type"] == "job.event"]
+        self.received += [m["event"] for m in async_to_sync(take)() if m["type"] == "job.event"]
+        return [
+            e["stage"]
+            for e in self.received
+            if all(e.get(key) == value for key, value in match.items())
+        ]

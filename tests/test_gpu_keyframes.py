@@ -1,7 +1,8 @@
 """The GPU keyframe model (FLUX.2 [klein]) on the CPU: a tiny random-weight pipeline built
 offline, loaded through the code that loads real weights, draws a dream's opening frame from
-the character's photos and the prompt on the ``gpu`` queue, step by step; where it cannot be
-drawn, the dream is refused and nothing is saved."""
+the character's photos and the prompt, and a film's scenes' keyframes from the cast's photos,
+on the ``gpu`` queue, step by step; where it cannot draw, the dream or film is refused and
+nothing is saved."""
 
 import json
 import shutil
@@ -11,6 +12,9 @@ from django.urls import reverse
 
 from dreams import services
 from dreams.models import Dream, DreamStatus
+from films import services as film_services
+from films.models import Film
+from tests.films import make_cast, make_film, render_to_end
 from tests.support import Events, photo_path, probe_video, run_jobs, stored_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,7 +55,7 @@ def test_a_dream_opens_on_a_keyframe_drawn_from_the_photos(
 
 def test_a_cancel_while_drawing_stops_before_the_clip(drawing, tmp_path):
     from generation.gpu_models import WanBackend
-    from generation.video import ClipRequest, RenderCanceled
+    from generation.video import ClipRequest, KeyframeDrawing, RenderCanceled
 
     seen: list[str] = []
 
@@ -62,7 +66,7 @@ def test_a_cancel_while_drawing_stops_before_the_clip(drawing, tmp_path):
 
     request = ClipRequest(
         prompt="a cat", seed=1, reference_images=[photo_path("astronaut.png")],
-        first_frame=photo_path("astronaut.png"), draw_first_frame=True,
+        first_frame=photo_path("astronaut.png"), drawing=KeyframeDrawing(opening="a cat"),
     )  # fmt: skip
     with pytest.raises(RenderCanceled):
         WanBackend().render(request, workdir=tmp_path, progress=progress)
@@ -74,7 +78,7 @@ def test_a_cancel_while_drawing_stops_before_the_clip(drawing, tmp_path):
 @pytest.mark.parametrize(
     "backend, keyframes, message",
     [
-        ("animatic", True, "Only a local GPU backend can open on a drawn frame"),
+        ("animatic", True, "Only a local GPU backend draws keyframes"),
         ("wan-flf2v", False, "No keyframe model is configured (KEYFRAME_WEIGHTS)"),
     ],
 )
@@ -137,3 +141,103 @@ def test_a_keyframe_model_gone_since_the_dream_was_made_fails_it_saying_so(
     assert dream.status == DreamStatus.FAILED
     assert dream.stage == "drawing the opening frame"
     assert f"The weights folder {tmp_path / 'moved'} does not exist." in dream.error
+
+
+def test_a_films_scenes_open_and_close_on_keyframes_drawn_from_the_cast(
+    drawing, user, make_character, broker, worker, client
+):
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    film = make_film(
+        user, make_cast(make_character, user), backend="wan-flf2v", draw_keyframes=True
+    )
+    run_jobs(broker, worker)
+    # Two scenes are enough to show a chained one.
+    film_services.delete_scene(scene=film.scenes.order_by("position").last())
+    for scene in film.scenes.all():
+        # Short narrations, so each scene fits one five-second clip.
+        film_services.update_scene(
+            scene=scene, heading=scene.heading, shot=scene.shot, narration="A map.",
+            first_frame_text=scene.first_frame_text, last_frame_text=scene.last_frame_text,
+            framing=scene.framing, transition=scene.transition,
+        )  # fmt: skip
+    run_jobs(broker, worker)
+    first, second = film.scenes.order_by("position")
+    framed = {first.first_keyframe.name, first.last_keyframe.name, second.last_keyframe.name}
+    # Until it renders, the storyboard shows the photos framed at the film's size, and says so.
+    assert Image.open(first.first_keyframe).size == (1280, 720)
+    client.force_login(user)
+    page = client.get(reverse("films:detail", args=[film.public_id])).content.decode()
+    assert "The GPU draws each scene's keyframes from the cast's photos" in page
+    shown = first.progress_event()["first_keyframe_url"]
+    events = Events(user)
+    render_to_end(film, broker, worker)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    # The first scene draws both its frames; the second opens where the first ended (the
+    # film chains scenes) and draws only its close.
+    for scene, drawn in ((first, ("opening", "closing")), (second, ("closing",))):
+        stages = events.stages(kind="scene", number=scene.number)
+        steps = [s for s in stages if s.startswith("drawing the")]
+        assert steps == [
+            f"drawing the {which} frame{step}"
+            for which in drawn
+            for step in ("", ": step 1 of 4", ": step 2 of 4", ": step 3 of 4", ": step 4 of 4")
+        ]
+        assert stages.index(steps[-1]) < stages.index("denoising step 1 of 2")
+    # The drawn keyframes replace the framed photos on the storyboard, at the clip's size.
+    for keyframe in (first.first_keyframe, first.last_keyframe, second.last_keyframe):
+        with Image.open(keyframe) as image:
+            assert (image.format, image.size) == ("PNG", (32, 32))
+    assert second.first_keyframe.name.endswith(".jpg")
+    # A new file, a new address: the storyboard shows the drawing, not the cached photo.
+    assert first.progress_event()["first_keyframe_url"] != shown
+    assert client.get(first.progress_event()["first_keyframe_url"]).status_code == 200
+    assert not any(default_storage.exists(name) for name in framed)
+    assert probe_video(stored_bytes(film.video)).codec == "h264"
+
+
+@pytest.mark.parametrize(
+    "backend, keyframes, message",
+    [
+        ("animatic", True, "Only a local GPU backend draws keyframes"),
+        ("ltx-video", False, "No keyframe model is configured (KEYFRAME_WEIGHTS)"),
+    ],
+)
+def test_a_film_that_cannot_draw_its_keyframes_is_refused(
+    drawing, user, make_character, client, backend, keyframes, message
+):
+    if not keyframes:
+        drawing.KEYFRAME_WEIGHTS = ""
+    cast = make_cast(make_character, user)
+    with pytest.raises(film_services.FilmError) as refused:
+        make_film(user, cast, backend=backend, draw_keyframes=True)
+    assert message in refused.value.message
+    assert not Film.objects.exists()
+
+
+def test_the_film_form_offers_drawn_keyframes_only_where_they_can_be_drawn(
+    drawing, tiny_weights, client, user, make_character
+):
+    make_cast(make_character, user)
+    client.force_login(user)
+    page = client.get(reverse("films:create")).content.decode()
+    assert "Draw the keyframes on the GPU from the cast&#x27;s photos" in page
+    # Posted with the animatic, the form says why, where the user acted, and saves nothing.
+    characters = user.characters.order_by("name")
+    answer = client.post(
+        reverse("films:create"),
+        {
+            "idea": "A pilot and her cat find a map.", "genre": "adventure", "style": "natural",
+            "cast": [str(c.public_id) for c in characters], "target_seconds": 30,
+            "voice": "espeak-en-us", "backend": "animatic", "draw_keyframes": "on",
+        },
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert "Only a local GPU backend draws keyframes" in answer.content.decode()
+    assert not Film.objects.exists()
+    # Another model's weights in the keyframe folder: the choice is gone.
+    drawing.KEYFRAME_WEIGHTS = str(tiny_weights["wan"])
+    page = client.get(reverse("films:create")).content.decode()
+    assert "Draw the keyframes on the GPU" not in page

@@ -2,7 +2,8 @@
 in-process worker serves the ``gpu`` queue with a tiny random-weight Wan pipeline on the CPU
 (``tests/gpu_models.py``); the user asks for an opening frame drawn by the tiny FLUX.2
 [klein] keyframe model, and the page shows each drawing and denoising step live, then plays
-the clip."""
+the clip. A new film asks for keyframes drawn on the GPU, and its storyboard says when they
+will be drawn."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gpu_portal(tmp_path_factory, tiny_weights):
     server = Portal(
         tmp_path_factory.mktemp("gpu-portal"),
@@ -87,3 +88,30 @@ def test_a_dream_on_the_local_gpu_shows_its_denoising_steps(page: Page, gpu_port
     duration = page.evaluate("document.querySelector('#dream video').duration")
     assert duration == pytest.approx(81 / 16, abs=0.1)
     save_screenshot(page, tmp_path, "gpu-dream-done.png")
+
+
+def test_a_new_film_can_ask_for_keyframes_drawn_on_the_gpu(page: Page, gpu_portal, tmp_path):
+    # No transitions, so the screenshot shows the ticked box ticked.
+    page.emulate_media(reduced_motion="reduce")
+    sign_up(page, gpu_portal, "gpu-film@example.com")
+    create_character(page, gpu_portal)
+    page.get_by_role("link", name="Films").click()
+    click_link(page, "New film")
+    page.get_by_label("Idea").fill("Eileen and her cat find a map to a lost harbour.")
+    page.locator(".character-picker input").first.check()
+    page.get_by_role("radio", name="Wan first-last-frame (local GPU)").check()
+    page.get_by_label("Draw the keyframes on the GPU from the cast's photos").check()
+    save_screenshot(page, tmp_path, "gpu-film-draw-form.png")
+    page.get_by_role("button", name="Write the storyboard").click()
+
+    expect(page.locator("#drawn-keyframes-note")).to_contain_text(
+        "The GPU draws each scene's keyframes from the cast's photos when the scene renders"
+    )
+    # Until then, each scene shows the photos framed.
+    wait_for_page(
+        page,
+        "[...document.querySelectorAll('[data-field=keyframe-first]')]"
+        ".every(i => !i.hidden && i.src)",
+        timeout=60_000,
+    )
+    save_screenshot(page, tmp_path, "gpu-film-storyboard.png")

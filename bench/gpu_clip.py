@@ -17,8 +17,9 @@ same H.264 encoding first.
 Wan example loads it; float32 on a CPU), the default attention, no compile, no cache, called
 with 50 steps and guidance 5.0. Ours: the worker's render path (``GpuClipBackend.render``)
 with ``GPU_PRESET`` quality, first without the first-block cache (the speed-ups that leave
-the output as it was: bf16, the attention kernel, regional compile) and then with it, and
-draft. Each side prints seconds per clip and per step, and its peak GPU memory.
+the output as it was: bf16, the attention kernel, regional compile) and then with it, then
+with FP8 as well where the card has FP8 tensor cores and torchao is installed, and draft.
+Each side prints seconds per clip and per step, and its peak GPU memory.
 
 Run: .venv/bin/python bench/gpu_clip.py [--tiny] [--layers N] [--size WxH] [--device cuda]
      [--keep FOLDER]  (keeps the random weights there, for bench/gpu_dream.py)
@@ -152,6 +153,7 @@ def main() -> None:
 
     from generation.gpu_models import WanBackend
     from generation.gpu_render import encode_video, forget_pipelines, warm_pipeline
+    from generation.gpu_speed import fp8_wanted
     from generation.video import ClipRequest
     from tests.gpu_models import build_tiny_wan
 
@@ -209,16 +211,20 @@ def main() -> None:
     encode_video(default_frames, fps=backend.fps, path=reference)
 
     cache = settings.GPU_FIRST_BLOCK_CACHE
-    sides = (
-        [("quality", 0.0), ("quality", cache), ("draft", cache)]
-        if cache
-        else [("quality", 0.0), ("draft", 0.0)]
-    )
-    for preset, threshold in sides:
+    settings.GPU_FP8 = "auto"
+    fp8 = fp8_wanted(device)  # an FP8 side where this card and torchao can run it
+    sides = [("quality", 0.0, "off")]
+    sides += [("quality", cache, "off")] if cache else []
+    sides += [("quality", cache, "on")] if fp8 else []
+    sides += [("draft", cache, "off")]
+    loaded = None
+    for preset, threshold, fp8_mode in sides:
         settings.GPU_PRESET, settings.GPU_FIRST_BLOCK_CACHE = preset, threshold
-        if threshold != cache or preset == "quality":
+        settings.GPU_FP8 = fp8_mode
+        if loaded != (threshold, fp8_mode) or preset == "quality":
             forget_pipelines()  # the speed-ups apply when a pipeline loads
-        workdir = folder / f"{preset}-{threshold:g}"
+        loaded = (threshold, fp8_mode)
+        workdir = folder / f"{preset}-{threshold:g}-{fp8_mode}"
         workdir.mkdir()
         request = ClipRequest(
             prompt="a cat", seed=1, duration_seconds=5.0, first_frame=first, last_frame=last
@@ -240,6 +246,7 @@ def main() -> None:
             continue
         name = f"ours, {preset}, {clip.metadata['steps']} steps"
         name += f", cache {threshold:g}" if threshold else ", no cache"
+        name += ", fp8" if fp8_mode == "on" else ""
         line = side(name, seconds, clip.metadata["steps"], default_seconds)
         if preset == "quality":
             try:

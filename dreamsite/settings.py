@@ -453,6 +453,10 @@ GPU_FIRST_BLOCK_CACHE = env.float("GPU_FIRST_BLOCK_CACHE", default=0.05)
 # Regional torch.compile of the transformer's repeated blocks, on a GPU (the first clip after
 # a worker starts compiles for about a minute).
 GPU_COMPILE = env.bool("GPU_COMPILE", default=True)
+# FP8 matmuls (torchao's dynamic float8, per row) in the transformer blocks' linear layers:
+# "auto" where the GPU has FP8 tensor cores (compute capability 8.9+: Ada, Hopper) and
+# torchao is installed, "on" to insist, "off". Off until measured on an H100 (docs/gpu.md).
+GPU_FP8 = env("GPU_FP8", default="off")
 # The operator's price of one GPU-second in USD (0: free), for quotes, budgets and spend, and
 # the seconds one denoising step takes on their card (estimates; the defaults: an H100, Wan
 # 14B at 480p and LTX-Video at 768x512x121).

@@ -20,10 +20,10 @@ from django.conf import settings
 
 from .gpu_models import (
     GpuClipBackend,
-    attention_problem,
     check_weights,
     device_problem,
     gpu_status,
+    speed_problem,
 )
 from .video import ClipBackend
 
@@ -56,11 +56,7 @@ class GpuKeyframeModel:
         problem = check_weights(
             Path(self.weights), accepted=self.accepted_models, label="FLUX.2 [klein]"
         )
-        return (
-            problem
-            or attention_problem(settings.GPU_ATTENTION)
-            or device_problem(settings.GPU_DEVICE)
-        )
+        return problem or speed_problem() or device_problem(settings.GPU_DEVICE)
 
     def steps_and_guidance(self) -> tuple[int, float]:
         """Denoising steps and guidance scale: ``KEYFRAME_STEPS`` when set, else the model's

@@ -20,6 +20,7 @@ another machine offers what that worker can render.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -149,7 +150,7 @@ class GpuClipBackend(ClipRenderer):
                 f"{self.label} makes frames whose width and height are multiples of "
                 f"{multiple} pixels; {self.size_setting} is {width}x{height}."
             )
-        return attention_problem(settings.GPU_ATTENTION) or device_problem(settings.GPU_DEVICE)
+        return speed_problem() or device_problem(settings.GPU_DEVICE)
 
     def render(
         self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
@@ -235,6 +236,37 @@ def attention_problem(kernel: str) -> str | None:
     return None
 
 
+#: What ``GPU_FP8`` may say: never, where it can run, or always (refused where it cannot).
+FP8_MODES = ("off", "auto", "on")
+
+
+def fp8_problem(mode: str, device: str) -> str | None:
+    """Why ``GPU_FP8``'s ``mode`` cannot be honoured on ``device``, or None. Only "on" insists
+    (an NVIDIA GPU and the torchao package); "auto" falls back to bf16 where FP8 cannot run.
+    The GPU's compute capability (8.9 or later) is checked where the model loads
+    (``gpu_speed``); this reads no GPU and imports no torch."""
+    if mode not in FP8_MODES:
+        return f"GPU_FP8 must be one of {', '.join(FP8_MODES)}, not {mode!r}."
+    if mode != "on":
+        return None
+    if not device.startswith("cuda"):
+        return "GPU_FP8=on needs an NVIDIA GPU; GPU_DEVICE is cpu. Use auto or off."
+    if importlib.util.find_spec("torchao") is None:
+        return (
+            "GPU_FP8=on needs the torchao package on the gpu worker "
+            "(pip install -r requirements-gpu.txt). Use auto or off."
+        )
+    return None
+
+
+def speed_problem() -> str | None:
+    """Why the speed settings (``GPU_ATTENTION``, ``GPU_FP8``) cannot be honoured here, or
+    None."""
+    return attention_problem(settings.GPU_ATTENTION) or fp8_problem(
+        settings.GPU_FP8, settings.GPU_DEVICE
+    )
+
+
 def check_weights(folder: Path, *, accepted: tuple[str, ...], label: str) -> str | None:
     """Why ``folder`` is not a diffusers pipeline folder of one of the ``accepted`` models
     (``model_index.json``'s ``_class_name``), or None when it is. Checks that it exists, is
@@ -317,7 +349,7 @@ def _status_key(backend: GpuModel) -> str:
     size = getattr(settings, backend.size_setting) if backend.size_setting else ""
     return (
         f"gpu-status:{backend.name}:{backend.weights}:{size}:{settings.GPU_DEVICE}:"
-        f"{settings.GPU_ATTENTION}"
+        f"{settings.GPU_ATTENTION}:{settings.GPU_FP8}"
     )
 
 

@@ -1,7 +1,7 @@
 """The speed-ups a gpu worker applies to a pipeline once, when it loads it (docs/gpu.md,
-"Speed"): the fastest attention kernel installed on this machine, a first-block cache, and
-regional ``torch.compile`` of the transformer's repeated blocks. Imports torch and diffusers,
-so only ``gpu_render`` imports it.
+"Speed"): FP8 matmuls where the card has them (``GPU_FP8``), the fastest attention kernel
+installed on this machine, a first-block cache, and regional ``torch.compile`` of the
+transformer's repeated blocks. Imports torch and diffusers, so only ``gpu_render`` imports it.
 
 bf16 itself is chosen where the weights load (``gpu_render``). None of these downloads
 anything: diffusers' ``*_hub`` attention kernels fetch code from the Hub, and are refused.
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .gpu_models import attention_problem
+from .gpu_models import attention_problem, fp8_problem
 from .video import RenderError
 
 logger = logging.getLogger(__name__)
@@ -55,17 +55,93 @@ def attention_kernel(device: str) -> str:
     return "native"
 
 
+#: FP8 tensor cores: compute capability 8.9 (Ada Lovelace) and later, such as Hopper's 9.0
+#: (NVIDIA's CUDA C++ Programming Guide, "Compute Capabilities"); torchao's float8 dynamic
+#: quantization refuses anything older.
+FP8_CAPABILITY = (8, 9)
+
+
+def fp8_wanted(device: str) -> bool:
+    """Whether the transformer's linear layers run in FP8 on ``device``: ``GPU_FP8`` "on", or
+    "auto" where it can (an NVIDIA GPU of ``FP8_CAPABILITY`` or later, torchao installed).
+    Raises ``RenderError`` ("loading the model") when "on" cannot be honoured."""
+    mode = settings.GPU_FP8
+    problem = fp8_problem(mode, device)
+    if problem:
+        raise RenderError("loading the model", problem)
+    if mode == "off" or not device.startswith("cuda"):
+        return False
+    if importlib.util.find_spec("torchao") is None:
+        logger.info("FP8 skipped: the torchao package is not installed.")
+        return False
+    import torch
+
+    capability = torch.cuda.get_device_capability(device)
+    if capability < FP8_CAPABILITY:
+        reason = (
+            f"FP8 needs a GPU of compute capability 8.9 or later (Ada Lovelace, Hopper); "
+            f"this one is {capability[0]}.{capability[1]}."
+        )
+        if mode == "on":
+            raise RenderError("loading the model", f"GPU_FP8=on: {reason} Use auto or off.")
+        logger.info("FP8 skipped: %s", reason)
+        return False
+    return True
+
+
+def fp8_layers(transformer: Any) -> list[str]:
+    """The names of the linear layers FP8 is for: those inside the transformer's repeated
+    blocks (the bulk of its work) whose two sides are multiples of 16, which FP8 matrix
+    multiplication needs. Embeddings, norms and the output projection stay in bf16."""
+    import torch
+
+    blocks = [
+        name
+        for name, module in transformer.named_modules()
+        if type(module).__name__ in (transformer._repeated_blocks or ())
+    ]
+    return [
+        name
+        for name, module in transformer.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and any(name.startswith(f"{block}.") for block in blocks)
+        and module.in_features % 16 == 0
+        and module.out_features % 16 == 0
+    ]
+
+
+def to_fp8(transformer: Any) -> int:
+    """Quantize ``fp8_layers(transformer)`` in place to torchao's dynamic float8 (e4m3 weights
+    and activations, one scale per row), which runs them on the GPU's FP8 tensor cores.
+    Returns how many layers it changed. Needs torchao and a GPU of ``FP8_CAPABILITY``."""
+    from torchao.quantization import (
+        Float8DynamicActivationFloat8WeightConfig,
+        PerRow,
+        quantize_,
+    )
+
+    chosen = set(fp8_layers(transformer))
+    quantize_(
+        transformer,
+        Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()),
+        filter_fn=lambda module, name: name in chosen,
+    )
+    return len(chosen)
+
+
 def speed_up(pipeline: Any, *, device: str, cache: bool = True) -> list[str]:
     """Apply the speed-ups to ``pipeline`` (already on ``device``) and return what was applied,
-    in words, for the worker's log and the clip's metadata: the attention kernel
-    (``GPU_ATTENTION``), a first-block cache (``GPU_FIRST_BLOCK_CACHE``, a threshold; 0 is
+    in words, for the worker's log and the clip's metadata: FP8 (``GPU_FP8``), the attention
+    kernel (``GPU_ATTENTION``), a first-block cache (``GPU_FIRST_BLOCK_CACHE``, a threshold; 0 is
     off; never without ``cache``) and regional compile (``GPU_COMPILE``, on a GPU only).
-    Raises ``RenderError`` ("loading the model") when a kernel that was asked for is not
-    installed."""
+    Raises ``RenderError`` ("loading the model") when a kernel or FP8 that was asked for
+    cannot run here."""
     applied: list[str] = []
     transformer = getattr(pipeline, "transformer", None)
     if transformer is None:
         return applied
+    if fp8_wanted(device):
+        applied.append(f"fp8 ({to_fp8(transformer)} layers)")
     kernel = attention_kernel(device)
     if kernel != "native":
         try:

@@ -387,11 +387,21 @@ def test_a_cancelled_gpu_clip_bills_nothing(gpu, user, make_character, broker, w
     assert Charge.objects.get().status == ChargeStatus.VOID
 
 
-def test_an_attention_kernel_that_downloads_is_refused_and_named(gpu, operator_client):
-    gpu.GPU_ATTENTION = "flash_hub"
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("GPU_ATTENTION", "flash_hub", "GPU_ATTENTION=flash_hub downloads its kernel from the Hub"),
+        ("GPU_FP8", "on", "GPU_FP8=on needs an NVIDIA GPU; GPU_DEVICE is cpu. Use auto or off."),
+        ("GPU_FP8", "fast", "GPU_FP8 must be one of off, auto, on, not &#x27;fast&#x27;."),
+    ],
+)
+def test_speed_settings_the_worker_cannot_honour_are_refused_and_named(
+    gpu, operator_client, setting, value, message
+):
+    setattr(gpu, setting, value)
     assert not {"wan-flf2v", "ltx-video"} & {b.name for b in offered_backends()}
     page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
-    assert "GPU_ATTENTION=flash_hub downloads its kernel from the Hugging Face Hub" in page
+    assert message in page.replace("Hugging Face Hub", "Hub")
 
 
 def test_an_attention_kernel_not_installed_fails_the_clip_at_loading(
@@ -417,8 +427,9 @@ def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
         prompt="a cat", seed=1, duration_seconds=5.0, first_frame=photo_path("astronaut.png")
     )
     gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
+    gpu.GPU_FP8 = "auto"
     clip = WanBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
-    # On the CPU: PyTorch's own attention, the cache; compile is for a GPU.
+    # On the CPU: PyTorch's own attention, the cache; FP8 and compile are for a GPU.
     assert clip.metadata["speed_ups"] == ["attention native", "first-block cache 0.05"]
     # The tiny LTX model has one block: nothing for the cache to skip.
     gpu.LTX_WEIGHTS = str(shutil.copytree(tiny_weights["ltx"], tmp_path / "ltx"))
@@ -447,3 +458,24 @@ def test_a_gpu_workers_report_is_refreshed_while_it_runs_and_lapses_when_it_stop
         stop_worker(running)
     # Stopped (or killed), it no longer counts within three intervals.
     wait_for(lambda: published_status(WanBackend()) is None, 6)
+
+
+def test_fp8_is_for_the_linear_layers_of_the_transformer_blocks():
+    from diffusers import WanTransformer3DModel
+
+    from generation.gpu_speed import fp8_layers
+
+    # Wan's shape in miniature, with sides FP8 can multiply (multiples of 16).
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=36,
+        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=64, num_layers=2,
+        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+        image_dim=16,
+    )  # fmt: skip
+    chosen = fp8_layers(transformer)
+    for block in (0, 1):
+        for layer in ("attn1.to_q", "attn1.to_out.0", "attn2.to_k", "ffn.net.0.proj"):
+            assert f"blocks.{block}.{layer}" in chosen
+    # The embeddings and the output projection stay in bf16.
+    assert all(name.startswith("blocks.") for name in chosen)
+    assert "proj_out" not in chosen

@@ -58,8 +58,8 @@ class DreamForm(forms.Form):
         required=False,
         initial=True,
         label="Open on the character's first photo",
-        help_text="Cloud backends only, and for Nova Reel only 6 s clips; long Nova Reel videos "
-        "are made from the prompt alone.",
+        help_text="Nova Reel takes it for 6 s clips only (its long videos are made from the "
+        "prompt alone); a local GPU clip always opens on a photo or on a drawn frame.",
     )
     draw_first_frame = forms.BooleanField(
         required=False,

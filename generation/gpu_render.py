@@ -329,9 +329,9 @@ def draw_keyframe(
     of ``photos`` (the first ``model.max_references``) in the scene ``prompt`` describes,
     from ``seed``. ``which`` ("opening" or "closing") names the frame in the stages "loading
     the keyframe model" and "drawing the opening frame: step i of N"; a cancel takes effect
-    between steps. Returns the PNG's path in ``workdir``. Raises ``RenderError`` ("drawing
-    the opening frame") for no photo, a photo that cannot be read, a model no longer ready,
-    or no GPU memory left."""
+    between steps. Returns the PNG's path in ``workdir``. Raises ``RenderError`` (stage
+    "drawing the opening frame" or "... closing frame") for no photo, a photo that cannot be
+    read, a model no longer ready, or no GPU memory left."""
     import torch
 
     stage = f"drawing the {which} frame"

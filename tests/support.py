@@ -301,9 +301,9 @@ class Events:
         self.received: list[dict] = []
         async_to_sync(self.layer.group_add)(user_group(user.pk), self.channel)
 
-    def stages(self, **match) -> list[str]:
-        """The stages of every job event received so far, in order; with ``match`` (such as
-        ``kind="scene", number=2``), only those of events with those values."""
+    def stages(self) -> list[str]:
+        """The stages of the job events received so far, in order (each call receives what
+        arrived since the last; every event stays in ``received``)."""
         from asgiref.sync import async_to_sync
 
         async def take() -> list[dict]:
@@ -314,9 +314,16 @@ class Events:
                 except TimeoutError:
                     return taken
 
-        self.received += [m["event"] for m in async_to_sync(take)() if m["type"] == "job.event"]
+        events = [m["event"] for m in async_to_sync(take)() if m["type"] == "job.event"]
+        self.received += events
+        return [event["stage"] for event in events]
+
+    def stages_of(self, **match) -> list[str]:
+        """The stages of the events already received whose fields have ``match``'s values
+        (such as ``kind="scene", number=2``), in order. Receives nothing: Redis's channel
+        layer receives in one event loop only, so call ``stages`` once first."""
         return [
-            e["stage"]
-            for e in self.received
-            if all(e.get(key) == value for key, value in match.items())
+            event["stage"]
+            for event in self.received
+            if all(event.get(key) == value for key, value in match.items())
         ]

@@ -4,6 +4,7 @@ the character's photos and the prompt, and a film's scenes' keyframes from the c
 on the ``gpu`` queue, step by step; where it cannot draw, the dream or film is refused and
 nothing is saved."""
 
+import io
 import json
 import shutil
 
@@ -15,7 +16,14 @@ from dreams.models import Dream, DreamStatus
 from films import services as film_services
 from films.models import Film
 from tests.films import make_cast, make_film, render_to_end
-from tests.support import Events, photo_path, probe_video, run_jobs, stored_bytes
+from tests.support import (
+    Events,
+    photo_path,
+    probe_video,
+    run_jobs,
+    served_media,
+    stored_bytes,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -166,7 +174,7 @@ def test_a_films_scenes_open_and_close_on_keyframes_drawn_from_the_cast(
     first, second = film.scenes.order_by("position")
     framed = {first.first_keyframe.name, first.last_keyframe.name, second.last_keyframe.name}
     # Until it renders, the storyboard shows the photos framed at the film's size, and says so.
-    assert Image.open(first.first_keyframe).size == (1280, 720)
+    assert Image.open(io.BytesIO(stored_bytes(first.first_keyframe))).size == (1280, 720)
     client.force_login(user)
     page = client.get(reverse("films:detail", args=[film.public_id])).content.decode()
     assert "The GPU draws each scene's keyframes from the cast's photos" in page
@@ -177,8 +185,9 @@ def test_a_films_scenes_open_and_close_on_keyframes_drawn_from_the_cast(
     second.refresh_from_db()
     # The first scene draws both its frames; the second opens where the first ended (the
     # film chains scenes) and draws only its close.
+    events.stages()
     for scene, drawn in ((first, ("opening", "closing")), (second, ("closing",))):
-        stages = events.stages(kind="scene", number=scene.number)
+        stages = events.stages_of(kind="scene", number=scene.number)
         steps = [s for s in stages if s.startswith("drawing the")]
         assert steps == [
             f"drawing the {which} frame{step}"
@@ -188,12 +197,13 @@ def test_a_films_scenes_open_and_close_on_keyframes_drawn_from_the_cast(
         assert stages.index(steps[-1]) < stages.index("denoising step 1 of 2")
     # The drawn keyframes replace the framed photos on the storyboard, at the clip's size.
     for keyframe in (first.first_keyframe, first.last_keyframe, second.last_keyframe):
-        with Image.open(keyframe) as image:
+        with Image.open(io.BytesIO(stored_bytes(keyframe))) as image:
             assert (image.format, image.size) == ("PNG", (32, 32))
     assert second.first_keyframe.name.endswith(".jpg")
     # A new file, a new address: the storyboard shows the drawing, not the cached photo.
     assert first.progress_event()["first_keyframe_url"] != shown
-    assert client.get(first.progress_event()["first_keyframe_url"]).status_code == 200
+    served = served_media(client.get(first.progress_event()["first_keyframe_url"]))
+    assert served == ("image/png", stored_bytes(first.first_keyframe))
     assert not any(default_storage.exists(name) for name in framed)
     assert probe_video(stored_bytes(film.video)).codec == "h264"
 

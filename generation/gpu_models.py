@@ -86,6 +86,10 @@ class GpuClipBackend(ClipRenderer):
     presets: ClassVar[dict[str, tuple[int, float]]] = {}
     #: Whether ``GPU_FIRST_BLOCK_CACHE`` applies (a model of many steps).
     first_block_cache: ClassVar[bool] = True
+    #: A dream's clip length, and the shortest and longest film scene, in seconds (a scene
+    #: lasts as long as its narration needs, within the model's own range).
+    clip_seconds: ClassVar[float] = 5.0
+    scene_range: ClassVar[tuple[float, float]] = (2.0, 5.0)
 
     @property
     def weights(self) -> str:
@@ -105,13 +109,14 @@ class GpuClipBackend(ClipRenderer):
         except ValueError:
             width, height = (0, 0)
         return BackendCapabilities(
-            durations_seconds=(5.0,),
+            durations_seconds=(self.clip_seconds,),
             max_prompt_chars=800,
             width=width,
             height=height,
             fps=self.fps,
-            first_frame_durations=(5.0,),
+            first_frame_durations=(self.clip_seconds,),
             takes_last_frame=True,
+            scene_seconds=self.scene_range,
         )
 
     def is_configured(self) -> bool:
@@ -170,23 +175,29 @@ class GpuClipBackend(ClipRenderer):
         """The operator's price of one GPU-second, in USD (``GPU_USD_PER_SECOND``)."""
         return Decimal(str(settings.GPU_USD_PER_SECOND))
 
-    def estimated_gpu_seconds(self) -> float:
-        """GPU-seconds one clip is expected to take: the preset's steps times the operator's
-        measured seconds per step (``*_SECONDS_PER_STEP``; the defaults are the H100 figures
-        in docs/gpu.md)."""
+    def estimated_gpu_seconds(self, duration_seconds: float | None = None) -> float:
+        """GPU-seconds a clip of ``duration_seconds`` (default: a dream's) is expected to
+        take: the preset's steps times the operator's measured seconds per step
+        (``*_SECONDS_PER_STEP``, measured on a dream-length clip; the defaults are the H100
+        figures in docs/gpu.md), scaled by the clip's frames against a dream's. A step's time
+        grows at least that fast with the frames, so a long scene's estimate is a floor."""
         steps, _ = self.steps_and_guidance()
-        return steps * float(getattr(settings, self.seconds_per_step_setting))
+        frames = self.frame_count(duration_seconds or self.clip_seconds)
+        scale = frames / self.frame_count(self.clip_seconds)
+        return steps * float(getattr(settings, self.seconds_per_step_setting)) * scale
 
     def estimate_cost_usd(self, duration_seconds: float) -> Decimal:
         """The expected GPU-seconds at the operator's price, in USD to the cent (0 by
         default: a local GPU has no provider price)."""
-        cost = self.usd_per_gpu_second * Decimal(str(self.estimated_gpu_seconds()))
-        return cost.quantize(Decimal("0.01"))
+        seconds = self.estimated_gpu_seconds(duration_seconds)
+        return (self.usd_per_gpu_second * Decimal(str(seconds))).quantize(Decimal("0.01"))
 
     def estimated_charge(self, duration_seconds: float) -> LocalCharge:
         """GPU-seconds are recorded for every clip, priced or not."""
         return LocalCharge(
-            "gpu_seconds", self.estimated_gpu_seconds(), self.estimate_cost_usd(duration_seconds)
+            "gpu_seconds",
+            self.estimated_gpu_seconds(duration_seconds),
+            self.estimate_cost_usd(duration_seconds),
         )
 
     def actual_charge(self, clip: RenderedClip) -> LocalCharge:
@@ -204,6 +215,8 @@ class WanBackend(GpuClipBackend):
     pipeline_class = "WanImageToVideoPipeline"
     accepted_models = ("WanImageToVideoPipeline",)
     fps, frame_step, size_multiple = 16, 4, 16
+    # Trained on 81 frames at 16 fps (5 s): longer scenes are not offered.
+    scene_range = (2.0, 5.0)
     weights_setting, size_setting = "WAN_WEIGHTS", "WAN_SIZE"
     seconds_per_step_setting = "WAN_SECONDS_PER_STEP"
     # Wan's own: 50 steps, guidance 5.0 (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers model card).
@@ -218,6 +231,8 @@ class LtxBackend(GpuClipBackend):
     pipeline_class = "LTXConditionPipeline"
     accepted_models = ("LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline")
     fps, frame_step, size_multiple = 24, 8, 32
+    # Up to 257 frames (Lightricks/LTX-Video's README): a film scene may last 10 s.
+    scene_range = (2.0, 10.0)
     weights_setting, size_setting = "LTX_WEIGHTS", "LTX_SIZE"
     seconds_per_step_setting = "LTX_SECONDS_PER_STEP"
     # LTX-Video's own: 40 steps, guidance 3.0 (Lightricks/LTX-Video model card, diffusers docs).

@@ -13,7 +13,6 @@ from django.urls import reverse
 
 from dreams import services
 from dreams.models import DreamStatus
-from films import services as film_services
 from generation.registry import offered_backends
 from tests.films import make_cast, make_film, render_to_end
 from tests.support import (
@@ -73,27 +72,25 @@ def test_a_dream_renders_on_the_gpu_queue_step_by_step(gpu, user, make_character
 
 
 def test_a_film_renders_its_scenes_on_ltx_chained(gpu, user, make_character, broker, worker):
+    from generation.gpu_models import LtxBackend
+
+    # The script as written, no narration shortened: LTX-Video makes scenes of up to 10 s.
     film = make_film(user, make_cast(make_character, user), backend="ltx-video", scene_count=3)
-    run_jobs(broker, worker)
-    # Short narrations, so each scene fits one five-second clip.
-    for scene in film.scenes.all():
-        film_services.update_scene(
-            scene=scene, heading=scene.heading, shot=scene.shot, narration="A map.",
-            first_frame_text=scene.first_frame_text, last_frame_text=scene.last_frame_text,
-            framing=scene.framing, transition=scene.transition,
-        )  # fmt: skip
     render_to_end(film, broker, worker)
     scenes = list(film.scenes.order_by("position"))
     assert all(s.backend == "ltx-video" and s.clip for s in scenes)
+    # Each clip lasts its scene's planned 10 s: 24 fps, 8k + 1 frames.
+    assert [s.clip_seconds for s in scenes] == [241 / 24] * 3
     probe = probe_video(stored_bytes(scenes[0].clip))
-    # LTX-Video: 24 fps, 8k + 1 frames.
-    assert (probe.fps, probe.frames, probe.width) == (24, 121, 32)
+    assert (probe.fps, probe.frames, probe.width) == (24, 241, 32)
     assert probe_video(stored_bytes(film.video)).codec == "h264"
     # Each scene's GPU-seconds are in the spend ledger (free here: no price is set).
     from jobs.models import Charge
 
     settled = Charge.objects.filter(unit="gpu_seconds", status="settled")
     assert settled.count() == 3 and all(c.quantity > 0 and c.cost_usd == 0 for c in settled)
+    # A 10 s scene's estimate scales with its frames against a 5 s clip's.
+    assert LtxBackend().estimated_gpu_seconds(10.0) == pytest.approx(3 * 0.175 * 241 / 121)
 
 
 def test_cancel_stops_between_two_denoising_steps(gpu, user, make_character, broker, worker):

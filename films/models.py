@@ -11,7 +11,6 @@ when the key its inputs give now differs, so an edit redoes exactly what depends
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.db import models
 from django.urls import reverse
 
 from jobs.models import Job, JobStatus
+from lib.files import versioned_url
 
 #: Longest idea and theme, in characters.
 IDEA_MAX_CHARS, THEME_MAX_CHARS = 2000, 200
@@ -99,14 +99,24 @@ class Film(Job):
     def feed_user_id(self) -> int:
         return self.owner_id
 
+    @property
+    def poster_url(self) -> str:
+        """The poster's address for this poster file ("" without one)."""
+        if not self.poster:
+            return ""
+        return versioned_url(reverse("films:poster", args=[self.public_id]), self.poster.name)
+
     def event_extra(self) -> dict[str, Any]:
         succeeded = self.status == JobStatus.SUCCEEDED and bool(self.video)
         extra: dict[str, Any] = {"status_label": "Storyboard"} if self.is_draft else {}
+        video = reverse("films:video", args=[self.public_id])
+        subtitles = reverse("films:subtitles", args=[self.public_id, "vtt"])
         return {
             **extra,
-            "video_url": reverse("films:video", args=[self.public_id]) if succeeded else "",
-            "poster_url": reverse("films:poster", args=[self.public_id]) if self.poster else "",
-            "subtitles_url": reverse("films:subtitles", args=[self.public_id, "vtt"])
+            # Addresses per file: after "Render changes" the page plays the new cut.
+            "video_url": versioned_url(video, self.video.name) if succeeded else "",
+            "poster_url": self.poster_url,
+            "subtitles_url": versioned_url(subtitles, self.subtitles_vtt.name)
             if succeeded and self.subtitles_vtt
             else "",
             "duration_seconds": self.duration_seconds,
@@ -193,9 +203,7 @@ class Scene(Job):
         if not name:
             return ""
         url = reverse("films:scene_file", args=[self.film.public_id, self.public_id, field])
-        # Each new file has a new stored name: a new URL, so neither the page nor the browser's
-        # cache (files are kept an hour) goes on showing the file it replaced.
-        return f"{url}?v={hashlib.sha256(name.encode()).hexdigest()[:12]}"
+        return versioned_url(url, name)
 
     def event_extra(self) -> dict[str, Any]:
         return {

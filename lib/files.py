@@ -13,6 +13,7 @@ video at all and every browser needs to seek. The header is parsed by werkzeug.
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from collections.abc import AsyncIterator
 
@@ -113,3 +114,10 @@ def file_response(
     # Private to this signed-in user: no shared cache may keep a copy.
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def versioned_url(url: str, name: str) -> str:
+    """``url`` of a view serving the stored file ``name``, made unique to that file: each new
+    file of a job has a new stored name, so a page shows it at a new address rather than the
+    copy its browser cached (files are cached privately for an hour) of the one it replaced."""
+    return f"{url}?v={hashlib.sha256(name.encode()).hexdigest()[:12]}"

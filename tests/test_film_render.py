@@ -203,7 +203,7 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
     )
     before = {s.pk: {f: getattr(s, f).name for f in fields} for s in film.scenes.all()}
     contents = {s.pk: stored_bytes(s.clip) for s in film.scenes.all()}
-    old_video = film.video.name
+    old_video, old_url = film.video.name, film.progress_event()["video_url"]
     last = film.scenes.order_by("position").last()
 
     services.rerender_scene(scene=last)
@@ -211,6 +211,8 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
     film.refresh_from_db()
     assert film.status == JobStatus.SUCCEEDED, film.error
     assert film.video.name != old_video
+    # The new cut has a new address, so no browser replays the old one from its cache.
+    assert film.progress_event()["video_url"] != old_url
     for scene in film.scenes.all():
         now = {f: getattr(scene, f).name for f in fields}
         if scene.pk == last.pk:

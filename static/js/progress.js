@@ -59,7 +59,10 @@
           if (event.poster_url && el.getAttribute("src") !== event.poster_url) el.src = event.poster_url;
           show(el, Boolean(event.poster_url));
           break;
-        case "player":
+        case "player": {
+          const current = el.querySelector("video");
+          // A film rendered again has a new address for its new cut: play that instead.
+          if (current && event.video_url && current.getAttribute("src") !== event.video_url) current.remove();
           if (event.video_url && !el.querySelector("video")) {
             const video = document.createElement("video");
             video.controls = true;
@@ -80,6 +83,7 @@
             el.appendChild(video);
           }
           break;
+        }
         case "thumbnail":
         case "keyframe-first":
         case "keyframe-last": {

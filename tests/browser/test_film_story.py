@@ -158,9 +158,12 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
 
     clips = clip_digests(page)
     last_id = page.locator(".scene-card").last.get_attribute("data-job-id")
+    old_cut = page.locator("#film video").get_attribute("src")
     page.get_by_role("button", name="Render scene 4 again").click()
     expect(page.get_by_text("Scene 4 is being rendered again.")).to_be_visible()
-    expect(page.locator("#film video")).to_be_visible(timeout=120_000)
+    # The new cut takes the old one's place in the player, without a reload.
+    expect(page.locator("#film video")).not_to_have_attribute("src", old_cut, timeout=120_000)
+    expect(page.locator("#film video")).to_be_visible()
     page.reload()
     expect(page.locator("#film [data-field=status]")).to_have_text("Succeeded", timeout=60_000)
     changed = clip_digests(page)

@@ -131,8 +131,8 @@ class FilmForm(forms.Form):
         if backends:
             self.initial.setdefault("backend", backends[0].name)
         self.initial.setdefault("style", "natural")
-        # Offered where some backend here can draw keyframes now.
-        if all(drawing_problem(b) for b in backends) or not backends:
+        # Offered where some backend here can draw keyframes now (none with no backends).
+        if all(drawing_problem(b) for b in backends):
             del self.fields["draw_keyframes"]
 
     def clean_cast(self) -> Any:

@@ -118,6 +118,11 @@ class DreamForm(forms.Form):
                 "estimates": {
                     f"{d:g}": str(b.estimate_cost_usd(d)) for d in b.capabilities.durations_seconds
                 },
+                # With the opening frame drawn first (its GPU-seconds too).
+                "drawn_estimates": {
+                    f"{d:g}": str(b.estimate_cost_usd(d, drawn_keyframes=1))
+                    for d in b.capabilities.durations_seconds
+                },
                 "is_paid": any(
                     b.estimate_cost_usd(d) > 0 for d in b.capabilities.durations_seconds
                 ),

@@ -35,13 +35,16 @@ class DreamError(ValueError):
         self.message = message
 
 
-def _reserve_budget(*, owner: User, backend: ClipBackend, duration_seconds: float) -> Decimal:
-    """The estimate for this dream, after checking it fits ``owner``'s budget today (inside
-    the caller's transaction). Raises ``DreamError`` saying what is left."""
+def _reserve_budget(
+    *, owner: User, backend: ClipBackend, duration_seconds: float, draws: bool
+) -> Decimal:
+    """The estimate for this dream (``draws``: with its opening frame drawn first), after
+    checking it fits ``owner``'s budget today (inside the caller's transaction). Raises
+    ``DreamError`` saying what is left."""
     try:
         return budget.reserve(
             owner=owner,
-            estimate_usd=backend.estimate_cost_usd(duration_seconds),
+            estimate_usd=backend.estimate_cost_usd(duration_seconds, drawn_keyframes=int(draws)),
             what="This dream",
             cheaper="Choose a shorter video or the free animatic.",
         )
@@ -58,6 +61,7 @@ def _queue_attempt(dream: Dream, backend: ClipBackend) -> None:
         backend=backend,
         video_seconds=dream.requested_seconds,
         estimate_usd=dream.estimated_cost_usd,
+        drawn_keyframes=int(dream.draw_first_frame),
     )
     send_next_on_commit(dream)
 
@@ -164,7 +168,10 @@ def _create_and_queue(
     """The dream row (after reserving its budget) and its first message, in the caller's
     transaction."""
     estimate = _reserve_budget(
-        owner=owner, backend=backend, duration_seconds=request.duration_seconds
+        owner=owner,
+        backend=backend,
+        duration_seconds=request.duration_seconds,
+        draws=draw_first_frame,
     )
     dream = Dream.objects.create(
         owner=owner,
@@ -220,7 +227,10 @@ def retry_dream(*, dream: Dream) -> Dream:
         ) from None
     with transaction.atomic():
         estimate = _reserve_budget(
-            owner=dream.owner, backend=video_backend, duration_seconds=dream.requested_seconds
+            owner=dream.owner,
+            backend=video_backend,
+            duration_seconds=dream.requested_seconds,
+            draws=dream.draw_first_frame,
         )
         requeued = lifecycle.requeue(
             dream,

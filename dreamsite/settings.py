@@ -441,8 +441,12 @@ KEYFRAME_STEPS = env.int("KEYFRAME_STEPS", default=0)
 # Seconds between a gpu worker's reports of what it can render; a report lasts three of them,
 # so a worker that died stops being counted on within three minutes.
 GPU_STATUS_SECONDS = env.int("GPU_STATUS_SECONDS", default=60)
-# Pipelines a gpu worker keeps loaded between clips (least recently used let go first).
-GPU_WARM_PIPELINES = env.int("GPU_WARM_PIPELINES", default=1)
+# Pipelines a gpu worker keeps loaded between clips, at most (least recently used let go
+# first), and the share of the GPU's memory their weights may take together: the rest is for
+# a clip's activations and decoding. On an 80 GB H100, LTX-Video and FLUX.2 [klein] 4B (about
+# 14 and 16 GB in bf16) stay loaded together; Wan 14B (about 40 GB) is kept alone.
+GPU_WARM_PIPELINES = env.int("GPU_WARM_PIPELINES", default=2)
+GPU_WARM_MEMORY_SHARE = env.float("GPU_WARM_MEMORY_SHARE", default=0.5)
 # Speed-ups applied when a pipeline loads (docs/gpu.md, "Speed"). The attention kernel: "auto"
 # (the fastest exact one installed: FlashAttention-3, FlashAttention-2, cuDNN's, else
 # PyTorch's default) or a diffusers backend name; never a "*_hub" one, which downloads code.
@@ -463,6 +467,10 @@ GPU_FP8 = env("GPU_FP8", default="off")
 GPU_USD_PER_SECOND = env("GPU_USD_PER_SECOND", default="0")
 WAN_SECONDS_PER_STEP = env.float("WAN_SECONDS_PER_STEP", default=6.75)
 LTX_SECONDS_PER_STEP = env.float("LTX_SECONDS_PER_STEP", default=0.175)
+# Seconds one step of the keyframe model takes, for estimates: FLUX.2 [klein] 4B draws a
+# 1024x1024 image in 4 steps in about a second on an RTX 4090 (BFL: "sub-second generation on
+# consumer GPUs"); up to three reference photos lengthen each step, hence 0.5.
+KEYFRAME_SECONDS_PER_STEP = env.float("KEYFRAME_SECONDS_PER_STEP", default=0.5)
 
 # --- Production defaults (DEBUG off) --------------------------------------------------------
 # TLS ends at the proxy, which must set X-Forwarded-Proto (and drop a client's own).

@@ -30,6 +30,7 @@ from jobs.workdirs import work_folder
 
 from . import assembling, keys, steps
 from .models import Film, Scene
+from .scenes import drawn_keyframes, previous_scene
 
 logger = logging.getLogger(__name__)
 
@@ -236,9 +237,12 @@ def _queue_scene(film: Film, scene: Scene, wanted: str, backend: ClipBackend) ->
     scene.refresh_from_db()
     if isinstance(backend, ClipRenderer) and not ledger.has_reserved_local(scene):
         # A GPU scene queued again (a retry, a re-render) records its GPU-seconds anew.
+        continues = film.chaining and previous_scene(scene) is not None
+        drawn = drawn_keyframes(film, continues=continues)
         new_invocation(
             job=scene, owner_id=scene.owner_id, backend=backend, video_seconds=seconds,
-            estimate_usd=backend.estimate_cost_usd(seconds),
+            estimate_usd=backend.estimate_cost_usd(seconds, drawn_keyframes=drawn),
+            drawn_keyframes=drawn,
         )  # fmt: skip
     if isinstance(backend, ClipInvocationBackend):
         invocation = current_invocation(scene)

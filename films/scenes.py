@@ -64,6 +64,15 @@ def previous_scene(scene: Scene) -> Scene | None:
     )
 
 
+def drawn_keyframes(film: Film, *, continues: bool) -> int:
+    """How many keyframes a local GPU draws before a scene's clip of ``film``: none unless the
+    film draws its keyframes; then the opening and closing frames, or only the closing one
+    where the scene ``continues`` the previous clip (a chained film's scenes after the first)."""
+    if not film.draw_keyframes:
+        return 0
+    return 1 if continues else 2
+
+
 def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequest:
     """The clip ``scene`` asks for: it opens on the previous scene's actual last frame when the
     film chains scenes (else on its own first keyframe) and closes on its last keyframe. When
@@ -74,16 +83,20 @@ def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequ
     film = scene.film
     if not scene.first_keyframe or not scene.last_keyframe:
         raise InvalidClipRequest(f"Scene {scene.number} has no keyframes yet.")
-    opening = fetch(scene.first_keyframe, workdir / "first-keyframe.jpg")
+    drawn = film.draw_keyframes and not for_provider
     previous = previous_scene(scene) if film.chaining else None
+    opening: Path | None = None
     if previous is not None:
         if not previous.clip_last_frame:
             raise InvalidClipRequest(f"Scene {previous.number} has no clip to continue from.")
         opening = fetch(previous.clip_last_frame, workdir / "previous-last-frame.jpg")
-    closing = fetch(scene.last_keyframe, workdir / "last-keyframe.jpg")
-    references = [] if for_provider else [opening, closing]
+    elif not drawn:
+        opening = fetch(scene.first_keyframe, workdir / "first-keyframe.jpg")
+    # Drawn keyframes take the storyboard's place: nothing of it to fetch.
+    closing = None if drawn else fetch(scene.last_keyframe, workdir / "last-keyframe.jpg")
+    references = [] if for_provider else [p for p in (opening, closing) if p]
     drawing = None
-    if film.draw_keyframes and not for_provider:
+    if drawn:
         references = cast_photos(scene, workdir=workdir)
         drawing = KeyframeDrawing(
             # A chained scene opens where the one before ended: only its close is drawn.

@@ -50,7 +50,7 @@ from .models import (
     Film,
     Scene,
 )
-from .scenes import scene_prompt
+from .scenes import drawn_keyframes, scene_prompt
 
 #: Words a narrator speaks per second, to estimate a scene not yet spoken (about 150 a minute).
 WORDS_PER_SECOND = 2.5
@@ -389,6 +389,7 @@ def quote_film(*, film: Film) -> Quote:
     previous: Scene | None = None
     for scene in scenes:
         fresh = _clip_is_fresh(scene, previous)
+        drawn = drawn_keyframes(film, continues=film.chaining and previous is not None)
         previous = scene
         spoken = _spoken_seconds(scene)
         length = steps.scene_length(scene, backend, spoken_seconds=spoken)
@@ -402,7 +403,9 @@ def quote_film(*, film: Film) -> Quote:
         if fresh and scene.clip_seconds:
             length = scene.clip_seconds
         lengths.append(length)
-        costs.append(Decimal(0) if fresh else backend.estimate_cost_usd(length))
+        costs.append(
+            Decimal(0) if fresh else backend.estimate_cost_usd(length, drawn_keyframes=drawn)
+        )
         try:
             backend.validate(
                 ClipRequest(
@@ -457,8 +460,13 @@ def render_film(*, film: Film) -> Film:
             attempts=F("attempts") + 1, finished_at=None,
         )  # fmt: skip
         film.refresh_from_db()
-        for scene, seconds, cost in zip(
-            film.scenes.order_by("position"), quote.scene_seconds, quote.scene_costs, strict=True
+        for index, (scene, seconds, cost) in enumerate(
+            zip(
+                film.scenes.order_by("position"),
+                quote.scene_seconds,
+                quote.scene_costs,
+                strict=True,
+            )
         ):
             Scene.objects.filter(pk=scene.pk).exclude(status__in=ACTIVE_STATUSES).update(
                 backend=backend.name, estimated_cost_usd=cost,
@@ -473,6 +481,7 @@ def render_film(*, film: Film) -> Film:
                     backend=backend,
                     video_seconds=seconds,
                     estimate_usd=cost,
+                    drawn_keyframes=drawn_keyframes(film, continues=film.chaining and index > 0),
                 )
         send_next_on_commit(film)
     return film

@@ -175,29 +175,39 @@ class GpuClipBackend(ClipRenderer):
         """The operator's price of one GPU-second, in USD (``GPU_USD_PER_SECOND``)."""
         return Decimal(str(settings.GPU_USD_PER_SECOND))
 
-    def estimated_gpu_seconds(self, duration_seconds: float | None = None) -> float:
+    def estimated_gpu_seconds(
+        self, duration_seconds: float | None = None, *, drawn_keyframes: int = 0
+    ) -> float:
         """GPU-seconds a clip of ``duration_seconds`` (default: a dream's) is expected to
         take: the preset's steps times the operator's measured seconds per step
         (``*_SECONDS_PER_STEP``, measured on a dream-length clip; the defaults are the H100
         figures in docs/gpu.md), scaled by the clip's frames against a dream's. A step's time
-        grows at least that fast with the frames, so a long scene's estimate is a floor."""
+        grows at least that fast with the frames, so a long scene's estimate is a floor.
+        Each of ``drawn_keyframes`` adds the keyframe model's steps times
+        ``KEYFRAME_SECONDS_PER_STEP``."""
         steps, _ = self.steps_and_guidance()
         frames = self.frame_count(duration_seconds or self.clip_seconds)
         scale = frames / self.frame_count(self.clip_seconds)
-        return steps * float(getattr(settings, self.seconds_per_step_setting)) * scale
+        clip = steps * float(getattr(settings, self.seconds_per_step_setting)) * scale
+        if drawn_keyframes <= 0:
+            return clip
+        from .gpu_keyframes import GpuKeyframeModel
 
-    def estimate_cost_usd(self, duration_seconds: float) -> Decimal:
-        """The expected GPU-seconds at the operator's price, in USD to the cent (0 by
-        default: a local GPU has no provider price)."""
-        seconds = self.estimated_gpu_seconds(duration_seconds)
+        drawing_steps, _ = GpuKeyframeModel().steps_and_guidance()
+        return clip + drawn_keyframes * drawing_steps * float(settings.KEYFRAME_SECONDS_PER_STEP)
+
+    def estimate_cost_usd(self, duration_seconds: float, *, drawn_keyframes: int = 0) -> Decimal:
+        """The expected GPU-seconds (``estimated_gpu_seconds``) at the operator's price, in
+        USD to the cent (0 by default: a local GPU has no provider price)."""
+        seconds = self.estimated_gpu_seconds(duration_seconds, drawn_keyframes=drawn_keyframes)
         return (self.usd_per_gpu_second * Decimal(str(seconds))).quantize(Decimal("0.01"))
 
-    def estimated_charge(self, duration_seconds: float) -> LocalCharge:
+    def estimated_charge(self, duration_seconds: float, *, drawn_keyframes: int = 0) -> LocalCharge:
         """GPU-seconds are recorded for every clip, priced or not."""
         return LocalCharge(
             "gpu_seconds",
-            self.estimated_gpu_seconds(duration_seconds),
-            self.estimate_cost_usd(duration_seconds),
+            self.estimated_gpu_seconds(duration_seconds, drawn_keyframes=drawn_keyframes),
+            self.estimate_cost_usd(duration_seconds, drawn_keyframes=drawn_keyframes),
         )
 
     def actual_charge(self, clip: RenderedClip) -> LocalCharge:
@@ -275,8 +285,14 @@ def fp8_problem(mode: str, device: str) -> str | None:
 
 
 def speed_problem() -> str | None:
-    """Why the speed settings (``GPU_ATTENTION``, ``GPU_FP8``) cannot be honoured here, or
-    None."""
+    """Why the speed and memory settings (``GPU_ATTENTION``, ``GPU_FP8``,
+    ``GPU_WARM_MEMORY_SHARE``) cannot be honoured here, or None."""
+    share = settings.GPU_WARM_MEMORY_SHARE
+    if not 0 < share <= 1:
+        return (
+            f"GPU_WARM_MEMORY_SHARE is the share of the GPU's memory the models kept loaded "
+            f"may take, more than 0 and at most 1 (like 0.5); it is {share:g}."
+        )
     return attention_problem(settings.GPU_ATTENTION) or fp8_problem(
         settings.GPU_FP8, settings.GPU_DEVICE
     )
@@ -297,6 +313,8 @@ def check_weights(folder: Path, *, accepted: tuple[str, ...], label: str) -> str
         return f"The weights folder {folder} cannot be read (permission denied)."
     except FileNotFoundError:
         return f"The weights folder {folder} has no model_index.json: it is not a diffusers model."
+    except OSError as error:  # a folder where the file should be, a disk error...
+        return f"The model_index.json in {folder} cannot be read ({error.strerror or error})."
     except (ValueError, UnicodeDecodeError):
         return f"The model_index.json in {folder} is not valid JSON."
     model = index.get("_class_name") if isinstance(index, dict) else None
@@ -364,7 +382,7 @@ def _status_key(backend: GpuModel) -> str:
     size = getattr(settings, backend.size_setting) if backend.size_setting else ""
     return (
         f"gpu-status:{backend.name}:{backend.weights}:{size}:{settings.GPU_DEVICE}:"
-        f"{settings.GPU_ATTENTION}:{settings.GPU_FP8}"
+        f"{settings.GPU_ATTENTION}:{settings.GPU_FP8}:{settings.GPU_WARM_MEMORY_SHARE}"
     )
 
 

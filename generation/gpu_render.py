@@ -1,9 +1,11 @@
 """Rendering a clip with a diffusers pipeline on this worker's GPU. Imports torch and diffusers,
 so only a worker serving the ``gpu`` queue imports it (``GpuClipBackend.render``).
 
-A pipeline is loaded once and kept warm in the process (``GPU_WARM_PIPELINES`` of them, the
-least recently used let go first), from its local folder only: ``local_files_only`` and
-``HF_HUB_OFFLINE`` keep diffusers from reaching the Hub.
+A pipeline is loaded once and kept warm in the process, from its local folder only:
+``local_files_only`` and ``HF_HUB_OFFLINE`` keep diffusers from reaching the Hub. The warm
+pipelines are bounded by GPU memory: together their weights take at most
+``GPU_WARM_MEMORY_SHARE`` of the card (the rest is for a clip's activations and decoding), and
+there are at most ``GPU_WARM_PIPELINES`` of them; the least recently used is let go first.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +53,8 @@ logger = logging.getLogger(__name__)
 class _Warm:
     pipeline: Any
     speed_ups: list[str]
+    #: Bytes its weights take on the device (parameters and buffers).
+    size: int = 0
     #: Whether a clip has run since loading (the first one compiles, when compile is on).
     used: bool = False
 
@@ -91,9 +96,8 @@ def is_warm(backend: Model) -> bool:
 def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
     """``backend``'s pipeline on ``GPU_DEVICE``, loaded now (with the speed-ups of
     ``gpu_speed.speed_up``) or kept from an earlier clip; returns it and the speed-ups applied,
-    in words. Raises ``RenderError`` ("loading the model") when the weights will not load."""
-    import diffusers
-
+    in words. Makes room first (``_make_room``). Raises ``RenderError`` ("loading the model")
+    when the weights will not load, or do not fit even with no other pipeline kept."""
     from .gpu_speed import speed_up
 
     device = settings.GPU_DEVICE
@@ -101,9 +105,95 @@ def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
     if key in _warm:
         _warm.move_to_end(key)
         return _warm[key].pipeline, _warm[key].speed_ups
-    while _warm and len(_warm) >= max(1, settings.GPU_WARM_PIPELINES):
-        _warm.popitem(last=False)
+    _make_room(weights_bytes(Path(backend.weights)))
+    try:
+        pipeline = _load(backend, device)
+    except RenderError as error:
+        # Another process, or an estimate short of the truth: the others make way once.
+        if not (error.__cause__ and _is_out_of_memory(error.__cause__)):
+            raise
+        if not _let_others_go(backend):
+            raise
+        pipeline = _load(backend, device)
+    pipeline.set_progress_bar_config(disable=True)
+    speed_ups = speed_up(pipeline, device=device, cache=backend.first_block_cache)
+    _warm[key] = _Warm(pipeline, speed_ups, size=_loaded_bytes(pipeline))
+    logger.info(
+        "Loaded %s from %s (%.1f GB); warm: %s",
+        backend.label, backend.weights, _warm[key].size / 1e9, ", ".join(k[1] for k in _warm),
+    )  # fmt: skip
+    return pipeline, speed_ups
+
+
+#: Files that hold a diffusers or transformers component's weights.
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+
+def weights_bytes(folder: Path) -> int:
+    """Bytes of the weight files in ``folder`` (0 when it cannot be read): about what the
+    pipeline takes once loaded, more where the files are float32 (or hold a second variant)
+    and load in bf16. The estimate used to make room before loading it."""
+    try:
+        return sum(
+            path.stat().st_size
+            for path in folder.rglob("*")
+            if path.suffix in _WEIGHT_SUFFIXES and path.is_file()
+        )
+    except OSError:
+        return 0
+
+
+def _loaded_bytes(pipeline: Any) -> int:
+    """Bytes the parameters and buffers of ``pipeline``'s models take where they are."""
+    import torch
+
+    return sum(
+        tensor.numel() * tensor.element_size()
+        for component in pipeline.components.values()
+        if isinstance(component, torch.nn.Module)
+        for tensor in (*component.parameters(), *component.buffers())
+    )
+
+
+def warm_memory_budget(device: str) -> int:
+    """Bytes the warm pipelines' weights may take together on ``device``:
+    ``GPU_WARM_MEMORY_SHARE`` of the GPU's memory, or of this machine's memory on the CPU."""
+    if device.startswith("cuda"):
+        import torch
+
+        total = int(torch.cuda.get_device_properties(device).total_memory)
+    else:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(settings.GPU_WARM_MEMORY_SHARE * total)
+
+
+def _make_room(wanted: int) -> None:
+    """Let go of the least recently used warm pipelines until one of ``wanted`` bytes more
+    stays within ``GPU_WARM_PIPELINES`` and the memory budget (``warm_memory_budget``)."""
+    limit = max(1, settings.GPU_WARM_PIPELINES)
+    budget = warm_memory_budget(settings.GPU_DEVICE)
+    while _warm and (len(_warm) >= limit or sum(w.size for w in _warm.values()) + wanted > budget):
+        key, _ = _warm.popitem(last=False)
+        logger.info("Letting %s go to make room for the next model.", key[1])
         _release_memory()
+
+
+def _let_others_go(backend: Model) -> bool:
+    """Let go of every warm pipeline but ``backend``'s; returns whether there were any."""
+    others = [key for key in _warm if key != _key(backend)]
+    for key in others:
+        del _warm[key]
+        logger.info("Letting %s go: the GPU ran out of memory.", key[1])
+    if others:
+        _release_memory()
+    return bool(others)
+
+
+def _load(backend: Model, device: str) -> Any:
+    """``backend``'s pipeline from its folder, on ``device``. Raises ``RenderError``
+    ("loading the model") when the weights will not load or do not fit."""
+    import diffusers
+
     pipeline_class = getattr(diffusers, backend.pipeline_class)
     _quiet()
     try:
@@ -113,15 +203,19 @@ def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
         pipeline.to(device)
     except Exception as error:  # diffusers raises OSError, ValueError, safetensors' own...
         logger.exception("Loading %s from %s failed", backend.name, backend.weights)
+        _release_memory()
+        if _is_out_of_memory(error):
+            raise RenderError(
+                "loading the model",
+                f"The {backend.label} weights in {backend.weights} do not fit in the GPU's "
+                "free memory. Run this model on a larger GPU, or a smaller variant of it.",
+            ) from error
         raise RenderError(
             "loading the model",
             f"The {backend.label} weights in {backend.weights} could not be loaded "
             f"({type(error).__name__}: {str(error)[:200]}).",
         ) from error
-    pipeline.set_progress_bar_config(disable=True)
-    speed_ups = speed_up(pipeline, device=device, cache=backend.first_block_cache)
-    _warm[key] = _Warm(pipeline, speed_ups)
-    return pipeline, speed_ups
+    return pipeline
 
 
 def forget_pipelines() -> None:
@@ -214,6 +308,31 @@ def _inputs(
     if last is not None:
         conditions.append(LTXVideoCondition(image=last, frame_index=frames - 1))
     return {**common, "conditions": conditions}
+
+
+def _run_pipeline(
+    model: Model, pipeline: Any, call: Callable[[], Any], *, fit: Callable[[BaseException], None]
+) -> Any:
+    """``call()`` (one run of ``model``'s ``pipeline``), freeing GPU memory after a cancel or a
+    failure. When the GPU runs out of memory, the other warm models make way and it runs
+    again; with none left, ``fit(error)`` either raises ``RenderError`` or makes the
+    pipeline fit, and it runs once more."""
+    while True:
+        # A cancelled or failed run leaves the first-block cache's last residuals behind.
+        pipeline.maybe_free_model_hooks()
+        try:
+            return call()
+        except RenderCanceled:
+            _release_memory()
+            raise
+        except Exception as error:
+            _release_memory()
+            if not _is_out_of_memory(error):
+                raise
+            if _let_others_go(model):
+                logger.warning("Out of GPU memory; again with only %s kept.", model.label)
+            else:
+                fit(error)
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -353,28 +472,23 @@ def draw_keyframe(
         progress(f"{stage}: step {index + 1} of {steps}", (index + 1) / steps)
         return tensors
 
-    progress(stage, 0.0)
-    pipeline.maybe_free_model_hooks()
-    try:
-        output = pipeline(
+    def draw() -> Any:
+        return pipeline(
             prompt=prompt, image=references, height=height, width=width,
             num_inference_steps=steps, guidance_scale=guidance,
             generator=torch.Generator(device="cpu").manual_seed(seed),
             callback_on_step_end=on_step_end,
         )  # fmt: skip
-    except RenderCanceled:
-        _release_memory()
-        raise
-    except Exception as error:
-        _release_memory()
-        if _is_out_of_memory(error):
-            raise RenderError(
-                stage,
-                f"The GPU ran out of memory drawing a {width}x{height} keyframe. Use the "
-                "photos instead of drawn frames, or keep fewer pipelines warm "
-                "(GPU_WARM_PIPELINES).",
-            ) from error
-        raise
+
+    def fit(error: BaseException) -> None:
+        raise RenderError(
+            stage,
+            f"The GPU ran out of memory drawing a {width}x{height} keyframe. Open on the "
+            "photos instead of drawn frames.",
+        ) from error
+
+    progress(stage, 0.0)
+    output = _run_pipeline(model, pipeline, draw, fit=fit)
     path = workdir / f"{which}-keyframe.png"
     output.images[0].save(path, "PNG")
     return path
@@ -453,35 +567,30 @@ def _render_clip(
             progress("decoding", _DENOISE_END)
         return tensors
 
-    started = time.monotonic()
     saving_memory = False
-    while True:
+
+    def denoise() -> Any:
         progress(prompt_stage, 0.05)
-        # A cancelled or failed clip leaves the first-block cache's last residuals behind.
-        pipeline.maybe_free_model_hooks()
-        try:
-            output = pipeline(**arguments, callback_on_step_end=on_step_end)
-            warm.used = True
-            break
-        except RenderCanceled:
-            _release_memory()
-            raise
-        except Exception as error:
-            _release_memory()
-            if not _is_out_of_memory(error):
-                raise
-            if saving_memory:
-                raise RenderError(
-                    "denoising",
-                    f"The GPU ran out of memory for a {width}x{height} clip of {frames} "
-                    "frames, even with VAE tiling and offloading. Try LTX-Video, the draft "
-                    f"preset or a smaller {backend.size_setting}.",
-                ) from error
-            logger.warning("Out of GPU memory; trying once more with VAE tiling and offloading.")
-            _save_memory(pipeline)
-            saving_memory = True
-            # The same seed again: the retry makes the clip the first attempt would have.
-            arguments["generator"].manual_seed(request.seed)
+        # The same seed on every try: a retry makes the clip the first attempt would have.
+        arguments["generator"].manual_seed(request.seed)
+        return pipeline(**arguments, callback_on_step_end=on_step_end)
+
+    def fit(error: BaseException) -> None:
+        nonlocal saving_memory
+        if saving_memory:
+            raise RenderError(
+                "denoising",
+                f"The GPU ran out of memory for a {width}x{height} clip of {frames} frames, "
+                "even with VAE tiling and offloading. Try LTX-Video, the draft preset or a "
+                f"smaller {backend.size_setting}.",
+            ) from error
+        logger.warning("Out of GPU memory; once more with VAE tiling and offloading.")
+        _save_memory(pipeline)
+        saving_memory = True
+
+    started = time.monotonic()
+    output = _run_pipeline(backend, pipeline, denoise, fit=fit)
+    warm.used = True
     gpu_seconds = time.monotonic() - started + keyframe_seconds
     video = np.asarray(output.frames[0])
     pictures = (np.clip(video, 0.0, 1.0) * 255).round().astype(np.uint8)

@@ -169,8 +169,9 @@ class ClipBackend:
         """The longest prompt, in characters, accepted for a clip of ``duration_seconds``."""
         return self.capabilities.max_prompt_chars
 
-    def estimate_cost_usd(self, duration_seconds: float) -> Decimal:
-        """The provider's price for ``duration_seconds`` of video, in USD, to the cent."""
+    def estimate_cost_usd(self, duration_seconds: float, *, drawn_keyframes: int = 0) -> Decimal:
+        """The provider's price for ``duration_seconds`` of video, in USD, to the cent.
+        ``drawn_keyframes``: keyframes a local GPU draws before the clip (none elsewhere)."""
         cost = self.usd_per_second * Decimal(str(duration_seconds))
         return cost.quantize(Decimal("0.01"))
 
@@ -240,9 +241,12 @@ class LocalCharge:
 class ClipRenderer(ClipBackend):
     """A backend that renders the clip in the worker holding the job."""
 
-    def estimated_charge(self, duration_seconds: float) -> LocalCharge | None:
+    def estimated_charge(
+        self, duration_seconds: float, *, drawn_keyframes: int = 0
+    ) -> LocalCharge | None:
         """The charge recorded in the spend ledger when a clip of ``duration_seconds`` is
-        queued (its estimate), or None for a renderer that records none (the animatic)."""
+        queued (its estimate, with ``drawn_keyframes`` drawn first), or None for a renderer
+        that records none (the animatic)."""
         return None
 
     def actual_charge(self, clip: RenderedClip) -> LocalCharge | None:

@@ -48,19 +48,26 @@ def current_invocation(job: Job) -> Invocation | None:
 
 
 def new_invocation(
-    *, job: Job, owner_id: int, backend: ClipBackend, video_seconds: float, estimate_usd: Decimal
+    *,
+    job: Job,
+    owner_id: int,
+    backend: ClipBackend,
+    video_seconds: float,
+    estimate_usd: Decimal,
+    drawn_keyframes: int = 0,
 ) -> Invocation | None:
     """The invocation record of ``job``'s next attempt on ``backend``, with its charge
     reserved in the ledger, or None when the backend renders locally (a renderer's own charge,
     GPU-seconds, is reserved then, settled by ``jobs.ledger.settle_local``). Its client token is
     saved before any call, so a start repeated after a crash sends the same token and the
     provider bills once. ``video_seconds`` is the length asked for; ``estimate_usd`` what it
-    is expected to cost. Call it in the transaction that creates the attempt."""
+    is expected to cost; ``drawn_keyframes`` how many keyframes a local GPU draws first (in
+    its GPU-seconds). Call it in the transaction that creates the attempt."""
     if not isinstance(backend, ClipInvocationBackend):
         # A local render (a GPU's) may record what it uses; no invocation, no provider.
         local = None
         if isinstance(backend, ClipRenderer):
-            local = backend.estimated_charge(video_seconds)
+            local = backend.estimated_charge(video_seconds, drawn_keyframes=drawn_keyframes)
         if local is not None:
             ledger.reserve(
                 owner_id=owner_id, job=job, backend=backend.name, unit=local.unit,

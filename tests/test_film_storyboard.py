@@ -171,6 +171,17 @@ def test_storyboard_edits_change_only_what_they_touch(user, make_character, brok
     assert added.first_keyframe and added.narration_audio
 
 
+@pytest.mark.parametrize("chaining", [True, False])
+def test_a_chained_scene_says_its_clip_opens_where_the_last_one_ends(
+    client, user, make_character, chaining
+):
+    film = make_film(user, make_cast(make_character, user), scene_count=3, chaining=chaining)
+    client.force_login(user)
+    page = client.get(reverse("films:detail", args=[film.public_id])).content.decode()
+    notes = [f"opens where scene {n}'s clip ends" in page for n in (0, 1, 2)]
+    assert notes == ([False, True, True] if chaining else [False, False, False])
+
+
 @pytest.mark.parametrize(
     ("narration", "message"),
     [

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from dreams import services
@@ -140,6 +141,7 @@ def test_a_cancelled_render_runs_no_further_denoising_step(gpu, tmp_path):
         ("not-diffusers", "has no model_index.json"),
         ("wrong-model", "holds a LTXConditionPipeline model, not Wan"),
         ("no-transformer", "lacks its transformer folder"),
+        ("unreadable", "model_index.json in {folder} cannot be read (Is a directory)"),
     ],
 )
 def test_weights_that_are_not_the_model_are_named_and_not_offered(
@@ -156,11 +158,14 @@ def test_weights_that_are_not_the_model_are_named_and_not_offered(
     elif weights == "no-transformer":
         shutil.copytree(tiny_weights["wan"], folder)
         shutil.rmtree(folder / "transformer")
+    elif weights == "unreadable":
+        # (Tests run as root, whom permissions do not stop: a folder where the file should be.)
+        (folder / "model_index.json").mkdir(parents=True)
     gpu.WAN_WEIGHTS = str(folder)
     offered = {b.name for b in offered_backends()}
     assert "wan-flf2v" not in offered and "ltx-video" in offered
     page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
-    assert detail in page and str(folder) in page
+    assert detail.format(folder=folder) in page and str(folder) in page
 
 
 def test_a_size_the_model_refuses_is_named(gpu, operator_client):
@@ -168,6 +173,43 @@ def test_a_size_the_model_refuses_is_named(gpu, operator_client):
     assert "wan-flf2v" not in {b.name for b in offered_backends()}
     page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
     assert "multiples of 16 pixels; WAN_SIZE is 40x30" in page
+
+
+def test_a_length_the_model_refuses_is_named_and_nothing_is_saved(
+    gpu, user, make_character, broker, worker
+):
+    from dreams.models import Dream
+    from films import services as film_services
+
+    cast = make_cast(make_character, user)
+    with pytest.raises(services.DreamError) as refused:
+        services.create_dream(
+            owner=user, character=cast[0], prompt="Eileen floats", backend="wan-flf2v",
+            duration_seconds=7.0,
+        )  # fmt: skip
+    assert refused.value.message == (
+        "Wan first-last-frame (local GPU) makes clips of 5 seconds, not 7."
+    )
+    assert not Dream.objects.exists()
+    # A film scene whose narration needs more than Wan's 81 frames is named, not cut short.
+    film = make_film(user, cast, backend="wan-flf2v")
+    run_jobs(broker, worker)
+    scene = film.scenes.order_by("position").first()
+    film_services.update_scene(
+        scene=scene, heading=scene.heading, shot=scene.shot,
+        narration="A very long narration that goes on and on " * 3,
+        first_frame_text=scene.first_frame_text, last_frame_text=scene.last_frame_text,
+        framing=scene.framing, transition=scene.transition,
+    )  # fmt: skip
+    run_jobs(broker, worker)
+    problems = film_services.quote_film(film=film).problems
+    assert any(
+        p.startswith("Scene 1: its narration needs ")
+        and p.endswith("Wan first-last-frame (local GPU) makes at most 5 s. Shorten it.")
+        for p in problems
+    ), problems
+    with pytest.raises(film_services.FilmError):
+        film_services.render_film(film=film)
 
 
 def test_damaged_weights_fail_the_clip_at_loading_and_say_so(
@@ -240,8 +282,10 @@ def _out_of_memory_on_step_one(times: int):
 
 def test_out_of_memory_is_retried_once_saving_memory(gpu, tiny_weights, tmp_path):
     from generation.gpu_models import WanBackend
-    from generation.gpu_render import is_warm, warm_pipeline
+    from generation.gpu_render import forget_pipelines, is_warm, warm_pipeline
     from generation.video import ClipRequest
+
+    forget_pipelines()  # no other model to make way
 
     # A folder of its own: the memory savings stay on the pipeline kept warm for it.
     gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
@@ -256,9 +300,61 @@ def test_out_of_memory_is_retried_once_saving_memory(gpu, tiny_weights, tmp_path
     assert pipeline.vae.use_tiling
 
 
+def _stages_of(backend, request, workdir):
+    stages: list[str] = []
+    backend.render(request, workdir=workdir, progress=lambda stage, f: stages.append(stage))
+    return stages
+
+
+def test_models_stay_loaded_together_within_the_memory_share(gpu, tiny_weights, tmp_path):
+    from generation.gpu_models import LtxBackend, WanBackend
+    from generation.gpu_render import forget_pipelines, is_warm
+    from generation.video import ClipRequest
+
+    request = ClipRequest(
+        prompt="a cat", seed=1, duration_seconds=2.0, first_frame=photo_path("astronaut.png")
+    )
+    forget_pipelines()
+    # The defaults: two models, half the memory (here the CPU's, which the tiny ones fit).
+    assert "loading the model" in _stages_of(WanBackend(), request, tmp_path)
+    assert "loading the model" in _stages_of(LtxBackend(), request, tmp_path)
+    assert "loading the model" not in _stages_of(WanBackend(), request, tmp_path)
+    assert is_warm(WanBackend()) and is_warm(LtxBackend())
+
+    # A share too small for both: loading one lets the other go, as a count of one does.
+    for setting, value in (("GPU_WARM_MEMORY_SHARE", 1e-12), ("GPU_WARM_PIPELINES", 1)):
+        forget_pipelines()
+        with override_settings(**{setting: value}):
+            _stages_of(WanBackend(), request, tmp_path)
+            _stages_of(LtxBackend(), request, tmp_path)
+            assert is_warm(LtxBackend()) and not is_warm(WanBackend()), setting
+            assert "loading the model" in _stages_of(WanBackend(), request, tmp_path)
+
+
+def test_out_of_memory_lets_the_other_models_go_before_saving_memory(gpu, tiny_weights, tmp_path):
+    from generation.gpu_models import LtxBackend, WanBackend
+    from generation.gpu_render import is_warm
+    from generation.video import ClipRequest
+
+    gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
+    request = ClipRequest(
+        prompt="a cat", seed=1, duration_seconds=5.0, first_frame=photo_path("astronaut.png")
+    )
+    LtxBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
+    assert is_warm(LtxBackend())
+    clip = WanBackend().render(request, workdir=tmp_path, progress=_out_of_memory_on_step_one(1))
+    # LTX-Video made way; the clip then rendered as it was, at full speed.
+    assert clip.metadata["memory_saving"] is False
+    assert probe_video(clip.video_path).frames == 81
+    assert is_warm(WanBackend()) and not is_warm(LtxBackend())
+
+
 def test_out_of_memory_twice_fails_the_clip_saying_so(gpu, tiny_weights, tmp_path):
     from generation.gpu_models import WanBackend
+    from generation.gpu_render import forget_pipelines
     from generation.video import ClipRequest, RenderError
+
+    forget_pipelines()
 
     gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
     request = ClipRequest(
@@ -390,6 +486,7 @@ def test_a_cancelled_gpu_clip_bills_nothing(gpu, user, make_character, broker, w
         ("GPU_ATTENTION", "flash_hub", "GPU_ATTENTION=flash_hub downloads its kernel from the Hub"),
         ("GPU_FP8", "on", "GPU_FP8=on needs an NVIDIA GPU; GPU_DEVICE is cpu. Use auto or off."),
         ("GPU_FP8", "fast", "GPU_FP8 must be one of off, auto, on, not &#x27;fast&#x27;."),
+        ("GPU_WARM_MEMORY_SHARE", 0.0, "more than 0 and at most 1 (like 0.5); it is 0."),
     ],
 )
 def test_speed_settings_the_worker_cannot_honour_are_refused_and_named(

@@ -7,6 +7,7 @@ nothing is saved."""
 import io
 import json
 import shutil
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -81,6 +82,61 @@ def test_a_cancel_while_drawing_stops_before_the_clip(drawing, tmp_path):
     assert "drawing the opening frame: step 3 of 4" not in seen
     assert not any(s.startswith("denoising") for s in seen)
     assert not (tmp_path / "video.mp4").exists()
+
+
+def _out_of_memory_while_drawing(times: int, seen: list[str]):
+    import torch
+
+    left = [times]
+
+    def progress(stage: str, fraction: float) -> None:
+        seen.append(stage)
+        if stage == "drawing the opening frame: step 1 of 4" and left[0] > 0:
+            left[0] -= 1
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 12.00 GiB")
+
+    return progress
+
+
+def test_both_models_stay_loaded_and_make_way_when_memory_runs_out(drawing, tmp_path):
+    from generation.gpu_keyframes import GpuKeyframeModel
+    from generation.gpu_models import LtxBackend, WanBackend
+    from generation.gpu_render import forget_pipelines, is_warm
+    from generation.video import ClipRequest, KeyframeDrawing, RenderError
+
+    photo = photo_path("astronaut.png")
+    request = ClipRequest(
+        prompt="a cat", seed=1, duration_seconds=2.0, reference_images=[photo],
+        first_frame=photo, drawing=KeyframeDrawing(opening="a cat"),
+    )  # fmt: skip
+    forget_pipelines()
+    seen: list[str] = []
+    for _ in range(2):
+        WanBackend().render(request, workdir=tmp_path, progress=lambda s, f: seen.append(s))
+    # The second drawn clip loads nothing: the keyframe model and Wan were both kept.
+    # (Consecutive repeats are the heartbeat's.)
+    stages = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+    assert stages.count("loading the keyframe model") == stages.count("loading the model") == 1
+
+    # Out of memory while drawing: the other models make way, and the frame is drawn.
+    LtxBackend().render(request, workdir=tmp_path, progress=lambda s, f: None)
+    seen.clear()
+    clip = WanBackend().render(
+        request, workdir=tmp_path, progress=_out_of_memory_while_drawing(1, seen)
+    )
+    assert "first" in clip.drawn_keyframes and "denoising step 2 of 2" in seen
+    assert is_warm(WanBackend()) and not is_warm(LtxBackend())
+
+    # With nothing left to let go, it fails at the drawing, saying so.
+    forget_pipelines()
+    with pytest.raises(RenderError) as failed:
+        WanBackend().render(request, workdir=tmp_path, progress=_out_of_memory_while_drawing(1, []))
+    assert failed.value.stage == "drawing the opening frame"
+    assert failed.value.message == (
+        "The GPU ran out of memory drawing a 32x32 keyframe. Open on the photos instead of "
+        "drawn frames."
+    )
+    assert is_warm(GpuKeyframeModel())
 
 
 @pytest.mark.parametrize(
@@ -206,6 +262,38 @@ def test_a_films_scenes_open_and_close_on_keyframes_drawn_from_the_cast(
     assert served == ("image/png", stored_bytes(first.first_keyframe))
     assert not any(default_storage.exists(name) for name in framed)
     assert probe_video(stored_bytes(film.video)).codec == "h264"
+
+
+def test_the_drawings_gpu_time_is_in_quotes_and_reservations(
+    drawing, user, make_character, broker, worker, client
+):
+    from films.models import Film
+    from jobs.models import Charge
+
+    # A clip: 2 steps of 1 s; a drawing: FLUX.2 [klein]'s 4 steps of 0.25 s; $0.50 a second.
+    drawing.GPU_USD_PER_SECOND, drawing.WAN_SECONDS_PER_STEP = "0.50", 1.0
+    drawing.KEYFRAME_SECONDS_PER_STEP = 0.25
+    cast = make_cast(make_character, user)
+    client.force_login(user)
+    page = client.get(reverse("dreams:create")).content.decode()
+    assert '"estimates": {"5": "1.00"}, "drawn_estimates": {"5": "1.50"}' in page
+    dream = services.create_dream(
+        owner=user, character=cast[0], prompt="Eileen floats", backend="wan-flf2v",
+        draw_first_frame=True,
+    )  # fmt: skip
+    assert dream.estimated_cost_usd == Decimal("1.50")
+    assert Charge.objects.get().quantity == 3.0
+
+    # A chained film's first scene draws two frames, the others one each.
+    film = make_film(user, cast, backend="wan-flf2v", draw_keyframes=True)
+    run_jobs(broker, worker)
+    drawn = film_services.quote_film(film=film).scene_costs
+    Film.objects.filter(pk=film.pk).update(draw_keyframes=False)
+    film.refresh_from_db()
+    photos = film_services.quote_film(film=film).scene_costs
+    assert [d - p for d, p in zip(drawn, photos, strict=True)] == [
+        Decimal("1.00"), Decimal("0.50"), Decimal("0.50"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -59,9 +59,9 @@
     // A drawn opening frame takes the photo's place.
     const drawn = drawRow && drawRow.querySelector("input").checked;
     firstFrameRow.hidden = !takesImage || drawn;
-    // The backend's own estimate for this length (a GPU clip's is its GPU time, whatever
-    // its length); the per-second price otherwise.
-    const estimate = offer.estimates[asKey(seconds)];
+    // The backend's own estimate for this length (a GPU clip's is its GPU time, with the
+    // drawing's when one is drawn); the per-second price otherwise.
+    const estimate = (drawn ? offer.drawn_estimates : offer.estimates)[asKey(seconds)];
     const usd = estimate !== undefined ? Number(estimate) : Number(offer.usd_per_second) * seconds;
     cost.textContent = "$" + usd.toFixed(2);
   }

@@ -107,6 +107,11 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     )
     expect(page.locator("#quote")).to_contain_text("4 scenes")
     expect(page.locator("#film [data-field=status]")).to_have_text("Storyboard")
+    # Continuous cuts (the default): each later scene says what its clip opens on.
+    expect(page.locator(".scene-card").nth(1).locator(".chained-note")).to_contain_text(
+        "opens where scene 1's clip ends"
+    )
+    expect(page.locator(".scene-card").first.locator(".chained-note")).to_have_count(0)
     page.locator("#storyboard").scroll_into_view_if_needed()
     page.evaluate("document.querySelector('#storyboard').scrollIntoView()")
     save_screenshot(page, tmp_path, "film-storyboard.png")

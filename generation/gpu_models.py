@@ -24,6 +24,7 @@ import importlib.util
 import json
 import os
 import socket
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -47,13 +48,15 @@ from .video import (
 @dataclass(frozen=True)
 class GpuStatus:
     """Whether a GPU backend can render here: ``ready``, else ``detail`` says why; ``host``
-    is the machine that checked, at ``checked_at``."""
+    is the machine that checked, at ``checked_at``; ``loaded_bytes``, what its weights take
+    where that machine's gpu worker keeps the model loaded (None: not loaded)."""
 
     backend: str
     ready: bool
     detail: str = ""
     host: str = ""
     checked_at: datetime = field(default_factory=timezone.now)
+    loaded_bytes: int | None = None
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -387,10 +390,17 @@ def _status_key(backend: GpuModel) -> str:
 
 
 def local_status(backend: GpuModel) -> GpuStatus:
-    """What this machine finds for ``backend`` now (``GpuClipBackend.local_problem``)."""
+    """What this machine finds for ``backend`` now (``GpuClipBackend.local_problem``), and
+    whether this process keeps it loaded."""
     problem = backend.local_problem()
+    # Only a process that has rendered on the GPU has imported the renderer (and torch).
+    render = sys.modules.get("generation.gpu_render")
     return GpuStatus(
-        backend=backend.name, ready=problem is None, detail=problem or "", host=socket.gethostname()
+        backend=backend.name,
+        ready=problem is None,
+        detail=problem or "",
+        host=socket.gethostname(),
+        loaded_bytes=render.loaded_bytes(backend) if render else None,
     )
 
 

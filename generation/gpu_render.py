@@ -93,6 +93,13 @@ def is_warm(backend: Model) -> bool:
     return _key(backend) in _warm
 
 
+def loaded_bytes(backend: Model) -> int | None:
+    """Bytes ``backend``'s weights take where this process keeps them loaded, or None when
+    it does not."""
+    warm = _warm.get(_key(backend))
+    return warm.size if warm else None
+
+
 def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
     """``backend``'s pipeline on ``GPU_DEVICE``, loaded now (with the speed-ups of
     ``gpu_speed.speed_up``) or kept from an earlier clip; returns it and the speed-ups applied,
@@ -105,7 +112,7 @@ def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
     if key in _warm:
         _warm.move_to_end(key)
         return _warm[key].pipeline, _warm[key].speed_ups
-    _make_room(weights_bytes(Path(backend.weights)))
+    _make_room(weights_bytes(Path(backend.weights)) if backend.weights else 0)
     try:
         pipeline = _load(backend, device)
     except RenderError as error:
@@ -122,7 +129,20 @@ def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
         "Loaded %s from %s (%.1f GB); warm: %s",
         backend.label, backend.weights, _warm[key].size / 1e9, ", ".join(k[1] for k in _warm),
     )  # fmt: skip
+    _publish()
     return pipeline, speed_ups
+
+
+def _publish() -> None:
+    """Publish this worker's model statuses now, so the model status page shows what it keeps
+    loaded without waiting for the next ``GPU_STATUS_SECONDS``."""
+    from .gpu_models import publish_statuses
+
+    try:
+        publish_statuses()
+    except Exception:
+        # The cache away for a moment must not fail a clip: the next refresh publishes.
+        logger.warning("Publishing the GPU status failed.", exc_info=True)
 
 
 #: Files that hold a diffusers or transformers component's weights.
@@ -186,6 +206,7 @@ def _let_others_go(backend: Model) -> bool:
         logger.info("Letting %s go: the GPU ran out of memory.", key[1])
     if others:
         _release_memory()
+        _publish()
     return bool(others)
 
 

@@ -1,4 +1,4 @@
-"""Operator pages in the admin: spend per user and day, and Bedrock model status."""
+"""Operator pages in the admin: spend per user and day, and model status (Bedrock and GPU)."""
 
 from __future__ import annotations
 

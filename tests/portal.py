@@ -73,6 +73,16 @@ class Portal:
             capture_output=True,
         )
 
+    def create_operator(self, email: str, password: str) -> None:
+        """A superuser in this portal's database, as an operator makes one."""
+        subprocess.run(
+            [sys.executable, "manage.py", "createsuperuser", "--noinput", "--email", email],
+            cwd=ROOT,
+            env={**self.env, "DJANGO_SUPERUSER_PASSWORD": password},
+            check=True,
+            capture_output=True,
+        )
+
     def command(self) -> list[str]:
         if self.server == "daphne":
             return [

@@ -306,10 +306,17 @@ def _stages_of(backend, request, workdir):
     return stages
 
 
-def test_models_stay_loaded_together_within_the_memory_share(gpu, tiny_weights, tmp_path):
+def test_models_stay_loaded_together_within_the_memory_share(
+    gpu, tiny_weights, tmp_path, operator_client
+):
     from generation.gpu_models import LtxBackend, WanBackend
     from generation.gpu_render import forget_pipelines, is_warm
     from generation.video import ClipRequest
+
+    def loaded_on_the_status_page() -> int:
+        # (The worker publishes when it loads a model, not only every GPU_STATUS_SECONDS.)
+        page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+        return page.count("<td>yes, ")
 
     request = ClipRequest(
         prompt="a cat", seed=1, duration_seconds=2.0, first_frame=photo_path("astronaut.png")
@@ -320,6 +327,7 @@ def test_models_stay_loaded_together_within_the_memory_share(gpu, tiny_weights, 
     assert "loading the model" in _stages_of(LtxBackend(), request, tmp_path)
     assert "loading the model" not in _stages_of(WanBackend(), request, tmp_path)
     assert is_warm(WanBackend()) and is_warm(LtxBackend())
+    assert loaded_on_the_status_page() == 2
 
     # A share too small for both: loading one lets the other go, as a count of one does.
     for setting, value in (("GPU_WARM_MEMORY_SHARE", 1e-12), ("GPU_WARM_PIPELINES", 1)):
@@ -328,6 +336,7 @@ def test_models_stay_loaded_together_within_the_memory_share(gpu, tiny_weights, 
             _stages_of(WanBackend(), request, tmp_path)
             _stages_of(LtxBackend(), request, tmp_path)
             assert is_warm(LtxBackend()) and not is_warm(WanBackend()), setting
+            assert loaded_on_the_status_page() == 1
             assert "loading the model" in _stages_of(WanBackend(), request, tmp_path)
 
 

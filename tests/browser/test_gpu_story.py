@@ -30,6 +30,9 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 
+OPERATOR_PASSWORD = "a long operator passphrase"
+
+
 @pytest.fixture(scope="module")
 def gpu_portal(tmp_path_factory, tiny_weights):
     server = Portal(
@@ -43,6 +46,7 @@ def gpu_portal(tmp_path_factory, tiny_weights):
             "GPU_STEPS": "40",
         },
     )
+    server.create_operator("ops@example.com", OPERATOR_PASSWORD)
     server.start()
     yield server.url
     server.stop()
@@ -88,6 +92,19 @@ def test_a_dream_on_the_local_gpu_shows_its_denoising_steps(page: Page, gpu_port
     duration = page.evaluate("document.querySelector('#dream video').duration")
     assert duration == pytest.approx(81 / 16, abs=0.1)
     save_screenshot(page, tmp_path, "gpu-dream-done.png")
+
+    # The operator sees that the worker keeps both models loaded for the next clip.
+    operator = page.context.browser.new_page()
+    operator.goto(gpu_portal + "/admin/login/")
+    operator.get_by_label("Email").fill("ops@example.com")
+    operator.get_by_label("Password").fill(OPERATOR_PASSWORD)
+    operator.get_by_role("button", name="Log in").click()
+    operator.get_by_role("link", name="Model status").click()
+    rows = operator.locator("#gpu-status tbody tr")
+    for model in ("Wan first-last-frame (local GPU)", "FLUX.2 [klein] keyframes (local GPU)"):
+        expect(rows.filter(has_text=model)).to_contain_text("yes, ")
+    save_screenshot(operator, tmp_path, "gpu-model-status.png")
+    operator.close()
 
 
 def test_a_new_film_can_ask_for_keyframes_drawn_on_the_gpu(page: Page, gpu_portal, tmp_path):

@@ -113,15 +113,7 @@ def warm_pipeline(backend: Model) -> tuple[Any, list[str]]:
         _warm.move_to_end(key)
         return _warm[key].pipeline, _warm[key].speed_ups
     _make_room(weights_bytes(Path(backend.weights)) if backend.weights else 0)
-    try:
-        pipeline = _load(backend, device)
-    except RenderError as error:
-        # Another process, or an estimate short of the truth: the others make way once.
-        if not (error.__cause__ and _is_out_of_memory(error.__cause__)):
-            raise
-        if not _let_others_go(backend):
-            raise
-        pipeline = _load(backend, device)
+    pipeline = _load(backend, device)
     pipeline.set_progress_bar_config(disable=True)
     speed_ups = speed_up(pipeline, device=device, cache=backend.first_block_cache)
     _warm[key] = _Warm(pipeline, speed_ups, size=_loaded_bytes(pipeline))
@@ -211,8 +203,9 @@ def _let_others_go(backend: Model) -> bool:
 
 
 def _load(backend: Model, device: str) -> Any:
-    """``backend``'s pipeline from its folder, on ``device``. Raises ``RenderError``
-    ("loading the model") when the weights will not load or do not fit."""
+    """``backend``'s pipeline from its folder, on ``device``; when it does not fit, the other
+    warm pipelines make way and it loads once more. Raises ``RenderError`` ("loading the
+    model") when the weights will not load or do not fit even then."""
     import diffusers
 
     pipeline_class = getattr(diffusers, backend.pipeline_class)
@@ -223,8 +216,11 @@ def _load(backend: Model, device: str) -> Any:
         )
         pipeline.to(device)
     except Exception as error:  # diffusers raises OSError, ValueError, safetensors' own...
-        logger.exception("Loading %s from %s failed", backend.name, backend.weights)
         _release_memory()
+        # Another process, or an estimate short of the truth: the others make way, once.
+        if _is_out_of_memory(error) and _let_others_go(backend):
+            return _load(backend, device)
+        logger.exception("Loading %s from %s failed", backend.name, backend.weights)
         if _is_out_of_memory(error):
             raise RenderError(
                 "loading the model",

@@ -176,7 +176,12 @@ def make_sound(
     not there). Raises ``assembly.AssemblyError`` and ``StepError``."""
     key = keys.piece_key(
         "sound",
-        [(s.narration_key, f) for s, f in zip(scenes, plan.frames, strict=True)],
+        # The recording itself (its stored name is new for every recording), not only its
+        # words: a sound is never mixed from one recording and shown with another's cues.
+        [
+            (s.narration_key, s.narration_audio.name, f)
+            for s, f in zip(scenes, plan.frames, strict=True)
+        ],
         [seam.transition for seam in plan.seams],
         keys.music_key(film, plan.seconds) if has_music(film) else "",
         assembly.TARGET_LUFS,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.files.storage import default_storage
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -85,11 +86,20 @@ def advance(*, film_id: int, message_id: str) -> None:
         try:
             with work_folder(film.log_id) as folder:
                 waiting = _advance_once(film, Path(folder))
-        except _Lost:
+        except (_Lost, steps.FilmGone):
             logger.info("%s stopped meanwhile.", film.log_id)
+            _clean_up_if_deleted(film)
             return
         except steps.StepError as error:
             lifecycle.fail(film, stage=error.stage, message=error.message)
+            return
+        except Exception as error:
+            if isinstance(error, DatabaseError):
+                raise
+            # Nothing may stay "running" with no worker: name the stage it stopped in.
+            logger.exception("%s failed", film.log_id)
+            film.refresh_from_db(fields=["stage"])
+            lifecycle.fail(film, stage=film.stage or "preparing", message=steps.unexpected(error))
             return
         if not waiting:
             return
@@ -134,6 +144,7 @@ def _advance_once(film: Film, workdir: Path) -> bool:
         try:
             steps.prepare_scene(scene, workdir=workdir)
         except steps.StepError as error:
+            _show_error(scene, error)
             raise steps.StepError(
                 f"{error.stage} of scene {scene.number}", error.message
             ) from error
@@ -158,13 +169,24 @@ def _advance_once(film: Film, workdir: Path) -> bool:
         workdir=workdir,
         progress=lambda stage, f: _report(film, stage, base + WEIGHTS["assembly"] * f),
     )
-    old = [film.video.name, film.poster.name, film.subtitles_vtt.name, film.subtitles_srt.name]
+    files = ("video", "poster", "subtitles_vtt", "subtitles_srt")
+    old = [getattr(film, field).name for field in files]
+    new = [str(fields[field]) for field in files if fields.get(field)]
     cost = sum((s.cost_usd or Decimal(0) for s in scenes), start=Decimal(0))
-    if lifecycle.finish(film, assembly_key=key, cost_usd=cost, **fields):
-        for name in old:
-            if name:
-                default_storage.delete(name)
+    finished = lifecycle.finish(film, assembly_key=key, cost_usd=cost, **fields)
+    # A film cancelled or deleted meanwhile keeps none of the new files.
+    for name in old if finished else new:
+        if name:
+            default_storage.delete(name)
+    if not finished:
+        _clean_up_if_deleted(film)
     return False
+
+
+def _clean_up_if_deleted(film: Film) -> None:
+    """A film deleted while this worker made its files: delete whatever it stored since."""
+    if not Film.objects.filter(pk=film.pk).exists():
+        steps.delete_film_files(film.public_id)
 
 
 def _queue_clips(film: Film, scenes: list[Scene]) -> tuple[list[bool], list[float | None]]:
@@ -270,6 +292,14 @@ def prepare_storyboard(*, film_id: int) -> None:
                 if steps.prepare_scene(scene, workdir=Path(folder)):
                     publish(scene)
             except steps.StepError as error:
-                Scene.objects.filter(pk=scene.pk).update(error=f"{error.stage}: {error.message}")
-                scene.error = f"{error.stage}: {error.message}"
-                publish(scene)
+                _show_error(scene, error)
+            except steps.FilmGone:
+                # The scene (or its film) was deleted meanwhile.
+                _clean_up_if_deleted(film)
+
+
+def _show_error(scene: Scene, error: steps.StepError) -> None:
+    """Put a failed step's stage and message on the scene's card, live."""
+    scene.error = f"{error.stage}: {error.message}"
+    Scene.objects.filter(pk=scene.pk).update(error=scene.error)
+    publish(scene)

@@ -541,17 +541,13 @@ def delete_film(*, film: Film) -> None:
         for scene in film.scenes.all():
             names += _file_names(scene)
             let_go_of_invocations(scene, detach=True)
-        folder = f"films/{film.public_id}"
+        public_id = film.public_id
         film.delete()
 
         def delete_files() -> None:
             for name in names:
                 default_storage.delete(name)
-            try:
-                _, pieces = default_storage.listdir(f"{folder}/pieces")
-            except (FileNotFoundError, NotImplementedError):
-                pieces = []
-            for piece in pieces:
-                default_storage.delete(f"{folder}/pieces/{piece}")
+            # And whatever else is in its folder: pieces, a file a worker stored meanwhile.
+            steps.delete_film_files(public_id)
 
         transaction.on_commit(delete_files)

@@ -5,12 +5,16 @@ from (``films.keys``)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import DatabaseError, transaction
 from django.db.models.fields.files import FieldFile
 
 from generation import assembly
@@ -28,6 +32,8 @@ NARRATION_LEAD, BREATH = 0.3, 0.7
 FRAME_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
 
 Progress = Callable[[str, float], None]
+
+logger = logging.getLogger(__name__)
 
 
 class StepError(RuntimeError):
@@ -55,15 +61,65 @@ def store(film: Film, name: str, path: Path) -> str:
         return default_storage.save(film_media_path(film.public_id, name), File(data))
 
 
-def _replace(scene_or_film: Scene | Film, **names: str) -> None:
-    """Point the row's file fields at new files and delete the files they replace."""
-    model = type(scene_or_film)
-    old = [getattr(scene_or_film, field).name for field in names]
-    model._default_manager.filter(pk=scene_or_film.pk).update(**names)
-    for field, name in names.items():
-        setattr(scene_or_film, field, name)
-    for name in old:
-        if name and name not in names.values():
+class FilmGone(Exception):
+    """The film or scene was deleted while a step worked on it; what the step stored for it
+    has been deleted again."""
+
+
+def delete_film_files(public_id: uuid.UUID) -> None:
+    """Delete every file stored under the film's folder (``films/<public_id>/``, its pieces
+    included), on local disk or S3 alike: what a worker stored while the film was being
+    deleted goes too."""
+
+    def remove(folder: str) -> None:
+        try:
+            folders, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotImplementedError):
+            return
+        for name in files:
+            default_storage.delete(f"{folder}/{name}")
+        for child in folders:
+            remove(f"{folder}/{child}")
+
+    remove(f"films/{public_id}")
+
+
+def _save(
+    row: Scene | Film, *, files: dict[str, str], key_field: str, key: str, **values: Any
+) -> bool:
+    """Point the row's file fields at the new ``files`` and set ``key_field`` to ``key`` and
+    ``values`` in one update, under a row lock, then delete the files they replace: a file
+    and what was measured from it are never seen apart, and no earlier file is left behind.
+
+    When another worker stored a result for the same ``key`` meanwhile, that one is kept and
+    ours deleted (the row is refreshed from it); returns False. Raises ``FilmGone`` (after
+    deleting the new files) when the row was deleted meanwhile."""
+    model = type(row)
+    fields = [*files, key_field]
+    with transaction.atomic():
+        current = (
+            model._default_manager.select_for_update().filter(pk=row.pk).values(*fields).first()
+        )
+        if current is not None and not (
+            current[key_field] == key and all(current[field] for field in files)
+        ):
+            model._default_manager.filter(pk=row.pk).update(**files, **values, **{key_field: key})
+    if current is None:
+        _delete_files(files.values())
+        raise FilmGone()
+    if current[key_field] == key and all(current[field] for field in files):
+        _delete_files(files.values())
+        row.refresh_from_db(fields=[*fields, *values])
+        return False
+    _delete_files(name for name in (current[f] for f in files) if name not in files.values())
+    for field, value in {**files, **values, key_field: key}.items():
+        setattr(row, field, value)
+    return True
+
+
+def _delete_files(names: Iterable[str]) -> None:
+    for name in names:
+        if name:
             default_storage.delete(name)
 
 
@@ -121,9 +177,7 @@ def make_keyframes(scene: Scene, *, workdir: Path) -> None:
         path = workdir / f"scene-{scene.number}-{which}.jpg"
         keyframe.save(path, "JPEG", quality=92)
         names[f"{which}_keyframe"] = store(film, path.name, path)
-    _replace(scene, **names)
-    Scene.objects.filter(pk=scene.pk).update(keyframes_key=key)
-    scene.keyframes_key = key
+    _save(scene, files=names, key_field="keyframes_key", key=key)
 
 
 def make_narration(scene: Scene, *, workdir: Path) -> None:
@@ -145,24 +199,56 @@ def make_narration(scene: Scene, *, workdir: Path) -> None:
         {"text": c.text, "start": c.start, "end": c.end, "words": [list(w) for w in c.words]}
         for c in spoken.cues
     ]
-    _replace(scene, narration_audio=store(film, path.name, path))
-    Scene.objects.filter(pk=scene.pk).update(
-        narration_seconds=round(spoken.seconds, 3), cues=cues, narration_key=key
+    _save(
+        scene,
+        files={"narration_audio": store(film, path.name, path)},
+        key_field="narration_key",
+        key=key,
+        narration_seconds=round(spoken.seconds, 3),
+        cues=cues,
     )
-    scene.narration_seconds, scene.cues, scene.narration_key = spoken.seconds, cues, key
 
 
 def prepare_scene(scene: Scene, *, workdir: Path) -> bool:
     """Make whichever of the scene's keyframes and narration are stale; returns whether
-    anything was made."""
+    anything was made. Raises ``StepError`` naming the step that failed, whatever went wrong
+    in it (an unexpected error is logged with its traceback and named by its type), so no
+    caller is left holding a film that is still "running"; a lost database is re-raised for
+    the actor to retry."""
     made = False
-    if scene.keyframes_key != keys.keyframes_key(scene) or not scene.first_keyframe:
-        make_keyframes(scene, workdir=workdir)
-        made = True
-    if scene.narration_key != keys.narration_key(scene) or not scene.narration_audio:
-        make_narration(scene, workdir=workdir)
+    steps: tuple[tuple[str, bool, Callable[..., None]], ...] = (
+        (
+            "keyframes",
+            scene.keyframes_key != keys.keyframes_key(scene) or not scene.first_keyframe,
+            make_keyframes,
+        ),
+        (
+            "narration",
+            scene.narration_key != keys.narration_key(scene) or not scene.narration_audio,
+            make_narration,
+        ),
+    )
+    for stage, stale, make in steps:
+        if not stale:
+            continue
+        try:
+            make(scene, workdir=workdir)
+        except (StepError, DatabaseError, FilmGone):
+            raise
+        except Exception as error:
+            logger.exception("The %s of scene %s failed", stage, scene.pk)
+            raise StepError(stage, unexpected(error)) from error
         made = True
     return made
+
+
+def unexpected(error: BaseException) -> str:
+    """The message a user gets for an error nobody foresaw: its type, not its text (which may
+    hold paths or other people's data); the operator finds the traceback in the logs."""
+    return (
+        f"An internal error stopped it ({type(error).__name__}). "
+        "The operator can see the details in the logs."
+    )
 
 
 def mood_of(film: Film) -> str | None:
@@ -198,7 +284,5 @@ def make_music(film: Film, *, seconds: float, workdir: Path) -> Path | None:
         render_music(midi_path=midi, path=path)
     except MusicError as error:
         raise StepError("music", error.message) from error
-    _replace(film, music=store(film, "music.wav", path))
-    Film.objects.filter(pk=film.pk).update(music_key=key)
-    film.music_key = key
+    _save(film, files={"music": store(film, "music.wav", path)}, key_field="music_key", key=key)
     return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -251,6 +252,25 @@ def _sentence(text: str) -> str:
     return text
 
 
+#: Longest the idea may run inside a scene's narration, in characters: a sentence or two, so a
+#: long brief still gives narrations a narrator can speak over one scene (and the schema's
+#: 1,000-character limit holds whatever the user typed).
+IDEA_IN_NARRATION = 240
+
+
+def fit_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters: at the last sentence end that fits, else
+    at the last space, with an ellipsis; unchanged when it fits."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    ends = [match.end() for match in re.finditer(r"[.!?…](?=\s)", head + " ")]
+    if ends and ends[-1] > limit // 3:
+        return head[: ends[-1]].rstrip()
+    cut = head.rsplit(" ", 1)[0] if " " in head else head
+    return cut.rstrip(" ,;:") + "…"
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -288,8 +308,10 @@ def write_script(
         raise ScriptError(f"A script has {MIN_SCENES} to {MAX_SCENES} scenes, not {scene_count}.")
     vocabulary = GENRES[genre]
     rng = random.Random(f"script-{seed}")
-    idea_text = _sentence(idea) or "something unexpected happened"
-    theme_text = _sentence(theme) or "what we share is worth more than what we keep"
+    idea_text = _sentence(fit_text(" ".join(idea.split()), IDEA_IN_NARRATION))
+    idea_text = idea_text or "something unexpected happened"
+    theme_text = _sentence(fit_text(" ".join(theme.split()), IDEA_IN_NARRATION))
+    theme_text = theme_text or "what we share is worth more than what we keep"
     seconds = min(max(target_seconds / scene_count, MIN_SCENE_SECONDS), MAX_SCENE_SECONDS)
     scenes = []
     for number, index in enumerate(_beat_indices(scene_count)):
@@ -327,8 +349,8 @@ def write_script(
             }
         )
     script = {
-        "title": (title.strip() or _capital(idea_text))[:120],
-        "logline": _capital(f"{vocabulary.label.lower()}: {idea_text}")[:500],
+        "title": fit_text(title.strip() or _capital(idea_text), 120),
+        "logline": fit_text(_capital(f"{vocabulary.label.lower()}: {idea_text}"), 500),
         "scenes": scenes,
     }
     check_script(script)

@@ -280,12 +280,18 @@ def _speak(voice: Voice, cues: list[str], folder: Path) -> list[Path]:
         paths = []
         for index, cue in enumerate(cues):
             path = folder / f"cue-{index}.wav"
+            # The words go on standard input: as an argument, a cue such as "-f/etc/passwd"
+            # would be read as an option.
             subprocess.run(
-                ["espeak-ng", "-v", voice.model, "-s", "160", "-w", str(path), cue],
+                ["espeak-ng", "-v", voice.model, "-s", "160", "-w", str(path), "--stdin"],
+                input=cue,
                 capture_output=True,
+                text=True,
                 timeout=SPEECH_TIMEOUT,
                 check=True,
             )
+            if not path.exists():
+                raise SpeechError(f"espeak-ng wrote no audio for “{cue[:40]}”.")
             paths.append(path)
         return paths
     except subprocess.CalledProcessError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from importlib import import_module
 from typing import Any
@@ -17,6 +18,26 @@ from .events import session_digest, user_group
 
 #: Most jobs one sync request may ask about (a history page shows fewer).
 MAX_SYNC_IDS = 100
+#: Largest frame read, in characters: a sync of ``MAX_SYNC_IDS`` jobs takes about 6,000.
+MAX_FRAME_CHARS = 16_384
+#: Deepest nesting of arrays and objects read: a sync frame has three levels. Python's JSON
+#: decoder recurses per level, so a frame of thousands of brackets would exhaust the stack.
+MAX_FRAME_DEPTH = 8
+#: JSON strings, which may hold brackets that do not nest anything.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def frame_depth(text: str) -> int:
+    """How deeply the arrays and objects in the JSON text ``text`` nest (0 for a scalar),
+    counted without parsing it; brackets inside strings do not count."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 class JobProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -26,7 +47,8 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
     (re)connecting and gets the current state of those of them it owns; unknown kinds, unknown
     or foreign ids are ignored silently, so the socket never confirms that another user's job
     exists. (``{"type": "sync", "dreams": [ids]}``, the older form, is still read.) Frames that
-    are not a JSON object are ignored too.
+    are not a JSON object are ignored too, and so are frames over ``MAX_FRAME_CHARS`` or
+    nested deeper than ``MAX_FRAME_DEPTH``, unparsed.
     """
 
     async def connect(self) -> None:
@@ -46,6 +68,9 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
         # A binary frame or broken JSON is the page's mistake, not the server's: ignore it
         # rather than let the decoder close the socket with 1011.
         if text_data is None:
+            return
+        # Refused before parsing: a frame too large, or nested deeper than any page sends.
+        if len(text_data) > MAX_FRAME_CHARS or frame_depth(text_data) > MAX_FRAME_DEPTH:
             return
         try:
             content = json.loads(text_data)

@@ -61,3 +61,22 @@ def test_alignment_of_silence_is_refused_not_invented():
 
     assert align_words(["hello", "world"], np.zeros(22050, dtype=np.float32), rate=22050) is None
     assert align_words([], np.zeros(10, dtype=np.float32), rate=22050) is None
+
+
+@pytest.mark.parametrize("voice", ["piper-joe", "espeak-en-us"])
+def test_a_narration_that_looks_like_an_option_is_spoken_as_words(
+    voice, tmp_path: Path, monkeypatch
+):
+    """Narration used to reach espeak-ng as an argument, so "-f<file>" made it speak any file
+    the server could read into the user's narration audio."""
+    monkeypatch.chdir(tmp_path)
+    Path("secret.txt").write_text("the operator's password is hunter two. " * 20)
+    sneaky = synthesise("-fsecret.txt", voice=find_voice(voice), path=tmp_path / "a.wav",
+                        workdir=tmp_path)  # fmt: skip
+    # The file would take half a minute to speak; its name, a few seconds.
+    assert 0.5 < sneaky.seconds < 6, sneaky.seconds
+    assert [cue.text for cue in sneaky.cues] == ["-fsecret.txt"]
+    cold = synthesise("-30 degrees outside", voice=find_voice(voice), path=tmp_path / "b.wav",
+                      workdir=tmp_path)  # fmt: skip
+    assert 1 < cold.seconds < 6
+    assert [w for w, _, _ in cold.cues[0].words] == ["-30", "degrees", "outside"]

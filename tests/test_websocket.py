@@ -46,7 +46,9 @@ def test_anonymous_visitor_is_refused(client):
     @async_to_sync
     async def connect():
         communicator = WebsocketCommunicator(
-            application, "/ws/jobs/", headers=[(b"origin", b"http://127.0.0.1:8000")]
+            application,
+            "/ws/jobs/",
+            headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")],
         )
         connected, code = await communicator.connect()
         await communicator.disconnect()
@@ -66,6 +68,49 @@ def test_foreign_origin_is_refused(client, user):
         return connected
 
     assert connect() is False
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [
+        (b"http://127.0.0.1:8000", b"127.0.0.1:8000", True),
+        (b"http://LOCALHOST:8000", b"localhost:8000", True),
+        (b"http://[::1]:8000", b"[::1]:8000", True),
+        (b"http://127.0.0.1", b"127.0.0.1", True),
+        # Another program on the same host, or the same port over another scheme.
+        (b"http://127.0.0.1:9999", b"127.0.0.1:8000", False),
+        (b"http://127.0.0.1:80", b"127.0.0.1:8000", False),
+        (b"https://127.0.0.1:8000", b"127.0.0.1:8000", False),
+        (b"http://localhost:8000", b"127.0.0.1:8000", False),
+        (b"null", b"127.0.0.1:8000", False),
+        (b"", b"127.0.0.1:8000", False),
+        # A host the site does not serve, even when the page claims the same one.
+        (b"http://evil.example.com:8000", b"evil.example.com:8000", False),
+        # CSRF_TRUSTED_ORIGINS (set below): that scheme, host and port, subdomains by "*.".
+        (b"https://app.example.com", b"127.0.0.1:8000", True),
+        (b"https://app.example.com:8443", b"127.0.0.1:8000", False),
+        (b"http://app.example.com", b"127.0.0.1:8000", False),
+        (b"https://eu.cdn.example.org", b"127.0.0.1:8000", True),
+        (b"https://cdn.example.org.evil.com", b"127.0.0.1:8000", False),
+    ],
+)
+def test_only_the_sites_own_origin_opens_a_socket(client, user, settings, origin, host, accepted):
+    """Scheme, host and port of the page must be the site's own (as Django's CSRF check
+    compares them), or trusted; the port used to be ignored."""
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com", "https://*.cdn.example.org"]
+    headers = [h for h in session_headers(client, user, origin=origin) if h[0] != b"host"]
+    headers.append((b"host", host))
+    if not origin:
+        headers = [h for h in headers if h[0] != b"origin"]
+
+    @async_to_sync
+    async def connect():
+        communicator = WebsocketCommunicator(application, "/ws/jobs/", headers=headers)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    assert connect() is accepted
 
 
 def test_user_receives_own_events_only(client, user, other_user, make_dream):
@@ -135,6 +180,7 @@ def test_sync_by_job_kind_and_id_answers_only_own_jobs(client, user, other_user,
 # Channels closes the thread's database connection after each message it handles; a test
 # inside a transaction cannot reopen it, so this one (several messages, then a query) commits.
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)
 def test_junk_frames_are_ignored_and_the_socket_stays_open(client, user, make_dream, caplog):
     """A binary frame or text that is not JSON used to close the socket with 1011 and log a
     traceback; now it is ignored and the page keeps its feed."""
@@ -160,6 +206,36 @@ def test_junk_frames_are_ignored_and_the_socket_stays_open(client, user, make_dr
     assert nothing
     assert events[0]["id"] == str(dream.public_id)
     assert "Traceback" not in caplog.text and "Exception inside application" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_huge_or_deeply_nested_frames_are_refused_unparsed(client, user, make_dream, caplog):
+    """A frame of thousands of nested brackets made the JSON decoder raise RecursionError,
+    which closed the socket with 1011 and logged a traceback; a huge frame was parsed whole.
+    Both are dropped before parsing, and the page keeps its feed."""
+    dream = make_dream(user)
+    headers = session_headers(client, user)
+    sync = {"type": "sync", "jobs": [{"kind": "dream", "id": str(dream.public_id)}]}
+
+    @async_to_sync
+    async def talk():
+        communicator = WebsocketCommunicator(application, "/ws/jobs/", headers=headers)
+        assert (await communicator.connect())[0]
+        await communicator.send_to(text_data="[" * 5000 + "]" * 5000)
+        await communicator.send_to(text_data='{"type": "sync", "x": ' + "{" * 1500 + "}" * 1500)
+        # A valid sync padded past the size limit is not read either.
+        await communicator.send_to(text_data=json.dumps({**sync, "pad": "x" * 100_000}))
+        nothing = await communicator.receive_nothing(timeout=0.3)
+        # Brackets inside strings do not count as nesting.
+        await communicator.send_json_to({**sync, "note": "[[[[[[[[[[[[{{{{{{{{{{"})
+        events = await receive_events(communicator, 1)
+        await communicator.disconnect()
+        return nothing, events
+
+    nothing, events = talk()
+    assert nothing
+    assert events[0]["id"] == str(dream.public_id)
+    assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
 
 
 def test_event_from_a_worker_thread_arrives_without_delay(client, user, make_dream):

@@ -1,0 +1,155 @@
+"""A film meets hostile input and bad timing: ideas and narrations that look like SQL or
+program options, a brief as long as the form allows, a step that fails in a way nobody foresaw,
+a delete while a worker renders, and two workers making the same scene's keyframes. Each
+leaves a film that says what happened, and no file the film's rows do not name."""
+
+from pathlib import PurePosixPath
+
+import pytest
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+from films import pipeline, services, steps
+from films.models import Film, Scene
+from jobs.models import ACTIVE_STATUSES, JobStatus
+from tests.films import make_cast, make_film
+from tests.support import run_jobs, stored_files
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LONG_IDEA = (
+    "A lighthouse keeper who has not left her island in forty years finds a message in a "
+    "bottle, written in her own hand and dated next winter. "
+) * 13
+
+
+def named_files(film: Film) -> set[PurePosixPath]:
+    """Every file the film's rows point at."""
+    fields = ("first_keyframe", "last_keyframe", "narration_audio", "clip", "clip_last_frame",
+              "thumbnail")  # fmt: skip
+    names = {getattr(film, f).name for f in ("video", "poster", "subtitles_vtt",
+                                             "subtitles_srt", "music")}  # fmt: skip
+    for scene in film.scenes.all():
+        names |= {getattr(scene, f).name for f in fields}
+    return {PurePosixPath(name) for name in names if name}
+
+
+@pytest.mark.parametrize(
+    "idea",
+    ["'; DROP TABLE films_film; -- OR 1=1", "-f/etc/passwd --version", LONG_IDEA],
+    ids=["sql", "options", "1900-characters"],
+)
+def test_any_idea_the_form_allows_makes_a_spoken_storyboard(
+    alice_client, user, make_character, broker, worker, idea
+):
+    """A long idea was a 500 (a narration over the schema's 1,000 characters); an idea that
+    split into a narration starting with "-" crashed the storyboard's worker."""
+    assert len(LONG_IDEA) < 2000
+    cast = make_cast(make_character, user)
+    response = alice_client.post(
+        reverse("films:create"),
+        {"idea": idea, "genre": "drama", "style": "natural", "target_seconds": 30,
+         "scene_count": 3, "voice": "espeak-en-us", "backend": "animatic",
+         "music_mood": "none", "cast": [str(cast[0].public_id)]},
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["form"].errors
+    run_jobs(broker, worker)
+    film = Film.objects.get()
+    scenes = list(film.scenes.order_by("position"))
+    assert all(s.narration_audio and not s.error for s in scenes), [s.error for s in scenes]
+    assert all(len(s.narration) <= 400 for s in scenes)
+    # A long brief is cut at a sentence, not mid-word.
+    assert film.title.endswith((".", "…", idea[-3:].rstrip(" .")))
+
+
+def test_a_narration_starting_with_a_dash_is_spoken_and_timed(user, make_character, broker, worker):
+    film = make_film(user, make_cast(make_character, user))
+    run_jobs(broker, worker)
+    scene = film.scenes.order_by("position").first()
+    services.update_scene(
+        scene=scene, heading=scene.heading, shot=scene.shot,
+        narration="-30 degrees outside, and falling.", first_frame_text=scene.first_frame_text,
+        last_frame_text=scene.last_frame_text, framing=scene.framing, transition=scene.transition,
+    )  # fmt: skip
+    run_jobs(broker, worker)
+    scene.refresh_from_db()
+    assert scene.narration_audio and not scene.error
+    assert 1 < scene.narration_seconds < 6
+    assert scene.cues[0]["text"].startswith("-30 degrees outside")
+
+
+def test_a_step_that_fails_unexpectedly_fails_its_scene_and_the_film(
+    user, make_character, broker, worker
+):
+    """A photo gone from storage made the keyframes step raise FileNotFoundError, which no one
+    caught: the storyboard's scene showed nothing, and a rendering film stayed "running" at
+    "keyframes and narration of scene 1" with no worker."""
+    cast = make_cast(make_character, user)
+    for image in cast[0].ordered_images():
+        default_storage.delete(image.image.name)
+    film = make_film(user, cast)
+    run_jobs(broker, worker)
+    first = film.scenes.order_by("position").first()
+    assert first.error.startswith("keyframes: An internal error stopped it (FileNotFoundError)")
+
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.FAILED
+    assert film.error.startswith("Failed while keyframes of scene 1: An internal error"), film.error
+    assert not Film.objects.filter(status__in=ACTIVE_STATUSES).exists()
+    assert not Scene.objects.filter(status__in=ACTIVE_STATUSES).exists()
+
+
+def test_deleting_a_film_while_its_music_is_made_leaves_nothing_in_storage(
+    user, make_character, broker, worker, monkeypatch
+):
+    """The delete answered "Film deleted.", then the worker stored the music bed for a film
+    that no longer existed and crashed: the file stayed in storage for ever."""
+    film = make_film(user, make_cast(make_character, user), music_mood="calm")
+    run_jobs(broker, worker)
+    real_render_music = steps.render_music
+
+    def render_then_the_user_deletes(**arguments):
+        real_render_music(**arguments)
+        services.delete_film(film=Film.objects.get(pk=film.pk))
+
+    monkeypatch.setattr(steps, "render_music", render_then_the_user_deletes)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    assert not Film.objects.filter(pk=film.pk).exists()
+    assert stored_files(f"films/{film.public_id}") == []
+    assert not Scene.objects.filter(status__in=ACTIVE_STATUSES).exists()
+
+
+def test_two_workers_making_one_scenes_keyframes_leave_no_orphan(
+    user, make_character, broker, worker, tmp_path
+):
+    """Two quick "New keyframes" ran two preparations of the same scene; each deleted the files
+    it had read before it started, so the first one's keyframes outlived the film."""
+    film = make_film(user, make_cast(make_character, user))
+    run_jobs(broker, worker)
+    scene = film.scenes.order_by("position").first()
+    Scene.objects.filter(pk=scene.pk).update(keyframe_seed=12345)
+    one, two = Scene.objects.get(pk=scene.pk), Scene.objects.get(pk=scene.pk)
+    for copy in (one, two):
+        steps.prepare_scene(copy, workdir=tmp_path)
+    Scene.objects.filter(pk=scene.pk).update(keyframe_seed=777)
+    one, two = Scene.objects.get(pk=scene.pk), Scene.objects.get(pk=scene.pk)
+    steps.make_keyframes(one, workdir=tmp_path)
+    Scene.objects.filter(pk=scene.pk).update(keyframe_seed=778)
+    steps.make_keyframes(two, workdir=tmp_path)
+    film.refresh_from_db()
+    assert set(stored_files(f"films/{film.public_id}")) == named_files(film)
+    services.delete_film(film=film)
+    assert stored_files(f"films/{film.public_id}") == []
+
+
+def test_a_pass_that_finds_its_film_deleted_stops_quietly(user, make_character, broker, worker):
+    film = make_film(user, make_cast(make_character, user))
+    run_jobs(broker, worker)
+    film_id = film.pk
+    services.delete_film(film=film)
+    pipeline.advance(film_id=film_id, message_id="late")
+    pipeline.prepare_storyboard(film_id=film_id)
+    assert stored_files(f"films/{film.public_id}") == []

@@ -18,6 +18,10 @@ SERVICES_ENV := TEST_SERVICES=1 TEST_STORAGE=s3 \
   CHANNEL_LAYER_URL=redis://127.0.0.1:6379/2 \
   CACHE_URL=redis://127.0.0.1:6379/3
 RABBITMQ_ENV := $(SERVICES_ENV) DRAMATIQ_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/%2F
+# Tests run in parallel processes (pytest-xdist), each with its own databases; browser tests
+# one at a time among themselves. More than 5 would run out of Redis databases.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: run test check test-embedded test-services install install-dev browser fonts audio lint format bench clean
 
@@ -56,8 +60,10 @@ run: install fonts audio
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver --nostatic $(HOST):$(PORT)
 
-# Lint, types and migrations first; then every test, twice: on the embedded default, then on
-# the production services; the broker-specific tests a third time on RabbitMQ.
+# Lint, types and migrations first; then every test on the embedded default, then on the
+# production services every test whose behaviour depends on them (not those marked
+# `embedded`: see tests/conftest.py); the broker-specific tests a third time on RabbitMQ, in one
+# process, since one of them restarts the broker.
 test: check test-embedded test-services
 
 # ruff (lint and format), mypy with django-stubs (strict on jobs/, generation/ and lib/), and
@@ -69,11 +75,11 @@ check: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test-embedded: install-dev browser fonts audio
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-services: install-dev browser fonts audio
-	$(SERVICES_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(RABBITMQ_ENV) $(BIN)/python -m pytest -m broker $(PYTEST_ARGS)
+	$(SERVICES_ENV) $(BIN)/python -m pytest $(XDIST) -m "not embedded" $(PYTEST_ARGS)
+	$(RABBITMQ_ENV) $(BIN)/python -m pytest -m "broker and not embedded" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -1,21 +1,16 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
-from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 
 from jobs.admin import InvocationInline
-from lib.files import file_response
+from lib.admin import StoredFileLinksAdmin
 
 from . import services
 from .models import Dream
 
 
 @admin.register(Dream)
-class DreamAdmin(admin.ModelAdmin):
+class DreamAdmin(StoredFileLinksAdmin):
+    file_fields = ("video", "poster")
     list_display = [
         "public_id",
         "owner",
@@ -107,36 +102,11 @@ class DreamAdmin(admin.ModelAdmin):
 
     @admin.display(description="video")
     def video_link(self, dream: Dream) -> str:
-        return self._file_link(dream, "video", "video.mp4")
+        return self.file_link(dream, "video", "video.mp4")
 
     @admin.display(description="poster")
     def poster_link(self, dream: Dream) -> str:
-        return self._file_link(dream, "poster", "poster.jpg")
-
-    def _file_link(self, dream: Dream, field: str, label: str) -> str:
-        # Media has no public URL: staff open it through the admin's own permission check.
-        if not getattr(dream, field):
-            return "—"
-        url = reverse("admin:dreams_dream_file", args=[dream.pk, field])
-        return format_html('<a href="{}">{}</a>', url, label)
-
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            path(
-                "<int:dream_id>/file/<str:field>/",
-                self.admin_site.admin_view(self.file_view),
-                name="dreams_dream_file",
-            ),
-            *super().get_urls(),
-        ]
-
-    def file_view(self, request: HttpRequest, dream_id: int, field: str) -> HttpResponseBase:
-        """The dream's video or poster, for staff who may view dreams."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        if field not in ("video", "poster"):
-            raise Http404("No such file.")
-        return file_response(request, getattr(get_object_or_404(Dream, pk=dream_id), field))
+        return self.file_link(dream, "poster", "poster.jpg")
 
     @admin.display(description="progress", ordering="progress")
     def percent(self, dream: Dream) -> str:

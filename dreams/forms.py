@@ -10,6 +10,7 @@ from characters.models import Character
 from generation.gpu_keyframes import keyframe_problem
 from generation.gpu_models import GpuClipBackend
 from generation.video import ClipBackend
+from lib.forms import SubmissionField
 
 from .models import PROMPT_MAX_CHARS, SEED_MAX
 
@@ -68,7 +69,7 @@ class DreamForm(forms.Form):
         "you describe, and the clip opens on that drawing.",
     )
     #: A new key each time the form is shown; the same key sent twice makes one dream.
-    submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    submission = SubmissionField()
     seed = forms.IntegerField(
         required=False,
         min_value=0,

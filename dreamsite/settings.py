@@ -331,7 +331,12 @@ if CHANNEL_LAYER_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "dreamsite.channel_layers.ThreadSafeInMemoryChannelLayer"}
+        "default": {
+            "BACKEND": "dreamsite.channel_layers.ThreadSafeInMemoryChannelLayer",
+            # As above: the stock 100 waiting messages per channel drop a film's events (its
+            # scenes report each whole percent) whenever a page reads slower than they come.
+            "CONFIG": {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=10_000)},
+        }
     }
 
 # --- Stalled jobs (manage.py sweep_jobs) ----------------------------------------------------

@@ -8,10 +8,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from jobs.admin import InvocationInline
+from lib.admin import StoredFileLinksAdmin
 
 from . import services
 from .models import Film, Scene
 
+#: A film's files, opened in the admin through its own permission check.
+FILM_FILES = ("video", "poster", "subtitles_vtt", "subtitles_srt", "music")
 JOB_FIELDS = ("status", "stage", "progress", "error", "failure_kind", "operator_note", "attempts")
 
 
@@ -54,7 +57,8 @@ def _apply(
 
 
 @admin.register(Film)
-class FilmAdmin(admin.ModelAdmin):
+class FilmAdmin(StoredFileLinksAdmin):
+    file_fields = FILM_FILES
     list_display = [
         "title", "owner", "status", "stage", "percent", "backend", "duration_seconds",
         "estimated_cost_usd", "cost_usd", "failure_kind", "created_at",
@@ -66,11 +70,30 @@ class FilmAdmin(admin.ModelAdmin):
     inlines = [SceneInline]
     actions = ["cancel_selected", "retry_selected"]
     exclude = ["cast", "submission_key"]
-    readonly_fields = [field.name for field in Film._meta.fields if field.name not in ("id",)]
+    readonly_fields = [
+        *(f.name for f in Film._meta.fields if f.name not in ("id", *FILM_FILES)),
+        "video_link", "poster_link", "subtitles_link", "music_link",
+    ]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Films are made through the service (script, checks, budget), not typed in.
         return False
+
+    @admin.display(description="video")
+    def video_link(self, film: Film) -> str:
+        return self.file_link(film, "video", "film.mp4")
+
+    @admin.display(description="poster")
+    def poster_link(self, film: Film) -> str:
+        return self.file_link(film, "poster", "poster.jpg")
+
+    @admin.display(description="subtitles")
+    def subtitles_link(self, film: Film) -> str:
+        return self.file_link(film, "subtitles_vtt", "subtitles.vtt")
+
+    @admin.display(description="music")
+    def music_link(self, film: Film) -> str:
+        return self.file_link(film, "music", "music.wav")
 
     @admin.display(description="progress", ordering="progress")
     def percent(self, film: Film) -> str:

@@ -18,6 +18,7 @@ from generation.script import GENRES, MAX_SCENES, MIN_SCENES
 from generation.speech import installed_voices
 from generation.styles import STYLES
 from generation.video import ClipBackend
+from lib.forms import SubmissionField
 
 from .models import (
     IDEA_MAX_CHARS,
@@ -110,7 +111,7 @@ class FilmForm(forms.Form):
         "the keyframe model when the scene renders; the storyboard shows the framed photos "
         "until then.",
     )
-    submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    submission = SubmissionField()
 
     def __init__(
         self, *args: Any, owner: User, backends: Sequence[ClipBackend], **kwargs: Any

@@ -107,18 +107,27 @@ class Film(Job):
         return versioned_url(reverse("films:poster", args=[self.public_id]), self.poster.name)
 
     def event_extra(self) -> dict[str, Any]:
-        succeeded = self.status == JobStatus.SUCCEEDED and bool(self.video)
+        from generation.speech import find_voice
+
         extra: dict[str, Any] = {"status_label": "Storyboard"} if self.is_draft else {}
         video = reverse("films:video", args=[self.public_id])
         subtitles = reverse("films:subtitles", args=[self.public_id, "vtt"])
+        voice = find_voice(self.voice)
         return {
             **extra,
-            # Addresses per file: after "Render changes" the page plays the new cut.
-            "video_url": versioned_url(video, self.video.name) if succeeded else "",
+            # Addresses per file: after "Render changes" the page plays the new cut. The
+            # current cut stays playable while a new one renders (it is replaced only when
+            # the new one is finished).
+            "video_url": versioned_url(video, self.video.name) if self.video else "",
             "poster_url": self.poster_url,
             "subtitles_url": versioned_url(subtitles, self.subtitles_vtt.name)
-            if succeeded and self.subtitles_vtt
+            if self.video and self.subtitles_vtt
             else "",
+            # The sidecar track's language, and whether it shows by default: not when the
+            # subtitles are burnt into the picture, or every line would show twice.
+            "subtitles_language": voice.language_tag if voice else "und",
+            "subtitles_label": voice.language_name if voice else "Subtitles",
+            "subtitles_default": not self.burn_subtitles,
             "duration_seconds": self.duration_seconds,
         }
 

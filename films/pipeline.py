@@ -68,7 +68,9 @@ class _Lost(Exception):
 
 
 def _report(film: Film, stage: str, fraction: float) -> None:
-    if not lifecycle.set_progress(film, stage=stage, fraction=fraction):
+    """Write the film's stage and progress; a film's progress never goes back within an
+    attempt (each pass starts again from its first step, most of them already done)."""
+    if not lifecycle.set_progress(film, stage=stage, fraction=max(fraction, film.progress)):
         raise _Lost()
 
 
@@ -136,6 +138,8 @@ def _advance_once(film: Film, workdir: Path) -> bool:
     scenes = _scenes(film)
     count = len(scenes)
     for index, scene in enumerate(scenes):
+        if not steps.stale_steps(scene):
+            continue
         _report(
             film,
             f"keyframes and narration of scene {scene.number}",

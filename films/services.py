@@ -143,7 +143,10 @@ def create_film(
     without photos, an unknown genre, style, voice or mood, a length or scene count out of
     range, a backend not offered, or ``draw_keyframes`` (the GPU draws each scene's keyframes
     from the cast's photos when it renders) where the backend or the keyframe model cannot.
+    Control characters are dropped from the title, idea and theme (a title is one line).
     """
+    title = " ".join(visible_text(title).split())
+    idea, theme = visible_text(idea), visible_text(theme)
     if submission_key is not None:
         earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
         if earlier is not None:
@@ -210,9 +213,10 @@ def _prepare_on_commit(film: Film) -> None:
     transaction.on_commit(lambda: send(Step("prepare_storyboard", (film.pk,))))
 
 
-def _editable(film: Film) -> None:
+def _editable(film: Film, doing: str = "edit it") -> None:
+    """Raise ``FilmError`` while the film renders; ``doing`` names what the user tried."""
     if not film.can_edit:
-        raise FilmError("The film is rendering; cancel it or wait until it ends to edit it.")
+        raise FilmError(f"The film is rendering; cancel it or wait until it ends to {doing}.")
 
 
 def update_scene(
@@ -376,6 +380,20 @@ def _clip_is_fresh(scene: Scene, previous: Scene | None) -> bool:
     return current and scene.clip_key == keys.clip_key(scene, previous=previous)
 
 
+def film_has_changes(*, film: Film) -> bool:
+    """Whether rendering ``film`` now would change its video: it has none yet, a scene's clip
+    is stale, or the assembly's inputs (order, transitions, title, subtitles) changed."""
+    if not film.video:
+        return True
+    scenes = list(film.scenes.prefetch_related("cast").order_by("position"))
+    previous: Scene | None = None
+    for scene in scenes:
+        if not _clip_is_fresh(scene, previous):
+            return True
+        previous = scene
+    return film.assembly_key != keys.assembly_key(film, scenes)
+
+
 def quote_film(*, film: Film) -> Quote:
     """The length, cost and time of rendering ``film`` as its storyboard stands, per scene and
     in total, and what stops it from rendering."""
@@ -511,10 +529,14 @@ def rerender_scene(*, scene: Scene) -> Film:
     depends on it (the next scene, when it opens on this one's last frame and that changes)
     and the assembly; nothing else. Raises ``FilmError`` while the film renders."""
     film = scene.film
-    _editable(film)
-    Scene.objects.filter(pk=scene.pk).update(clip_seed=random.SystemRandom().randint(0, SEED_MAX))
-    film.refresh_from_db()
-    return render_film(film=film)
+    _editable(film, f"render scene {scene.number} again")
+    with transaction.atomic():
+        # The new take's seed is kept only if the render is accepted.
+        Scene.objects.filter(pk=scene.pk).update(
+            clip_seed=random.SystemRandom().randint(0, SEED_MAX)
+        )
+        film.refresh_from_db()
+        return render_film(film=film)
 
 
 def _file_names(scene: Scene) -> list[str]:

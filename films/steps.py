@@ -209,28 +209,25 @@ def make_narration(scene: Scene, *, workdir: Path) -> None:
     )
 
 
+def stale_steps(scene: Scene) -> list[tuple[str, Callable[..., None]]]:
+    """The scene's steps whose results are missing or were made from other inputs, in order:
+    (stage, make) pairs of "keyframes" and "narration"."""
+    steps: list[tuple[str, Callable[..., None]]] = []
+    if scene.keyframes_key != keys.keyframes_key(scene) or not scene.first_keyframe:
+        steps.append(("keyframes", make_keyframes))
+    if scene.narration_key != keys.narration_key(scene) or not scene.narration_audio:
+        steps.append(("narration", make_narration))
+    return steps
+
+
 def prepare_scene(scene: Scene, *, workdir: Path) -> bool:
     """Make whichever of the scene's keyframes and narration are stale; returns whether
     anything was made. Raises ``StepError`` naming the step that failed, whatever went wrong
     in it (an unexpected error is logged with its traceback and named by its type), so no
     caller is left holding a film that is still "running"; a lost database is re-raised for
-    the actor to retry."""
+    the actor to retry, and ``FilmGone`` when the scene was deleted meanwhile."""
     made = False
-    steps: tuple[tuple[str, bool, Callable[..., None]], ...] = (
-        (
-            "keyframes",
-            scene.keyframes_key != keys.keyframes_key(scene) or not scene.first_keyframe,
-            make_keyframes,
-        ),
-        (
-            "narration",
-            scene.narration_key != keys.narration_key(scene) or not scene.narration_audio,
-            make_narration,
-        ),
-    )
-    for stage, stale, make in steps:
-        if not stale:
-            continue
+    for stage, make in stale_steps(scene):
         try:
             make(scene, workdir=workdir)
         except (StepError, DatabaseError, FilmGone):

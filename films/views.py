@@ -12,6 +12,8 @@ from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -136,6 +138,11 @@ def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         "style_label": STYLES.get(film.style, (film.style, ""))[0],
         "voice": find_voice(film.voice),
         "genre_label": GENRES[film.genre].label if film.genre in GENRES else film.genre,
+        # A failed or cancelled film offers Retry; a finished one, Render changes only when
+        # something changed since.
+        "can_render": film.can_edit
+        and not film.can_retry
+        and (film.status != "succeeded" or services.film_has_changes(film=film)),
     }
     return render(request, "films/detail.html", context)
 
@@ -177,7 +184,10 @@ def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 @require_POST
 def scene_move(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     scene = _owned_scene(request, public_id, scene_id)
-    offset = -1 if request.POST.get("direction") == "up" else 1
+    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    if offset is None:
+        messages.error(request, "Move a scene “up” or “down”.")
+        return redirect("films:detail", public_id=public_id)
     return _act(request, public_id, lambda: services.move_scene(scene=scene, offset=offset))
 
 
@@ -252,10 +262,16 @@ def film_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     return render(request, "films/delete.html", {"film": film})
 
 
+def download_stem(film: Film) -> str:
+    """A downloaded file's name without its extension: the film's title as a slug (letters of
+    any script kept), or "film" when nothing of it is left."""
+    return slugify(film.title, allow_unicode=True)[:80].strip("-") or "film"
+
+
 @login_required
 def film_video(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
     film = _owned_film(request, public_id)
-    download = f"film-{film.public_id}.mp4" if request.GET.get("download") else None
+    download = f"{download_stem(film)}.mp4" if request.GET.get("download") else None
     return file_response(request, film.video, download_name=download)
 
 
@@ -281,7 +297,10 @@ def film_subtitles(request: AuthenticatedRequest, public_id: UUID, format: str) 
     response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
     response["Cache-Control"] = "private, max-age=3600"
     if request.GET.get("download"):
-        response["Content-Disposition"] = f'attachment; filename="film-{film.public_id}.{format}"'
+        disposition = content_disposition_header(
+            as_attachment=True, filename=f"{download_stem(film)}.{format}"
+        )
+        response["Content-Disposition"] = disposition or "attachment"
     return response
 
 

@@ -11,10 +11,32 @@ import pytest
 
 from tests.support import PASSWORD, photo_upload, start_worker, stop_worker
 
+#: Modules whose tests behave the same whatever the database, broker, channel layer and
+#: storage (pure generation code, files on disk, settings, the GPU pipelines' own code): they
+#: run in the embedded pass only, except a test that uses the broker or a worker.
+SAME_ON_EVERY_SETUP = {
+    "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_gpu_clips.py",
+    "test_gpu_keyframes.py", "test_layout.py", "test_licences.py", "test_narration.py",
+    "test_settings.py", "test_static_paths.py", "test_subtitle_scripts.py",
+}  # fmt: skip
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``services`` need PostgreSQL and a real broker: they run in `make test`'s
-    production pass (TEST_SERVICES=1), which .ci/run always runs."""
+    production pass (TEST_SERVICES=1), which .ci/run always runs. Tests that behave the same
+    on every set-up are marked ``embedded`` (the production pass leaves them out): browser
+    tests (their portal runs the embedded mode) and ``SAME_ON_EVERY_SETUP``. Browser tests
+    run one at a time, in one pytest-xdist group."""
+    for item in items:
+        path = Path(str(item.fspath))
+        browser = path.parent.name == "browser"
+        if browser:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        uses_jobs = {"broker", "worker"} & set(getattr(item, "fixturenames", ()))
+        if "services" not in item.keywords and (
+            browser or (path.name in SAME_ON_EVERY_SETUP and not uses_jobs)
+        ):
+            item.add_marker(pytest.mark.embedded)
     if os.environ.get("TEST_SERVICES"):
         return
     skip = pytest.mark.skip(reason="runs in the production pass (make test-services)")

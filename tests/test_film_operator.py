@@ -80,3 +80,37 @@ def test_admin_lists_films_and_scenes_and_cancels_and_retries(
     )
     film.refresh_from_db()
     assert film.status == JobStatus.QUEUED
+
+
+def test_the_admin_opens_a_films_files_through_its_own_check(
+    operator_client, client, user, make_character
+):
+    """The film page in the admin linked its video and poster to MEDIA_URL, which nothing
+    serves (media is private): 404 for the operator."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from tests.support import photo_path, served_media
+
+    film = make_film(user, make_cast(make_character, user))
+    poster = photo_path("rocket.jpg").read_bytes()
+    film.video = default_storage.save(f"films/{film.public_id}/f.mp4", ContentFile(b"mp4"))
+    film.poster = default_storage.save(f"films/{film.public_id}/p.jpg", ContentFile(poster))
+    film.save()
+    page = operator_client.get(reverse("admin:films_film_change", args=[film.pk])).content.decode()
+    assert "/media/" not in page
+    for field, content_type, content in (
+        ("video", "video/mp4", b"mp4"),
+        ("poster", "image/jpeg", poster),
+    ):
+        link = reverse("admin:films_film_file", args=[film.pk, field])
+        assert f'href="{link}"' in page
+        assert served_media(operator_client.get(link)) == (content_type, content)
+    assert "subtitles.vtt" not in page  # no subtitles yet: no link
+    assert (
+        operator_client.get(reverse("admin:films_film_file", args=[film.pk, "idea"])).status_code
+        == 404
+    )
+    client.force_login(user)
+    response = client.get(reverse("admin:films_film_file", args=[film.pk, "video"]))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

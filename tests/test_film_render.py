@@ -9,9 +9,10 @@ import imageio_ffmpeg
 import pytest
 
 from films import services
+from films.models import Film
 from jobs.models import JobStatus
 from tests.films import make_cast, make_film, render_to_end
-from tests.support import probe_video, run_jobs, stored_bytes, stored_files
+from tests.support import Events, probe_video, run_jobs, stored_bytes, stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -159,10 +160,19 @@ def test_chained_cuts_are_continuous_and_every_cue_starts_on_its_word(
 ):
     film = make_film(user, make_cast(make_character, user), music_mood="none", voice="piper-joe")
     run_jobs(broker, worker)
+    events = Events(user)
     services.render_film(film=film)
     run_jobs(broker, worker)
     film.refresh_from_db()
     assert film.status == JobStatus.SUCCEEDED, film.error
+    # One progress figure that never goes back: each pass after a clip settled used to show
+    # "keyframes and narration of scene 1 · 0 %" again between "rendering clips" reports.
+    events.stages()
+    shown = [(e["stage"], e["percent"]) for e in events.received if e["kind"] == "film"]
+    percents = [percent for _, percent in shown]
+    assert percents == sorted(percents), shown
+    first_clips = next(i for i, (stage, _) in enumerate(shown) if stage.startswith("rendering"))
+    assert not any(stage.startswith("keyframes") for stage, _ in shown[first_clips:]), shown
     scenes = list(film.scenes.order_by("position"))
     for before, after in zip(scenes, scenes[1:], strict=False):
         (tmp_path / "a.mp4").write_bytes(stored_bytes(before.clip))
@@ -205,6 +215,11 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
     contents = {s.pk: stored_bytes(s.clip) for s in film.scenes.all()}
     old_video, old_url = film.video.name, film.progress_event()["video_url"]
     last = film.scenes.order_by("position").last()
+    # A finished film offered "Render changes" with nothing changed.
+    assert services.film_has_changes(film=film) is False
+    Film.objects.filter(pk=film.pk).update(title="A new title")
+    film.refresh_from_db()
+    assert services.film_has_changes(film=film) is True
 
     services.rerender_scene(scene=last)
     run_jobs(broker, worker)

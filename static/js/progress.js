@@ -74,10 +74,11 @@
               // A sidecar WebVTT track: Chromium does not show an MP4's own mov_text track.
               const track = document.createElement("track");
               track.kind = "subtitles";
-              track.srclang = "en";
-              track.label = "English";
+              track.srclang = event.subtitles_language || "und";
+              track.label = event.subtitles_label || "Subtitles";
               track.src = event.subtitles_url;
-              track.default = true;
+              // Off by default where the subtitles are burnt in (still offered in the menu).
+              track.default = event.subtitles_default !== false;
               video.appendChild(track);
             }
             el.appendChild(video);

@@ -190,7 +190,13 @@ def test_page_reconnects_and_catches_up_after_the_server_restarts(page: Page, po
     # The new process resumes the dream from the database; the page reconnects by itself.
     portal_server.start()
 
-    expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=90_000)
+    try:
+        expect(page.locator("#dream .badge")).to_have_text("Succeeded", timeout=90_000)
+    except AssertionError as error:
+        # Say why it did not succeed: the dream's own error and what the server logged.
+        shown = page.locator("#dream .error").text_content()
+        log = portal_server.log_path.read_text()[-4000:]
+        raise AssertionError(f"{error}\nThe dream's error: {shown}\nServer log:\n{log}") from None
     expect(page.locator("#dream video")).to_be_attached()
     expect(notice).to_be_hidden()
     assert page.evaluate("window.__pageToken") == token, "the page reloaded"

@@ -62,8 +62,7 @@ run: install fonts audio
 
 # Lint, types and migrations first; then every test on the embedded default, then on the
 # production services every test whose behaviour depends on them (not those marked
-# `embedded`: see tests/conftest.py); the broker-specific tests a third time on RabbitMQ, in one
-# process, since one of them restarts the broker.
+# `embedded`: see tests/conftest.py); the broker-specific tests a third time on RabbitMQ.
 test: check test-embedded test-services
 
 # ruff (lint and format), mypy with django-stubs (strict on jobs/, generation/ and lib/), and
@@ -79,7 +78,7 @@ test-embedded: install-dev browser fonts audio
 
 test-services: install-dev browser fonts audio
 	$(SERVICES_ENV) $(BIN)/python -m pytest $(XDIST) -m "not embedded" $(PYTEST_ARGS)
-	$(RABBITMQ_ENV) $(BIN)/python -m pytest -m "broker and not embedded" $(PYTEST_ARGS)
+	$(RABBITMQ_ENV) $(BIN)/python -m pytest $(XDIST) -m "broker and not embedded" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -121,6 +121,7 @@ def _has_settled_work(film: Film) -> bool:
     """Whether the film can move on now without waiting for a message: a stale clip that
     is not being rendered (the next in a chain, a failed one), or every clip ready."""
     previous: Scene | None = None
+    rendering = False
     for scene in _scenes(film):
         wanted = keys.clip_key(scene, previous=previous)
         previous = scene
@@ -130,7 +131,11 @@ def _has_settled_work(film: Film) -> bool:
             return True
         if film.chaining:
             return False
-    return True
+        # A clip still rendering: its own message moves the film on when it settles. (This
+        # said "move on" here, so an unchained film's pass looped, holding a worker, and its
+        # scenes rendered one at a time.)
+        rendering = True
+    return not rendering
 
 
 def _advance_once(film: Film, workdir: Path) -> bool:

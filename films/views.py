@@ -56,7 +56,9 @@ def film_list(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 def film_create(request: AuthenticatedRequest) -> HttpResponse:
     backends = offered_backends()
-    form = FilmForm(request.POST or None, owner=request.user, backends=backends)
+    # "Make a film with …" on a character's page names them as the cast.
+    initial = {"cast": request.GET.getlist("cast")} if request.method == "GET" else {}
+    form = FilmForm(request.POST or None, owner=request.user, backends=backends, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -207,9 +209,18 @@ def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 @require_POST
 def scene_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     film = _owned_film(request, public_id)
-    return _act(
-        request, public_id, lambda: services.add_scene(film=film), "Scene added at the end."
-    )
+    after = None
+    if request.POST.get("after"):
+        after = _owned_scene(request, public_id, _uuid_or_404(request.POST["after"]))
+    done = f"Scene added after scene {after.number}." if after else "Scene added at the end."
+    return _act(request, public_id, lambda: services.add_scene(film=film, after=after), done)
+
+
+def _uuid_or_404(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise Http404() from None
 
 
 @login_required

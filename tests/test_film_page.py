@@ -133,3 +133,19 @@ def test_a_refused_rerender_keeps_the_scenes_take(user, make_character, broker):
     assert scene.clip_seed == seed
     with pytest.raises(services.FilmError, match="wait until it ends to render scene 1 again"):
         services.rerender_scene(scene=film.scenes.select_related("film").get(pk=scene.pk))
+
+
+def test_a_characters_page_offers_a_film_with_them_as_the_cast(
+    alice_client, user, other_user, make_character
+):
+    mine = make_character(user, name="Eileen")
+    theirs = make_character(other_user, name="Mallory")
+    page = alice_client.get(reverse("characters:detail", args=[mine.public_id])).content.decode()
+    link = f"{reverse('films:create')}?cast={mine.public_id}"
+    assert f'href="{link}"' in page and "Make a film with Eileen" in page
+    form = alice_client.get(link).content.decode()
+    assert re.search(rf'value="{mine.public_id}"[^>]*checked', form)
+    # Someone else's character is not even a choice.
+    form = alice_client.get(f"{reverse('films:create')}?cast={theirs.public_id}").content.decode()
+    assert "Mallory" not in form
+    assert not re.search(r'<input[^>]*name="cast"[^>]*checked', form)

@@ -155,6 +155,7 @@ def _onsets(video, tmp_path) -> "tuple[list[float], object]":
     return np.sqrt((frames**2).mean(axis=1))
 
 
+@pytest.mark.embedded  # frames and sound checked, the same on every set-up
 def test_chained_cuts_are_continuous_and_every_cue_starts_on_its_word(
     user, make_character, broker, worker, tmp_path
 ):
@@ -239,6 +240,7 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
             assert scene.attempts == 1
 
 
+@pytest.mark.embedded  # on moto's S3 in both passes: the production pass would repeat it
 def test_a_waiting_pass_fetches_no_stored_piece_from_s3(
     user, make_character, broker, worker, s3_media, tmp_path
 ):
@@ -257,3 +259,15 @@ def test_a_waiting_pass_fetches_no_stored_piece_from_s3(
         workdir=workdir,
     )  # fmt: skip
     assert sorted(p.name for p in workdir.iterdir()) == []
+
+
+def test_scenes_that_do_not_chain_render_side_by_side(user, make_character, broker, worker):
+    """Without continuous cuts every scene's clip is queued at once, so two workers render
+    two scenes at the same time (the docs promise it; the film page showed one at a time)."""
+    film = make_film(user, make_cast(make_character, user), chaining=False, scene_count=4,
+                     target_seconds=40, music_mood="none")  # fmt: skip
+    render_to_end(film, broker, worker)
+    spans = sorted(film.scenes.values_list("started_at", "finished_at"))
+    assert all(start and end for start, end in spans)
+    overlapping = [a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)]
+    assert any(overlapping), [(a.strftime("%S.%f"), b.strftime("%S.%f")) for a, b in spans]

@@ -72,6 +72,7 @@ def test_a_dream_renders_on_the_gpu_queue_step_by_step(gpu, user, make_character
     ]  # fmt: skip
 
 
+@pytest.mark.embedded  # the GPU path of a film; the gpu queue on each broker: the dream test
 def test_a_film_renders_its_scenes_on_ltx_chained(gpu, user, make_character, broker, worker):
     from generation.gpu_models import LtxBackend
 

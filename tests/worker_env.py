@@ -6,13 +6,15 @@ It runs when pytest starts, before pytest-django loads the settings (which read 
 variables). Worker N of ``-n`` takes each Redis URL's database number plus
 ``REDIS_DATABASES_PER_WORKER × N``; PostgreSQL and SQLite test databases already get a
 per-worker name from pytest-django, and moto's S3 server and media folders are per worker or
-per test. The RabbitMQ pass runs in one process (one of its tests restarts the broker).
+per test. On RabbitMQ each worker takes a virtual host of its own (``dreamsite-test-gwN``,
+made with ``rabbitmqctl`` when missing).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 
 #: The broker, the channel layer and the cache each take one Redis database (1, 2 and 3).
 REDIS_DATABASES_PER_WORKER = 3
@@ -38,10 +40,28 @@ def _shift_redis_database(url: str, offset: int) -> str:
     return f"{match.group(1)}/{database}"
 
 
+def _own_rabbitmq_vhost(url: str, worker: str) -> str:
+    """``url`` (amqp://user:password@host:port/vhost) with a virtual host of the worker's own,
+    made (and opened to the URL's user) with ``rabbitmqctl`` when missing."""
+    match = re.fullmatch(r"(amqp://([^:@/]+)(?::[^@/]*)?@[^/]+)/.*", url)
+    if match is None:
+        return url
+    vhost = f"dreamsite-test-{worker}"
+    for command in (["add_vhost", vhost], ["set_permissions", "-p", vhost, match.group(2)]
+                    + [".*", ".*", ".*"]):  # fmt: skip
+        subprocess.run(["rabbitmqctl", "-q", *command], check=True, capture_output=True,
+                       timeout=120)  # fmt: skip
+    return f"{match.group(1)}/{vhost}"
+
+
 number = _worker_number()
-if number:
+if number is not None:
     for name in ("DRAMATIQ_BROKER_URL", "CHANNEL_LAYER_URL", "CACHE_URL"):
         if os.environ.get(name, "").startswith("redis"):
             os.environ[name] = _shift_redis_database(
                 os.environ[name], REDIS_DATABASES_PER_WORKER * number
             )
+    if os.environ.get("DRAMATIQ_BROKER_URL", "").startswith("amqp"):
+        os.environ["DRAMATIQ_BROKER_URL"] = _own_rabbitmq_vhost(
+            os.environ["DRAMATIQ_BROKER_URL"], f"gw{number}"
+        )

@@ -94,6 +94,10 @@
           show(el, Boolean(url));
           break;
         }
+        case "keyframes-state":
+          // A scene's keyframes arrive while the storyboard is open.
+          el.textContent = event.first_keyframe_url ? "ready" : "being drawn";
+          break;
         case "narration-seconds":
           if (event.narration_seconds) el.textContent = `${Number(event.narration_seconds).toFixed(1)} s`;
           break;

@@ -75,12 +75,15 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
 
     expect(page.get_by_role("heading", name="Storyboard")).to_be_visible()
     expect(page.locator(".scene-card")).to_have_count(4)
-    # Keyframes arrive over the websocket as the worker draws them.
+    # Keyframes arrive over the websocket as the worker draws them, and each card says so
+    # (it said "being drawn" until a reload).
     wait_for_page(
         page,
         KEYFRAMES_SHOWN,
         timeout=60_000,
     )
+    for state in page.locator(".scene-card [data-field=keyframes-state]").all():
+        expect(state).to_have_text("ready")
 
     page.locator("summary", has_text="Edit scene 1").click()
     page.locator(".scene-card").first.get_by_label("Narration").fill(
@@ -95,11 +98,16 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     after = headings(page)
     assert after[1:3] == [before[2], before[1]]
 
+    # Deleting a scene asks once more.
+    page.locator(".scene-card").nth(3).locator("summary", has_text="Delete").click()
     page.get_by_role("button", name="Delete scene 4").click()
     expect(page.get_by_text("Scene 4 deleted.")).to_be_visible()
     expect(page.locator(".scene-card")).to_have_count(3)
-    page.get_by_role("button", name="Add a scene").click()
+    # A scene can go after any scene, not only at the end.
+    page.get_by_role("button", name="Add a scene after scene 1").click()
+    expect(page.get_by_text("Scene added after scene 1.")).to_be_visible()
     expect(page.locator(".scene-card")).to_have_count(4)
+    expect(page.locator(".scene-card .scene-heading").nth(1)).to_have_text("NEW SCENE")
     wait_for_page(
         page,
         KEYFRAMES_SHOWN,
@@ -118,6 +126,13 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
 
     token = page.evaluate("window.__pageToken")
     page.get_by_role("button", name="Render film").click()
+    # Every percent the film's bar shows, in order: it must never go back.
+    page.evaluate(
+        "(() => { window.__filmPercents = []; const el = document.querySelector("
+        "'#film [data-field=percent]'); new MutationObserver(() => window.__filmPercents"
+        ".push(Number(el.textContent))).observe(el, {childList: true, characterData: true,"
+        " subtree: true}); })()"
+    )
     # The scene badges change live: the first scene's clip renders, then the next.
     expect(page.locator(".scene-card [data-field=status]").first).to_have_text(
         re.compile("Queued|Running|Succeeded"), timeout=60_000
@@ -126,6 +141,8 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     expect(page.locator("#film video")).to_be_visible(timeout=180_000)
     assert page.evaluate("window.__pageToken") == token, "the page reloaded"
     expect(page.locator(".scene-card [data-field=status]", has_text="Succeeded")).to_have_count(4)
+    percents = page.evaluate("window.__filmPercents")
+    assert percents == sorted(percents), percents
 
     # The subtitle track loads and has cues; seek to the first and look at it.
     wait_for_page(
@@ -154,6 +171,10 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
         page.locator("#download-mp4").click()
     mp4 = tmp_path / "film.mp4"
     download.value.save_as(mp4)
+    # Named after the film, not its id.
+    assert download.value.suggested_filename == (
+        "a-test-pilot-and-her-cat-follow-a-map-to-a-lost-harbour.mp4"
+    )
     assert mp4.read_bytes()[4:8] == b"ftyp"
     with page.expect_download() as download:
         page.locator("#download-srt").click()
@@ -164,8 +185,12 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     clips = clip_digests(page)
     last_id = page.locator(".scene-card").last.get_attribute("data-job-id")
     old_cut = page.locator("#film video").get_attribute("src")
+    # Nothing changed since the render: no "Render changes" is offered.
+    expect(page.get_by_role("button", name="Render changes")).to_have_count(0)
     page.get_by_role("button", name="Render scene 4 again").click()
     expect(page.get_by_text("Scene 4 is being rendered again.")).to_be_visible()
+    # The current cut stays playable while the new one renders.
+    expect(page.locator("#film video")).to_have_attribute("src", old_cut)
     # The new cut takes the old one's place in the player, without a reload.
     expect(page.locator("#film video")).not_to_have_attribute("src", old_cut, timeout=120_000)
     expect(page.locator("#film video")).to_be_visible()

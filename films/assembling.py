@@ -23,7 +23,7 @@ from django.core.files.storage import default_storage
 
 from generation import assembly
 from generation.speech import Cue, find_voice
-from generation.subtitles import shifted, to_srt, to_vtt
+from generation.subtitles import readable, shifted, to_srt, to_vtt
 
 from . import keys
 from .models import Film, Scene
@@ -229,7 +229,9 @@ def prepare_early(
 
 
 def film_cues(scenes: Sequence[Scene], starts_seconds: Sequence[float]) -> list[Cue]:
-    """Every scene's cues on the film's clock."""
+    """Every scene's cues on the film's clock, made comfortable to read (``readable``: at least
+    a second up, at most 17 characters a second, where the speech allows); ``starts_seconds``
+    has the film's end as its last entry."""
     cues = []
     for scene, start in zip(scenes, starts_seconds, strict=False):
         own = [
@@ -237,7 +239,7 @@ def film_cues(scenes: Sequence[Scene], starts_seconds: Sequence[float]) -> list[
             for c in scene.cues
         ]
         cues.extend(shifted(own, start + NARRATION_LEAD))
-    return cues
+    return readable(cues, end=starts_seconds[-1] if starts_seconds else None)
 
 
 def assemble(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from generation.music import MOODS
 from generation.registry import UnknownBackend, get_backend
 from generation.script import GENRES, MIN_SCENES, write_script
 from generation.script import MAX_SCENES as SCRIPT_MAX_SCENES
-from generation.speech import find_voice
+from generation.speech import find_voice, unreadable_script
 from generation.styles import STYLES
 from generation.video import (
     ClipBackend,
@@ -54,9 +54,10 @@ from .scenes import drawn_keyframes, scene_prompt
 
 #: Words a narrator speaks per second, to estimate a scene not yet spoken (about 150 a minute).
 WORDS_PER_SECOND = 2.5
-#: Seconds of work per second of film on the embedded default, to estimate the time a render
-#: takes before one was measured (bench/film_pipeline.py).
-RENDER_SECONDS_PER_FILM_SECOND = 1.5
+#: Seconds of work per second of film on the embedded default, and the fixed part (the
+#: assembly's joins, the sound's two passes), to estimate a render's time: a 10-minute film took
+#: 252 s on a 2-core machine (the estimate of 1.5 s per second said 892 s; issue 22).
+RENDER_SECONDS_PER_FILM_SECOND, RENDER_SECONDS_FIXED = 0.42, 10.0
 SEED_MAX = 2_147_483_646
 
 
@@ -362,6 +363,8 @@ class Quote:
     scene_costs: list[Decimal]
     render_seconds: float
     problems: list[str]
+    #: What will render but not as the user expects (a voice that cannot read the narration).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _spoken_seconds(scene: Scene) -> float:
@@ -444,10 +447,24 @@ def quote_film(*, film: Film) -> Quote:
             f"The film would last {seconds / 60:.1f} minutes; a film lasts at most "
             f"{MAX_FILM_SECONDS // 60} minutes. Remove or shorten scenes."
         )
-    render_seconds = seconds * RENDER_SECONDS_PER_FILM_SECOND + 90 * (
-        backend.queue == "cloud"
-    ) * len(scenes)
-    return Quote(seconds, sum(costs, start=Decimal(0)), lengths, costs, render_seconds, problems)
+    render_seconds = (
+        RENDER_SECONDS_FIXED
+        + seconds * RENDER_SECONDS_PER_FILM_SECOND
+        + 90 * (backend.queue == "cloud") * len(scenes)
+    )
+    voice = find_voice(film.voice)
+    warnings = []
+    for scene in scenes:
+        script = unreadable_script(scene.narration, voice) if voice else None
+        if script:
+            warnings.append(
+                f"Scene {scene.number}'s narration is in {script.title()} letters, which the "
+                f"voice “{voice.label if voice else film.voice}” cannot read: it would speak "
+                "noise. Rewrite it, or make the film with a voice in its language."
+            )
+    return Quote(
+        seconds, sum(costs, start=Decimal(0)), lengths, costs, render_seconds, problems, warnings
+    )
 
 
 def render_film(*, film: Film) -> Film:

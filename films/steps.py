@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
@@ -28,6 +31,10 @@ from .models import Film, Scene, film_media_path
 
 #: Seconds of picture before the narrator speaks, and after the narration ends.
 NARRATION_LEAD, BREATH = 0.3, 0.7
+#: Most seconds a scene runs on past what its narration needs, however long it was planned:
+#: a viewer hears music alone as an empty film (one where narration covered 14 s of 52 felt
+#: like "a narrated slideshow").
+MAX_QUIET_SECONDS = 3.0
 #: Keyframe and film sizes in pixels, by aspect ratio.
 FRAME_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
 
@@ -135,13 +142,13 @@ def needed_seconds(scene: Scene, *, spoken_seconds: float | None = None) -> floa
 def scene_length(
     scene: Scene, backend: ClipBackend, *, spoken_seconds: float | None = None
 ) -> float | None:
-    """The clip length, in seconds, a scene gets on ``backend``: its planned length where the
-    backend can make it and the narration fits, else the shortest the narration needs; None
-    when even that is longer than the backend makes."""
+    """The clip length, in seconds, a scene gets on ``backend``: paced by its narration, as long
+    as the words need (``needed_seconds``), and up to ``MAX_QUIET_SECONDS`` more where the plan
+    was longer, so no scene is a long stretch of music alone; within the backend's lengths.
+    None when even the narration is longer than the backend makes."""
     needed = needed_seconds(scene, spoken_seconds=spoken_seconds)
-    return backend.scene_duration(max(needed, scene.planned_seconds)) or backend.scene_duration(
-        needed
-    )
+    paced = max(needed, min(scene.planned_seconds, needed + MAX_QUIET_SECONDS))
+    return backend.scene_duration(paced) or backend.scene_duration(needed)
 
 
 def make_keyframes(scene: Scene, *, workdir: Path) -> None:
@@ -227,16 +234,54 @@ def prepare_scene(scene: Scene, *, workdir: Path) -> bool:
     caller is left holding a film that is still "running"; a lost database is re-raised for
     the actor to retry, and ``FilmGone`` when the scene was deleted meanwhile."""
     made = False
-    for stage, make in stale_steps(scene):
-        try:
-            make(scene, workdir=workdir)
-        except (StepError, DatabaseError, FilmGone):
-            raise
-        except Exception as error:
-            logger.exception("The %s of scene %s failed", stage, scene.pk)
-            raise StepError(stage, unexpected(error)) from error
+    for stage, _ in stale_steps(scene):
+        with _one_at_a_time(scene, stage):
+            # Another worker may have made it while this one waited: look again.
+            try:
+                scene.refresh_from_db(fields=[*STEP_FIELDS[stage], "keyframe_seed", "narration"])
+            except Scene.DoesNotExist:
+                raise FilmGone() from None
+            make = dict(stale_steps(scene)).get(stage)
+            if make is None:
+                continue
+            try:
+                make(scene, workdir=workdir)
+            except (StepError, DatabaseError, FilmGone):
+                raise
+            except Exception as error:
+                logger.exception("The %s of scene %s failed", stage, scene.pk)
+                raise StepError(stage, unexpected(error)) from error
         made = True
     return made
+
+
+#: The fields each step writes.
+STEP_FIELDS = {
+    "keyframes": ("first_keyframe", "last_keyframe", "keyframes_key"),
+    "narration": ("narration_audio", "narration_key", "narration_seconds", "cues"),
+}
+#: Longest one step of one scene holds its lock, and longest another worker waits for it, in
+#: seconds (a narration of 1,000 characters takes Piper about 20 s on 2 cores).
+STEP_LOCK_SECONDS, STEP_WAIT_SECONDS = 300, 120
+
+
+@contextmanager
+def _one_at_a_time(scene: Scene, stage: str) -> Iterator[None]:
+    """Hold ``stage`` of ``scene`` for this worker (the storyboard's preparation and a render
+    both prepare scenes): a second worker waits, then finds it made. A lock in the cache
+    (``cache.add`` is atomic on Redis and in one process's memory); past the wait the worker
+    goes ahead, and ``_save`` still keeps one result."""
+    key, token = f"film-step:{scene.pk}:{stage}", uuid.uuid4().hex
+    deadline = time.monotonic() + STEP_WAIT_SECONDS
+    while not cache.add(key, token, timeout=STEP_LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    try:
+        yield
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
 
 
 def unexpected(error: BaseException) -> str:

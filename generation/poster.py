@@ -18,9 +18,15 @@ def sharpness(path: Path) -> float:
     return float(np.asarray(grey.filter(ImageFilter.FIND_EDGES), dtype=np.float32).var())
 
 
+#: Where a poster's title ends, as a share of the height from the top.
+TITLE_BOTTOM = 0.76
+
+
 def title_card(keyframe: Path, *, title: str, width: int, height: int) -> Image.Image:
     """``keyframe`` cover-cropped to ``width``×``height`` with ``title`` (any script) centred
-    in its lower third over a dark gradient: an 8-bit RGB image."""
+    over a dark gradient, its last line ending ``TITLE_BOTTOM`` of the way down: above the
+    bottom fifth, where a player draws its controls over the poster (at 390 px wide the title
+    sat under them). An 8-bit RGB image."""
     with Image.open(keyframe) as image:
         canvas = ImageOps.fit(image.convert("RGB"), (width, height)).convert("RGBA")
     shade = np.linspace(0, 200, height // 2, dtype=np.float32)[:, None].repeat(width, axis=1)
@@ -30,7 +36,7 @@ def title_card(keyframe: Path, *, title: str, width: int, height: int) -> Image.
     setter = TextSetter(size=max(16, round(height / 11)))
     lines = setter.wrap(title, max_width=round(width * 0.86), max_lines=2)
     line_height = round(height / 11 * 1.3)
-    top = height - round(height * 0.1) - line_height * len(lines)
+    top = round(height * TITLE_BOTTOM) - line_height * len(lines)
     for row, line in enumerate(lines):
         text = setter.line_image(line)
         canvas.alpha_composite(text, ((width - text.width) // 2, top + row * line_height))

@@ -226,6 +226,60 @@ BEATS: tuple[tuple[str, str, str, str, str, str], ...] = (
 )
 
 
+#: Narration a scene's beat line is followed by, to fill the scene's length: each used once
+#: per film, in an order the seed sets. Same placeholders as ``BEATS``, and {time}.
+MORE_LINES: tuple[str, ...] = (
+    "The {place} was {mood} that {time}.",
+    "{hero} had come a long way for {stakes}.",
+    "Nobody else seemed to notice.",
+    "Every step sounded louder than the last.",
+    "Somewhere, a door closed.",
+    "{hero} did not look back.",
+    "The light changed, slowly, over the {place}.",
+    "It was quieter than anyone expected.",
+    "There was no map for this part.",
+    "{hero} counted the seconds.",
+    "For a moment, the whole {place} held its breath.",
+    "It would matter later, though no one knew it yet.",
+    "The wind carried the smell of rain.",
+    "Small things were suddenly important.",
+    "{hero} remembered a promise.",
+    "The {place} kept its secrets a little longer.",
+)
+#: First and last lines of a film, one of each chosen by the seed.
+OPENINGS = (
+    "This is the story of {cast}. It begins at the {place}.",
+    "It begins at the {place}, {time}, with {cast}.",
+    "{cast_capital}, the {place}, and a {mood} {time}: that is where it starts.",
+)
+ENDINGS = (
+    "And that is how it ended, and how it began.",
+    "The {place} was quiet again. {cast_capital} had changed.",
+    "Some stories end. This one was only taking a breath.",
+)
+#: Words a narrator speaks per second (about 150 a minute), for a scene's narration length.
+WORDS_PER_SECOND = 2.5
+#: Seconds of a scene without narration: the lead-in, the breath and a transition.
+UNSPOKEN_SECONDS = 1.5
+#: Most words one scene's narration gets from the writer.
+MAX_NARRATION_WORDS = 120
+
+
+def _fill(first: str, more: list[str], used: set[str], seconds: float) -> str:
+    """``first``, followed by lines from ``more`` (filled in, in order) until it is as long as a
+    narrator speaks in a scene of ``seconds`` (less the unspoken part); no line in ``used`` is
+    said twice, and each line said is added to it."""
+    wanted = min(MAX_NARRATION_WORDS, (seconds - UNSPOKEN_SECONDS) * WORDS_PER_SECOND)
+    text = first
+    for line in more:
+        if len(text.split()) + len(line.split()) > wanted:
+            break
+        if line not in used:
+            used.add(line)
+            text = f"{text} {line}"
+    return text
+
+
 def scene_count_for(target_seconds: float) -> int:
     """How many scenes a film of ``target_seconds`` gets by default: one per ten seconds or so,
     between ``MIN_SCENES`` and ``MAX_SCENES``."""
@@ -313,15 +367,25 @@ def write_script(
     theme_text = _sentence(fit_text(" ".join(theme.split()), IDEA_IN_NARRATION))
     theme_text = theme_text or "what we share is worth more than what we keep"
     seconds = min(max(target_seconds / scene_count, MIN_SCENE_SECONDS), MAX_SCENE_SECONDS)
+    used: set[str] = set()
+    beats = _beat_indices(scene_count)
     scenes = []
-    for number, index in enumerate(_beat_indices(scene_count)):
+    for number, index in enumerate(beats):
         _, framing, shot, narration, first, last = BEATS[index]
+        if number == 0:
+            narration = rng.choice(OPENINGS)
+        elif number == len(beats) - 1:
+            narration = rng.choice(ENDINGS)
         in_scene = cast if "{cast}" in shot + narration else [cast[number % len(cast)]]
         stakes = rng.choice(vocabulary.stakes)
+        time_of_day = rng.choice(vocabulary.times)
         words = {
             "hero": in_scene[0],
-            "partner": cast[1] if len(cast) > 1 else cast[0],
+            # Alone, the hero is pulled apart from "the others", not from themselves.
+            "partner": cast[1] if len(cast) > 1 else "the others",
             "cast": _cast_phrase(in_scene),
+            "cast_capital": _capital(_cast_phrase(in_scene)),
+            "time": time_of_day,
             "idea": idea_text,
             "theme": theme_text,
             "theme_capital": _capital(theme_text),
@@ -334,13 +398,16 @@ def write_script(
         if "{partner}" in shot and len(cast) > 1:
             in_scene = [in_scene[0], cast[1]] if in_scene[0] != cast[1] else [cast[1], cast[0]]
         place = words["place"].upper()
-        time = rng.choice(vocabulary.times).upper()
+        time = time_of_day.upper()
         exterior = "EXT." if rng.random() < 0.5 else "INT."
+        # Enough narration for the scene's length: a film of mostly music reads as empty.
+        more = [line.format(**words) for line in rng.sample(MORE_LINES, len(MORE_LINES))]
+        spoken = _fill(_capital(narration.format(**words)), more, used, seconds)
         scenes.append(
             {
                 "heading": f"{exterior} {place} - {time}",
                 "shot": _capital(shot.format(**words)),
-                "narration": _capital(narration.format(**words)),
+                "narration": fit_text(spoken, 1000),
                 "first_frame": _capital(first.format(**words)),
                 "last_frame": _capital(last.format(**words)),
                 "cast": list(dict.fromkeys(in_scene)),

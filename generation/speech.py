@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 import wave
 from dataclasses import dataclass
 from functools import cache
@@ -180,6 +181,28 @@ def _espeak_languages() -> set[str]:
     except (subprocess.SubprocessError, OSError):
         return set()
     return {line.split()[1] for line in listing.splitlines()[1:] if len(line.split()) > 1}
+
+
+#: The writing systems each language's voices read (Unicode character names' first word).
+SCRIPTS = {
+    "rus": {"CYRILLIC"}, "ukr": {"CYRILLIC"}, "ell": {"GREEK"}, "ara": {"ARABIC"},
+    "heb": {"HEBREW"}, "hin": {"DEVANAGARI"}, "zho": {"CJK"},
+    "jpn": {"CJK", "HIRAGANA", "KATAKANA"}, "kor": {"HANGUL"},
+}  # fmt: skip
+
+
+def unreadable_script(text: str, voice: Voice) -> str | None:
+    """The writing system most of ``text``'s letters are in (e.g. "ARABIC") when ``voice``
+    does not read it (an English voice spells Arabic letters as noise), else None. Languages
+    not in ``SCRIPTS`` read Latin letters."""
+    scripts = [unicodedata.name(char, "").split(" ")[0] for char in text if char.isalpha()]
+    if not scripts:
+        return None
+    dominant = max(set(scripts), key=scripts.count)
+    readable = SCRIPTS.get(voice.language, {"LATIN"})
+    if dominant in readable or scripts.count(dominant) * 2 <= len(scripts):
+        return None
+    return dominant
 
 
 def find_voice(name: str) -> Voice | None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 
 from .speech import Cue
+
+#: Shortest time a cue stays up, in seconds, and the most characters a second it asks a viewer
+#: to read (BBC Subtitle Guidelines, "Timing": 160-180 words a minute, at most about 17
+#: characters a second for adults).
+MIN_CUE_SECONDS, MAX_CHARS_PER_SECOND = 1.0, 17.0
+#: Gap left before the next cue, in seconds (two frames at 24 fps), so cues do not run together.
+CUE_GAP = 2 / 24
+#: Longest pause, in seconds, across which two cues may be shown as one.
+MERGE_PAUSE = 0.5
 
 
 def _stamp(seconds: float, separator: str) -> str:
@@ -70,3 +80,41 @@ def shifted(cues: Iterable[Cue], by: float) -> list[Cue]:
         )
         for cue in cues
     ]
+
+
+def _hurried(cue: Cue) -> bool:
+    seconds = cue.end - cue.start
+    return seconds < MIN_CUE_SECONDS or len(cue.text) > MAX_CHARS_PER_SECOND * seconds
+
+
+def readable(cues: Sequence[Cue], *, max_chars: int = 84, end: float | None = None) -> list[Cue]:
+    """``cues`` (in order, seconds) made comfortable to read where the speech allows: a cue up
+    for under ``MIN_CUE_SECONDS`` or over ``MAX_CHARS_PER_SECOND`` is shown with its neighbour
+    when the two fit ``max_chars`` (two lines of 42) and are spoken at most ``MERGE_PAUSE``
+    apart (a lone "harbour." of 0.3 s joins its sentence); then each cue stays up until it has
+    been up that long and slowly enough, but never into the next cue (``CUE_GAP`` before it)
+    nor past ``end``. Starts never move: a cue still appears with its first word."""
+    merged: list[Cue] = []
+    for cue in cues:
+        if merged:
+            last = merged[-1]
+            text = f"{last.text} {cue.text}"
+            if (
+                (_hurried(last) or _hurried(cue))
+                and len(text) <= max_chars
+                and cue.start - last.end <= MERGE_PAUSE
+            ):
+                merged[-1] = Cue(text, last.start, cue.end, last.words + cue.words)
+                continue
+        merged.append(cue)
+    shown = []
+    for index, cue in enumerate(merged):
+        if index + 1 < len(merged):
+            limit = merged[index + 1].start - CUE_GAP
+        else:
+            limit = end if end is not None else cue.start + MIN_CUE_SECONDS
+        wanted = cue.start + max(MIN_CUE_SECONDS, len(cue.text) / MAX_CHARS_PER_SECOND)
+        # Whole milliseconds, rounded down: never into the gap before the next cue.
+        until = max(cue.end, math.floor(min(wanted, limit) * 1000) / 1000)
+        shown.append(Cue(cue.text, cue.start, until, cue.words))
+    return shown

@@ -96,3 +96,25 @@ def test_an_animatic_caption_in_japanese_is_drawn(tmp_path):
         images=[black], prompt="東京の夢", seed=1, width=640, height=360
     ).frame(3.0)
     assert (frame.max(axis=2) > 200).sum() > 200
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (960, 960)])
+def test_a_posters_title_stays_above_the_players_controls(tmp_path, size):
+    """At 390 px wide the title sat under the player's controls, which cover the bottom of a
+    poster; it now ends above the bottom fifth."""
+    from generation.poster import title_card
+    from tests.support import photo_path
+
+    width, height = size
+    keyframe = tmp_path / "key.jpg"
+    Image.open(photo_path("rocket.jpg")).convert("RGB").save(keyframe)
+    plain = np.asarray(title_card(keyframe, title=" ", width=width, height=height), np.int16)
+    titled = np.asarray(
+        title_card(keyframe, title="The Harbour at the End of the Map", width=width,
+                   height=height),
+        np.int16,
+    )  # fmt: skip
+    drawn = np.abs(titled - plain).max(axis=(1, 2)) > 60  # rows where the title's letters are
+    rows = np.flatnonzero(drawn)
+    assert len(rows) > height * 0.05
+    assert rows.max() < height * 0.8

@@ -16,8 +16,9 @@ def cloud_film(user, make_character, broker, worker):
     film = make_film(
         user, make_cast(make_character, user), idea="A cat finds a map.", backend="nova-reel"
     )
+    # Short narrations and plans: each scene fits one 6 s clip, which opens on an image.
+    Scene.objects.filter(film=film).update(narration="The cat finds a map.")
     run_jobs(broker, worker)
-    # Short plans: each scene's narration fits one 6 s clip, which opens on an image.
     Scene.objects.filter(film=film).update(planned_seconds=4.0)
     return film
 

@@ -153,3 +153,48 @@ def test_a_pass_that_finds_its_film_deleted_stops_quietly(user, make_character, 
     pipeline.advance(film_id=film_id, message_id="late")
     pipeline.prepare_storyboard(film_id=film_id)
     assert stored_files(f"films/{film.public_id}") == []
+
+
+def test_two_workers_preparing_one_scene_speak_it_once(user, make_character, monkeypatch, tmp_path):
+    """The storyboard's preparation and a render both spoke the same narration; Piper speaks
+    a little differently each time, so the film could play one recording with the other's
+    subtitles. One scene's step runs once at a time, and the one who waited finds it made."""
+    import threading
+
+    from django.db import connections
+
+    from generation import speech
+
+    film = make_film(user, make_cast(make_character, user), voice="piper-joe")
+    scene = film.scenes.order_by("position").first()
+    spoken = []
+    real = steps.synthesise
+
+    def counted(text, **arguments):
+        spoken.append(text)
+        return real(text, **arguments)
+
+    monkeypatch.setattr(steps, "synthesise", counted)
+    assert speech.find_voice("piper-joe")
+
+    def prepare(folder):
+        try:
+            steps.prepare_scene(Scene.objects.select_related("film").get(pk=scene.pk),
+                                workdir=folder)  # fmt: skip
+        finally:
+            connections.close_all()
+
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+    workers = [threading.Thread(target=prepare, args=(folder,)) for folder in folders]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    assert len(spoken) == 1
+    scene.refresh_from_db()
+    assert scene.narration_audio and scene.cues
+    names = {PurePosixPath(name) for name in stored_files(f"films/{film.public_id}")}
+    assert sum(1 for name in names if "narration" in name.name and name.parent.name != "pieces"
+               ) == 1  # fmt: skip

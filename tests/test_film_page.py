@@ -149,3 +149,35 @@ def test_a_characters_page_offers_a_film_with_them_as_the_cast(
     form = alice_client.get(f"{reverse('films:create')}?cast={theirs.public_id}").content.decode()
     assert "Mallory" not in form
     assert not re.search(r'<input[^>]*name="cast"[^>]*checked', form)
+
+
+def test_the_render_estimate_of_a_long_film_is_near_what_it_takes(user, make_character):
+    """A ten-minute film's storyboard said about 892 s to render; it took 252 s."""
+    film = make_film(user, make_cast(make_character, user), target_seconds=600, scene_count=12)
+    quote = services.quote_film(film=film)
+    per_second = 252 / 595
+    assert quote.seconds > 120
+    assert 0.7 < quote.render_seconds / (quote.seconds * per_second) < 1.5, quote
+
+
+def test_a_voice_that_cannot_read_the_narration_is_named_on_the_storyboard(
+    alice_client, user, make_character
+):
+    """An English voice reading Arabic text spoke 38 s of noise, and nothing said so."""
+    film = make_film(user, make_cast(make_character, user))
+    scene = film.scenes.order_by("position").first()
+    from films.models import Scene
+
+    Scene.objects.filter(pk=scene.pk).update(narration="كانت الليلة هادئة على الشاطئ.")
+    page = page_of(alice_client, film)
+    assert "Scene 1&#x27;s narration is in Arabic letters" in page
+    assert "cannot read" in page and "Scene 2&#x27;s narration" not in page
+    # A few foreign words in an English line are fine; so is Arabic for an Arabic voice.
+    Scene.objects.filter(pk=scene.pk).update(narration="She said “شكرا” and left for Zürich.")
+    assert services.quote_film(film=film).warnings == []
+    Film.objects.filter(pk=film.pk).update(voice="espeak-ar")
+    Scene.objects.filter(pk=scene.pk).update(narration="كانت الليلة هادئة على الشاطئ.")
+    film.refresh_from_db()
+    warned = services.quote_film(film=film).warnings
+    assert not any(w.startswith("Scene 1'") for w in warned)
+    assert any(w.startswith("Scene 2's narration is in Latin letters") for w in warned)

@@ -83,7 +83,35 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     assert peak <= -1.0
     vtt = stored_bytes(film.subtitles_vtt).decode()
     assert vtt.startswith("WEBVTT") and "-->" in vtt
+    # Mostly narration, and the music bed heard between lines: a film whose narration covered
+    # 14 s of 52, its music alone at -32 LUFS against speech at -15, felt empty.
+    cues = list(zip(_cue_starts(vtt), _cue_ends(vtt), strict=True))
+    assert sum(end - start for start, end in cues) > 0.5 * film.duration_seconds
+    edges = [0.0, *[t for cue in cues for t in cue], film.duration_seconds]
+    quiet = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= 1.0]
+    assert quiet, "no stretch of music alone to measure"
+    assert _loudness(video, quiet) > integrated - 12
     _assert_pieces_were_made_while_clips_rendered(film, scenes)
+
+
+def _cue_ends(vtt: str) -> list[float]:
+    return [
+        int(h) * 3600 + int(m) * 60 + float(s)
+        for h, m, s in re.findall(r"--> (\d+):(\d+):([\d.]+)", vtt)
+    ]
+
+
+def _loudness(video, spans) -> float:
+    """Integrated loudness (LUFS, EBU R128) of ``video``'s sound over ``spans`` (seconds)."""
+    parts = [f"[0:a]atrim={a:.3f}:{b:.3f},asetpts=N/SR/TB[p{i}]" for i, (a, b) in enumerate(spans)]
+    joined = "".join(f"[p{i}]" for i in range(len(spans)))
+    graph = ";".join(parts) + f";{joined}concat=n={len(spans)}:v=0:a=1,ebur128[out]"
+    log = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(video),
+         "-filter_complex", graph, "-map", "[out]", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", log)[-1])
 
 
 def _assert_pieces_were_made_while_clips_rendered(film, scenes) -> None:

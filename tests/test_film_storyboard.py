@@ -225,8 +225,11 @@ def test_a_film_renders_once_at_a_time_and_locks_its_storyboard(user, make_chara
 
 def test_a_film_over_ten_minutes_is_refused_before_anything_runs(user, make_character):
     film = make_film(user, make_cast(make_character, user), scene_count=12, target_seconds=600)
+    # Scenes are paced by their narration: long narrations make a long film.
     for scene in film.scenes.all():
-        Scene.objects.filter(pk=scene.pk).update(planned_seconds=55.0)
+        Scene.objects.filter(pk=scene.pk).update(
+            planned_seconds=55.0, narration=" ".join(["harbour"] * 130)
+        )
     quote = services.quote_film(film=film)
     assert quote.seconds > 600
     with pytest.raises(services.FilmError, match="a film lasts at most 10 minutes"):

@@ -80,3 +80,41 @@ def test_a_narration_that_looks_like_an_option_is_spoken_as_words(
                       workdir=tmp_path)  # fmt: skip
     assert 1 < cold.seconds < 6
     assert [w for w, _, _ in cold.cues[0].words] == ["-30", "degrees", "outside"]
+
+
+def test_cues_stay_up_long_enough_to_read_where_the_speech_allows():
+    """A one-word cue ("harbour.") was up for 0.3 s, and cues asked for up to 25 characters a
+    second; the BBC's guideline is at least a second and at most about 17."""
+    from generation.speech import Cue
+    from generation.subtitles import MAX_CHARS_PER_SECOND, readable
+
+    def cue(text, start, end):
+        return Cue(text, start, end, tuple((w, start, end) for w in text.split()))
+
+    shown = readable(
+        [
+            cue("They rowed out past the rocks, towards the", 0.0, 2.2),
+            cue("harbour.", 2.35, 2.65),  # a lone word, right after: shown with its sentence
+            cue("The lighthouse blinked once, twice, three times, then slowly went dark.",
+                3.5, 5.4),
+            cue("Then nothing.", 5.6, 6.1),  # too fast, but together they pass two lines
+            cue("Silence.", 9.0, 9.4),
+        ],
+        end=9.8,
+    )  # fmt: skip
+    assert [c.text for c in shown] == [
+        "They rowed out past the rocks, towards the harbour.",
+        "The lighthouse blinked once, twice, three times, then slowly went dark.",
+        "Then nothing.",
+        "Silence.",
+    ]
+    starts = [c.start for c in shown]
+    assert starts == [0.0, 3.5, 5.6, 9.0]  # every cue still appears with its first word
+    for this, after in zip(shown, shown[1:], strict=False):
+        assert this.end <= after.start - 2 / 24 + 1e-9
+    # Up long enough and slow enough, unless the next cue (or the film's end) comes first.
+    assert shown[0].end - shown[0].start >= len(shown[0].text) / MAX_CHARS_PER_SECOND
+    assert shown[1].end == pytest.approx(5.6 - 2 / 24, abs=0.001)
+    assert shown[2].end - shown[2].start >= 1.0
+    assert shown[3].end == 9.8
+    assert len(shown[0].words) == len(shown[0].text.split())

@@ -24,6 +24,11 @@
       content_filtered: Boolean(event.content_filtered),
     };
     container.dataset.status = event.status;
+    if (event.kind === "film") {
+      // The storyboard can be edited again once the film stops rendering, without a reload.
+      const storyboard = document.getElementById("storyboard");
+      if (storyboard) storyboard.dataset.filmEditable = String(!active);
+    }
     container.querySelectorAll("[data-show-if]").forEach((el) => show(el, flags[el.dataset.showIf]));
     container.querySelectorAll("[data-field]").forEach((el) => {
       switch (el.dataset.field) {

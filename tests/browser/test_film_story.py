@@ -137,8 +137,12 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     expect(page.locator(".scene-card [data-field=status]").first).to_have_text(
         re.compile("Queued|Running|Succeeded"), timeout=60_000
     )
+    # While it renders, the storyboard's edits are put away.
+    expect(page.locator("summary", has_text="Edit scene 1")).to_be_hidden()
     token = page.evaluate("window.__pageToken")
     expect(page.locator("#film video")).to_be_visible(timeout=180_000)
+    # Once it is done they come back, without a reload (they needed one).
+    expect(page.locator("summary", has_text="Edit scene 1")).to_be_visible()
     assert page.evaluate("window.__pageToken") == token, "the page reloaded"
     expect(page.locator(".scene-card [data-field=status]", has_text="Succeeded")).to_have_count(4)
     percents = page.evaluate("window.__filmPercents")

@@ -91,6 +91,7 @@ format: install-dev
 bench: install-dev browser fonts audio
 	$(BIN)/python bench/render_animatic.py
 	$(BIN)/python bench/film_assembly.py
+	$(BIN)/python bench/film_sound.py
 	$(BIN)/python bench/gpu_clip.py --tiny
 	$(BIN)/python bench/progress_latency.py
 	$(BIN)/python bench/browser_progress_latency.py

@@ -383,6 +383,21 @@ def _clip_is_fresh(scene: Scene, previous: Scene | None) -> bool:
     return current and scene.clip_key == keys.clip_key(scene, previous=previous)
 
 
+def film_chapters(*, film: Film) -> list[tuple[str, float]]:
+    """The chapters of the film's current cut, as the MP4 carries them: (title, start in
+    seconds) per scene; none while there is no cut, or while a scene has no clip yet."""
+    from .assembling import layout
+
+    scenes = list(film.scenes.order_by("position"))
+    if not film.video or not scenes or any(not s.clip_seconds for s in scenes):
+        return []
+    plan = layout(film, scenes, [s.clip_seconds or 0.0 for s in scenes])
+    return [
+        (f"{s.number}. {s.heading}", round(start, 2))
+        for s, start in zip(scenes, plan.starts_seconds, strict=False)
+    ]
+
+
 def film_has_changes(*, film: Film) -> bool:
     """Whether rendering ``film`` now would change its video: it has none yet, a scene's clip
     is stale, or the assembly's inputs (order, transitions, title, subtitles) changed."""

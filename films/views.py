@@ -142,6 +142,10 @@ def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         "genre_label": GENRES[film.genre].label if film.genre in GENRES else film.genre,
         # A failed or cancelled film offers Retry; a finished one, Render changes only when
         # something changed since.
+        "chapters": [
+            {"title": title, "start": start, "clock": f"{int(start // 60)}:{int(start % 60):02d}"}
+            for title, start in services.film_chapters(film=film)
+        ],
         "can_render": film.can_edit
         and not film.can_retry
         and (film.status != "succeeded" or services.film_has_changes(film=film)),

@@ -420,6 +420,13 @@ def join_and_mux(
             "mov_text",
             "-metadata:s:s:0",
             f"language={language}",
+            # Left to itself, the muxer timed the QuickTime chapter track at 192,000,000 a
+            # second here (video at 12288, sound at 48000, a subtitle track): a chapter over
+            # about 11 s overflowed its 32-bit duration and the whole track was dropped
+            # ("Application provided duration … is invalid"), leaving Nero's list alone.
+            # Milliseconds (what the chapters are written in) fit 24 days.
+            "-movie_timescale",
+            "1000",
             "-movflags",
             "+faststart",
             str(out),

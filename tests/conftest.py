@@ -15,7 +15,8 @@ from tests.support import PASSWORD, photo_upload, start_worker, stop_worker
 #: storage (pure generation code, files on disk, settings, the GPU pipelines' own code): they
 #: run in the embedded pass only, except a test that uses the broker or a worker.
 SAME_ON_EVERY_SETUP = {
-    "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_gpu_clips.py",
+    "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_chapters.py",
+    "test_gpu_clips.py",
     "test_gpu_keyframes.py", "test_layout.py", "test_licences.py", "test_narration.py",
     "test_settings.py", "test_static_paths.py", "test_subtitle_scripts.py",
 }  # fmt: skip

@@ -327,3 +327,105 @@ class Events:
             for event in self.received
             if all(event.get(key) == value for key, value in match.items())
         ]
+
+
+def _mp4_boxes(data: bytes, start: int, end: int):
+    """(type, content start, end) of each MP4 box between ``start`` and ``end``."""
+    import struct
+
+    position = start
+    while position + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[position : position + 8])
+        header = 8
+        if size == 1:
+            size, header = struct.unpack(">Q", data[position + 8 : position + 16])[0], 16
+        elif size == 0:
+            size = end - position
+        yield kind.decode("latin1"), position + header, position + size
+        position += size
+
+
+def _mp4_box(data: bytes, span: tuple[int, int], *path: str):
+    for name in path:
+        span = next(((s, e) for k, s, e in _mp4_boxes(data, *span) if k == name), None)
+        if span is None:
+            return None
+    return span
+
+
+def mp4_chapters(path) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    """An MP4's two chapter lists, read from its boxes as players read them: the QuickTime
+    chapter track (the text track a ``tref/chap`` box names: Apple's players, Chromium's
+    media tools) and Nero's ``udta/chpl`` list (VLC, mpv), each as (start seconds, title)."""
+    import struct
+
+    data = Path(path).read_bytes()
+    moov = _mp4_box(data, (0, len(data)), "moov")
+    tracks, chapter_ids = {}, []
+    for kind, start, end in _mp4_boxes(data, *moov):
+        if kind != "trak":
+            continue
+        tkhd = _mp4_box(data, (start, end), "tkhd")
+        offset = 12 if data[tkhd[0]] == 0 else 20
+        tracks[struct.unpack(">I", data[tkhd[0] + offset : tkhd[0] + offset + 4])[0]] = (start, end)
+        chap = _mp4_box(data, (start, end), "tref", "chap")
+        if chap:
+            chapter_ids += struct.unpack(f">{(chap[1] - chap[0]) // 4}I", data[chap[0] : chap[1]])
+    quicktime = []
+    # Every other track refers to the one chapter track.
+    for track_id in dict.fromkeys(chapter_ids):
+        if track_id not in tracks:
+            continue  # a reference to a track that was never written
+        span = tracks[track_id]
+        mdhd = _mp4_box(data, span, "mdia", "mdhd")
+        offset = 12 if data[mdhd[0]] == 0 else 20
+        scale = struct.unpack(">I", data[mdhd[0] + offset : mdhd[0] + offset + 4])[0]
+        stbl = _mp4_box(data, span, "mdia", "minf", "stbl")
+        stts = _mp4_box(data, stbl, "stts")
+        deltas = []
+        for i in range(struct.unpack(">I", data[stts[0] + 4 : stts[0] + 8])[0]):
+            count, delta = struct.unpack(">II", data[stts[0] + 8 + 8 * i : stts[0] + 16 + 8 * i])
+            deltas += [delta] * count
+        stsz = _mp4_box(data, stbl, "stsz")
+        size, count = struct.unpack(">II", data[stsz[0] + 4 : stsz[0] + 12])
+        sizes = (
+            [size] * count
+            if size
+            else list(struct.unpack(f">{count}I", data[stsz[0] + 12 : stsz[0] + 12 + 4 * count]))
+        )
+        stco = _mp4_box(data, stbl, "stco")
+        chunks = struct.unpack(
+            f">{struct.unpack('>I', data[stco[0] + 4 : stco[0] + 8])[0]}I",
+            data[stco[0] + 8 : stco[1]],
+        )
+        stsc = _mp4_box(data, stbl, "stsc")
+        runs = [
+            struct.unpack(">III", data[stsc[0] + 8 + 12 * i : stsc[0] + 20 + 12 * i])
+            for i in range(struct.unpack(">I", data[stsc[0] + 4 : stsc[0] + 8])[0])
+        ]
+        offsets = []
+        for number, chunk in enumerate(chunks, start=1):
+            per_chunk = next(run[1] for run in reversed(runs) if run[0] <= number)
+            for _ in range(per_chunk):
+                if len(offsets) < len(sizes):
+                    offsets.append(chunk)
+                    chunk += sizes[len(offsets) - 1]
+        clock = 0
+        for at, delta in zip(offsets, deltas, strict=False):
+            length = struct.unpack(">H", data[at : at + 2])[0]
+            quicktime.append((round(clock / scale, 3), data[at + 2 : at + 2 + length].decode()))
+            clock += delta
+    nero = []
+    chpl = _mp4_box(data, (0, len(data)), "moov", "udta", "chpl")
+    if chpl is not None:
+        position = chpl[0] + 8  # version and flags, four reserved bytes
+        count = data[position]
+        position += 1
+        for _ in range(count):
+            start = struct.unpack(">Q", data[position : position + 8])[0]
+            length = data[position + 8]
+            nero.append(
+                (round(start / 1e7, 3), data[position + 9 : position + 9 + length].decode())
+            )
+            position += 9 + length
+    return quicktime, nero

@@ -12,7 +12,14 @@ from films import services
 from films.models import Film
 from jobs.models import JobStatus
 from tests.films import make_cast, make_film, render_to_end
-from tests.support import Events, probe_video, run_jobs, stored_bytes, stored_files
+from tests.support import (
+    Events,
+    mp4_chapters,
+    probe_video,
+    run_jobs,
+    stored_bytes,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,6 +83,11 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     ).stderr
     source = log.split("Stream mapping")[0]
     assert len(re.findall(r"Chapter #0:\d+", source)) == len(scenes)
+    # Both chapter lists in the MP4 are the ones the film page lists.
+    listed = [(pytest.approx(start, abs=0.01), title) for title, start in
+              services.film_chapters(film=film)]  # fmt: skip
+    quicktime, nero = mp4_chapters(video)
+    assert len(listed) == len(scenes) and quicktime == listed and nero == listed
     assert "Audio: aac" in log and "Subtitle: mov_text" in log
     integrated = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", log)[-1])
     peak = float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", log)[-1])

@@ -153,6 +153,16 @@
     });
   }
 
+  // A film's chapter list: a chapter plays the film from where its scene starts.
+  document.addEventListener("click", (clicked) => {
+    const link = clicked.target.closest("[data-seek]");
+    const video = link && document.querySelector("#film video");
+    if (!video) return;
+    clicked.preventDefault();
+    video.currentTime = Number(link.dataset.seek);
+    video.play().catch(() => {});
+  });
+
   const initial = document.getElementById("dream-initial");
   if (initial) apply(JSON.parse(initial.textContent));
   connect();

@@ -200,6 +200,17 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     expect(page.locator("#film video")).to_be_visible()
     page.reload()
     expect(page.locator("#film [data-field=status]")).to_have_text("Succeeded", timeout=60_000)
+    # One chapter per scene under the player; a chapter plays the film from its scene.
+    chapters = page.get_by_role("navigation", name="Chapters").get_by_role("link")
+    expect(chapters).to_have_count(4)
+    start = float(chapters.nth(2).get_attribute("data-seek"))
+    assert start > 5
+    chapters.nth(2).click()
+    wait_for_page(
+        page,
+        f"Math.abs(document.querySelector('#film video').currentTime - {start}) < 1.5",
+        timeout=15_000,
+    )
     changed = clip_digests(page)
     assert changed[last_id] != clips[last_id]
     assert {k: v for k, v in changed.items() if k != last_id} == {

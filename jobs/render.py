@@ -12,7 +12,9 @@ from generation.registry import UnknownBackend, get_backend
 from generation.video import ClipRenderer, InvalidClipRequest, RenderCanceled, RenderError
 
 from . import kinds, ledger, lifecycle
+from .dispatch import send_next
 from .events import publish
+from .models import Job, JobStatus
 from .workdirs import work_folder
 
 logger = logging.getLogger(__name__)
@@ -55,29 +57,48 @@ def run_render(*, kind: str, job_id: int, message_id: str = "") -> None:
                     logger.info("It took %.1f %s", charge.quantity, charge.unit.replace("_", " "))
         except RenderCanceled:
             logger.info("%s was cancelled while rendering.", job.log_id)
-        except RenderError as error:
-            lifecycle.fail(job, stage=error.stage, message=error.message)
-        except InvalidClipRequest as error:
-            lifecycle.fail(job, stage="preparing", message=error.message)
-        except UnknownBackend:
-            lifecycle.fail(
-                job,
-                stage="preparing",
-                message=f"The backend “{job.backend}” is no longer available on this site.",
-            )
-        except TimeLimitExceeded:
-            lifecycle.fail(
-                job, stage=reporter.stage, message="The render took longer than allowed."
-            )
-        except FileNotFoundError:
-            lifecycle.fail(job, stage=reporter.stage, message="A reference image file is missing.")
         except Exception as error:
-            if isinstance(error, DatabaseError):
-                raise
-            logger.exception("%s failed in stage %s", job.log_id, reporter.stage)
-            lifecycle.fail(
-                job,
-                stage=reporter.stage,
-                message=f"An internal error stopped the render ({type(error).__name__}). "
-                "The operator can see the details in the logs.",
-            )
+            if isinstance(error, DatabaseError) or workdir.is_dir():
+                _fail(job, error, stage=reporter.stage)
+            else:
+                _interrupted(job)
+
+
+def _interrupted(job: Job) -> None:
+    """The attempt's work folder vanished under it: its process is stopping (at exit Python
+    removes temporary folders while a worker thread may still render; a dream resumed after a
+    restart then failed with "No such file … poster.jpg"), or something removed it. Not the
+    job's fault: put it back in the queue, where a resume, the sweeper or this worker takes it
+    up again."""
+    logger.warning("%s: its work folder vanished mid-render; queued again.", job.log_id)
+    if lifecycle.requeue(job, stage="waiting for a worker", from_statuses=(JobStatus.RUNNING,)):
+        send_next(job)
+
+
+def _fail(job: Job, error: Exception, *, stage: str) -> None:
+    """Record on ``job`` why its attempt failed in ``stage``, by what was raised (called while
+    handling ``error``); a database error is re-raised for Dramatiq to retry."""
+    if isinstance(error, RenderError):
+        lifecycle.fail(job, stage=error.stage, message=error.message)
+    elif isinstance(error, InvalidClipRequest):
+        lifecycle.fail(job, stage="preparing", message=error.message)
+    elif isinstance(error, UnknownBackend):
+        lifecycle.fail(
+            job,
+            stage="preparing",
+            message=f"The backend “{job.backend}” is no longer available on this site.",
+        )
+    elif isinstance(error, TimeLimitExceeded):
+        lifecycle.fail(job, stage=stage, message="The render took longer than allowed.")
+    elif isinstance(error, FileNotFoundError):
+        lifecycle.fail(job, stage=stage, message="A reference image file is missing.")
+    elif isinstance(error, DatabaseError):
+        raise error
+    else:
+        logger.exception("%s failed in stage %s", job.log_id, stage)
+        lifecycle.fail(
+            job,
+            stage=stage,
+            message=f"An internal error stopped the render ({type(error).__name__}). "
+            "The operator can see the details in the logs.",
+        )

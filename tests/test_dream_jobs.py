@@ -262,3 +262,31 @@ def test_a_render_goes_to_the_queue_its_backend_names(
     run_jobs(broker, worker)
     dream.refresh_from_db()
     assert (dream.status, dream.backend) == (DreamStatus.SUCCEEDED, "animatic-gpu")
+
+
+def test_a_render_whose_work_folder_vanishes_is_queued_again_not_failed(
+    user, make_character, broker, worker, monkeypatch
+):
+    """When a web process with embedded workers stops, Python removes its temporary folders at
+    exit while a worker thread may still be rendering; the render then failed ("No such file
+    … poster.jpg") and recorded it, so the dream the next process should resume stayed Failed
+    (tests/browser/test_dream_story.py's restart test failed so on a loaded machine)."""
+    import shutil
+
+    from generation.animatic import AnimaticBackend
+
+    real_render = AnimaticBackend.render
+    calls = []
+
+    def render_as_the_process_exits(self, request, *, workdir, progress):
+        calls.append(workdir)
+        if len(calls) == 1:
+            shutil.rmtree(workdir)  # what the exit's cleanup does under the running render
+        return real_render(self, request, workdir=workdir, progress=progress)
+
+    monkeypatch.setattr(AnimaticBackend, "render", render_as_the_process_exits)
+    dream = queue_dream(user, make_character(user), prompt="survives a restart")
+    run_jobs(broker, worker)
+    dream.refresh_from_db()
+    assert dream.status == DreamStatus.SUCCEEDED, dream.error
+    assert len(calls) == 2 and dream.attempts == 2

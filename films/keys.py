@@ -37,7 +37,15 @@ def keyframes_key(scene: Scene) -> str:
         film.style,
         film.aspect_ratio,
         scene.keyframe_seed,
+        # Only when so, so the keys of other scenes stay as they were.
+        *(["closes-chained"] if closes_chained(scene) else []),
     )
+
+
+def closes_chained(scene: Scene) -> bool:
+    """Whether the scene's clip opens on the previous clip's last frame (continuous cuts, not
+    the first scene), so that only its last keyframe is seen."""
+    return scene.film.chaining and scene.position > 0
 
 
 def narration_key(scene: Scene) -> str:

@@ -168,7 +168,12 @@ def make_keyframes(scene: Scene, *, workdir: Path) -> None:
             images = character.ordered_images()
             if not images:
                 raise StepError("keyframes", f"“{character.name}” has no reference photos.")
-            image = images[(scene.keyframe_seed + offset) % len(images)]
+            # A chained scene's clip opens on the previous clip's end, so its first keyframe is
+            # never seen: its last one takes the photos the first would have (where the cast
+            # is composed), or the lead could vanish from a film whose later photos are not
+            # of them.
+            photo = 0 if keys.closes_chained(scene) else offset
+            image = images[(scene.keyframe_seed + photo) % len(images)]
             portraits.append(fetch(image.image, workdir / f"{which}-{character.pk}.jpg"))
         try:
             keyframe = compose_keyframe(

@@ -263,3 +263,40 @@ def test_the_storyboard_sets_who_is_in_a_shot_from_the_films_cast_only(
     )
     assert "was not saved" in response.content.decode()
     assert set(scene.cast.all()) == {eileen, chelsea}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chained_scene_closes_on_the_cast_as_its_first_keyframe_would_show_them(
+    user, make_character, broker, worker, tmp_path
+):
+    """With continuous cuts a scene's own first keyframe is never seen, and its last one used
+    each character's next photo: Eileen's second photo is a rocket, so she vanished from the
+    film. A chained scene closes on the photos its first keyframe would have used."""
+    import numpy as np
+    from PIL import Image
+
+    from films.steps import fetch, frame_size
+    from generation.framing import compose_keyframe
+
+    film = make_film(user, make_cast(make_character, user), scene_count=4)
+    run_jobs(broker, worker)
+
+    def closing_from(scene, photo_index: int) -> np.ndarray:
+        photos = []
+        for character in list(scene.cast.all()):
+            images = character.ordered_images()
+            image = images[(scene.keyframe_seed + photo_index) % len(images)]
+            photos.append(fetch(image.image, tmp_path / f"{scene.pk}-{character.pk}.jpg"))
+        width, height = frame_size(film.aspect_ratio)
+        made = compose_keyframe(photos, framing=scene.framing, style=film.style, width=width,
+                                height=height, seed=scene.keyframe_seed + 1)  # fmt: skip
+        return np.asarray(made, dtype=np.int16)
+
+    for scene in film.scenes.order_by("position"):
+        with scene.last_keyframe.open("rb") as stored:
+            shown = np.asarray(Image.open(stored).convert("RGB"), dtype=np.int16)
+        same_as_first, next_photo = closing_from(scene, 0), closing_from(scene, 1)
+        if scene.position == 0:  # the film opens on scene 1's own first keyframe
+            assert np.abs(shown - next_photo).mean() < 4
+        else:
+            assert np.abs(shown - same_as_first).mean() < 4, scene.number

@@ -19,14 +19,14 @@ def sharpness(path: Path) -> float:
 
 
 #: Where a poster's title ends, as a share of the height from the top.
-TITLE_BOTTOM = 0.76
+TITLE_BOTTOM = 0.66
 
 
 def title_card(keyframe: Path, *, title: str, width: int, height: int) -> Image.Image:
     """``keyframe`` cover-cropped to ``width``×``height`` with ``title`` (any script) centred
     over a dark gradient, its last line ending ``TITLE_BOTTOM`` of the way down: above the
-    bottom fifth, where a player draws its controls over the poster (at 390 px wide the title
-    sat under them). An 8-bit RGB image."""
+    bottom third, where a player draws its controls over the poster (at 390 px wide they cover
+    the bottom quarter, and the title sat under them). An 8-bit RGB image."""
     with Image.open(keyframe) as image:
         canvas = ImageOps.fit(image.convert("RGB"), (width, height)).convert("RGBA")
     shade = np.linspace(0, 200, height // 2, dtype=np.float32)[:, None].repeat(width, axis=1)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .speech import SAMPLE_RATE
+from .subtitles import for_burning
 
 FPS = 24
 #: Length of a crossfade or a dip to black, in seconds.
@@ -380,6 +381,8 @@ def join_and_mux(
     if burn_subtitles:
         joined = workdir / "joined.mp4"
         run_ffmpeg([*video_input, "-c", "copy", str(joined)], step="joining the scenes")
+        burnt_srt = workdir / "burnt.srt"
+        burnt_srt.write_text(for_burning(subtitles_srt.read_text(encoding="utf-8")), "utf-8")
         size = max(14, round(height / 32))
         style = f"FontName=Noto Sans,FontSize={size},Outline=2,MarginV={round(height / 12)}"
         run_ffmpeg(
@@ -387,7 +390,7 @@ def join_and_mux(
                 "-i",
                 str(joined),
                 "-vf",
-                f"scale={width}:{height},subtitles={subtitles_srt}:original_size={width}x{height}:force_style='{style}'",
+                f"scale={width}:{height},subtitles={burnt_srt}:original_size={width}x{height}:force_style='{style}'",
                 *video_encode(),
                 str(workdir / "burnt.mp4"),
             ],  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from .speech import Cue
@@ -118,3 +119,30 @@ def readable(cues: Sequence[Cue], *, max_chars: int = 84, end: float | None = No
         until = max(cue.end, math.floor(min(wanted, limit) * 1000) / 1000)
         shown.append(Cue(cue.text, cue.start, until, cue.words))
     return shown
+
+
+#: Unicode's RIGHT-TO-LEFT MARK: a strong right-to-left character with no glyph.
+RLM = "\u200f"
+
+
+def _right_to_left(line: str) -> bool:
+    """Whether the line's first letter with a strong direction is right-to-left (Arabic,
+    Hebrew): the Unicode Bidirectional Algorithm's rule for a paragraph's direction (UAX #9,
+    P2)."""
+    for char in line:
+        direction = unicodedata.bidirectional(char)
+        if direction in ("R", "AL"):
+            return True
+        if direction == "L":
+            return False
+    return False
+
+
+def for_burning(srt: str) -> str:
+    """``srt`` (SubRip text) ready for libass to draw into the picture: each right-to-left
+    line between right-to-left marks. libass lays every line out left to right at its base, so
+    an Arabic sentence's closing full stop was drawn at its right end; the marks make the
+    punctuation at either end take the line's own direction."""
+    return "\n".join(
+        f"{RLM}{line}{RLM}" if _right_to_left(line) else line for line in srt.split("\n")
+    )

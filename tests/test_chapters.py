@@ -53,3 +53,56 @@ def test_both_chapter_lists_hold_every_scene_whatever_its_length(tmp_path, secon
     quicktime, nero = mp4_chapters(film)
     assert quicktime == expected
     assert nero == expected
+
+
+def test_burnt_in_arabic_ends_its_sentence_on_the_left(tmp_path):
+    """libass lays lines out left to right, so a burnt-in Arabic sentence's full stop was
+    drawn at its right end, where a reader of Arabic finds the start. Drawn with and without
+    the full stop, the letters of a right-to-left sentence move right to make room for it on
+    the left (the line is centred); they moved left."""
+    import numpy as np
+    from PIL import Image
+
+    from generation.subtitles import for_burning
+
+    assert for_burning("1\n00:00:00,000 --> 00:00:01,000\nHello.\n") == (
+        "1\n00:00:00,000 --> 00:00:01,000\nHello.\n"
+    )
+    ffmpeg = assembly.ffmpeg_exe()
+    piece = tmp_path / "piece.mp4"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=24",
+         "-t", "1", *assembly.video_encode(), str(piece)],
+        check=True,
+    )  # fmt: skip
+    sound = tmp_path / "sound.m4a"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
+         "-t", "1", "-c:a", "aac", str(sound)],
+        check=True,
+    )  # fmt: skip
+    chapters = tmp_path / "chapters.txt"
+    chapters.write_text(assembly.chapters_metadata(["1. SCENE"], [0, 1]), encoding="utf-8")
+
+    def drawn(text: str) -> np.ndarray:
+        subtitles = tmp_path / "s.srt"
+        subtitles.write_text(f"1\n00:00:00,000 --> 00:00:01,000\n{text}\n", encoding="utf-8")
+        film = tmp_path / "film.mp4"
+        assembly.join_and_mux(
+            pieces=[piece], audio=sound, subtitles_srt=subtitles, chapters=chapters, out=film,
+            workdir=tmp_path, burn_subtitles=True, width=640, height=360, language="ara",
+        )  # fmt: skip
+        frame = tmp_path / "frame.png"
+        subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(film), "-frames:v", "1",
+                        str(frame)], check=True)  # fmt: skip
+        pixels = np.asarray(Image.open(frame).convert("L"), dtype=np.int16)
+        return (np.abs(pixels - 128) > 60).astype(np.int16)
+
+    sentence = "كانت الليلة هادئة على الشاطئ"
+    without, with_stop = drawn(sentence), drawn(sentence + ".")
+
+    def overlap(shift: int) -> int:
+        return int((np.roll(without, shift, axis=1) * with_stop).sum())
+
+    best = max(range(-15, 16), key=overlap)
+    assert best > 0, best

@@ -62,7 +62,9 @@ run: install fonts audio
 
 # Lint, types and migrations first; then every test on the embedded default, then on the
 # production services every test whose behaviour depends on them (not those marked
-# `embedded`: see tests/conftest.py); the broker-specific tests a third time on RabbitMQ.
+# `embedded`: see tests/conftest.py), its browser tests (two web processes, workers, a sweeper
+# and chromium each) on their own, not beside other tests; the broker-specific tests a third
+# time on RabbitMQ.
 test: check test-embedded test-services
 
 # ruff (lint and format), mypy with django-stubs (strict on jobs/, generation/ and lib/), and
@@ -77,7 +79,8 @@ test-embedded: install-dev browser fonts audio
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-services: install-dev browser fonts audio
-	$(SERVICES_ENV) $(BIN)/python -m pytest $(XDIST) -m "not embedded" $(PYTEST_ARGS)
+	$(SERVICES_ENV) $(BIN)/python -m pytest $(XDIST) -m "not embedded and not browser" $(PYTEST_ARGS)
+	$(SERVICES_ENV) $(BIN)/python -m pytest -m "browser and not embedded" $(PYTEST_ARGS)
 	$(RABBITMQ_ENV) $(BIN)/python -m pytest $(XDIST) -m "broker and not embedded" $(PYTEST_ARGS)
 
 lint: install-dev

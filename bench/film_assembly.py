@@ -47,7 +47,7 @@ from generation.animatic import AnimaticBackend  # noqa: E402
 from generation.framing import compose_keyframe  # noqa: E402
 from generation.music import render_music, write_midi  # noqa: E402
 from generation.speech import find_voice, installed_voices, synthesise  # noqa: E402
-from generation.subtitles import shifted, to_srt  # noqa: E402
+from generation.subtitles import shifted, to_srt, within  # noqa: E402
 from generation.video import ClipRequest  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
@@ -91,39 +91,54 @@ def render_clip(folder: Path, index: int, seconds: float, seed: int, first: Path
 
 def assemble(
     folder: Path, clips: list[Path], narrations, music: Path | None, *, cache: dict,
-    copy: bool = True,
+    copy: bool = True, burn: bool = False,
 ):  # fmt: skip
     """Our assembly of ``clips`` (6 s each, crossfades); pieces already in ``cache`` (by clip
     and neighbours) are reused, as the film pipeline reuses stored pieces. With ``copy`` the
-    bodies are copied (the animatic's scenes are encoded for it), else encoded (a cloud clip)."""
+    bodies are copied (the animatic's scenes are encoded for it), else encoded (a cloud clip);
+    with ``burn`` each piece is encoded with its lines drawn in (burnt-in subtitles), as
+    films/assembling.py does."""
     frames = [assembly.scene_frames(6.0)] * len(clips)
     seams = [assembly.Seam("crossfade")] * (len(clips) - 1)
     starts = assembly.scene_starts(frames, seams)
+    offsets = [
+        (n.path, starts[i % len(starts)] / assembly.FPS + 0.3) for i, n in enumerate(narrations)
+    ]
+    cues = [
+        c for i, n in enumerate(narrations[: len(clips)]) for c in shifted(n.cues, offsets[i][1])
+    ]
+
+    def lines(first: int, end: int) -> str:
+        if not burn:
+            return ""
+        return to_srt(within(cues, start=first / assembly.FPS, end=end / assembly.FPS))
+
     pieces = []
     seam_jobs: list[assembly.SeamJob] = []
     body_jobs: list[assembly.BodyJob] = []
     for i, clip in enumerate(clips):
         head = seams[i - 1].frames if i else 0
         tail = seams[i].frames if i < len(seams) else 0
-        key = ("body", clip, head, tail)
+        key = ("body", clip, head, tail, burn)
         if key not in cache:
             cache[key] = folder / f"body-{len(cache)}.mp4"
-            body_jobs.append(assembly.BodyJob(clip, head, frames[i] - tail, cache[key], copy))
+            srt = lines(starts[i] + head, starts[i] + frames[i] - tail)
+            body_jobs.append(
+                assembly.BodyJob(clip, head, frames[i] - tail, cache[key], copy and not srt, srt)
+            )
         pieces.append(cache[key])
         if i < len(seams):
-            key = ("seam", clip, clips[i + 1])
+            key = ("seam", clip, clips[i + 1], burn)
             if key not in cache:
                 cache[key] = folder / f"seam-{len(cache)}.mp4"
+                srt = lines(starts[i + 1], starts[i] + frames[i])
                 seam_jobs.append(
-                    assembly.SeamJob(clip, frames[i], clips[i + 1], seams[i], cache[key])
+                    assembly.SeamJob(clip, frames[i], clips[i + 1], seams[i], cache[key], srt)
                 )
             pieces.append(cache[key])
     assembly.encode_pieces(body_jobs, seam_jobs, width=W, height=H)
     seconds = starts[-1] / assembly.FPS
     track = folder / "narration.wav"
-    offsets = [
-        (n.path, starts[i % len(starts)] / assembly.FPS + 0.3) for i, n in enumerate(narrations)
-    ]
     # As the film pipeline does, the sound is reused while narrations and timings stay.
     key = ("sound", len(clips), id(narrations), music)
     if key not in cache:
@@ -131,9 +146,6 @@ def assemble(
         assembly.narration_track(offsets[: len(clips)], seconds=seconds, out=track)
         assembly.mix_audio(narration=track, music=music, seconds=seconds, out=cache[key])
     sound = cache[key]
-    cues = [
-        c for i, n in enumerate(narrations[: len(clips)]) for c in shifted(n.cues, offsets[i][1])
-    ]
     srt = folder / "subs.srt"
     srt.write_text(to_srt(cues))
     chapters = folder / "chapters.txt"
@@ -173,6 +185,22 @@ def moviepy_assembly(folder: Path, clips: list[Path], narrations, music: Path) -
     film.write_videofile(
         str(out), fps=assembly.FPS, codec="libx264", audio_codec="aac", preset="veryfast",
         ffmpeg_params=["-crf", "20", "-pix_fmt", "yuv420p"], logger=None,
+    )  # fmt: skip
+    return out
+
+
+def burn_whole(folder: Path, film: Path, subtitles: Path) -> Path:
+    """What the assembly did before pieces were drawn with their lines: the joined film
+    re-encoded whole with its subtitles burnt in, after the last clip."""
+    out = folder / "burnt-whole.mp4"
+    burnt = folder / "burnt-whole.srt"
+    burnt.write_text(subtitles.read_text())
+    style = "FontName=Noto Sans,FontSize=22,Outline=2,MarginV=60"
+    assembly.run_ffmpeg(
+        ["-i", str(film), "-vf",
+         f"subtitles={burnt}:original_size={W}x{H}:force_style='{style}'",
+         *assembly.video_encode(), str(out)],
+        step="burning in the subtitles",
     )  # fmt: skip
     return out
 
@@ -288,6 +316,40 @@ def main() -> None:
             3,
             lambda: assemble(folder / "last", clip_paths, narrations, music, cache=dict(early)),
         )
+        # With burnt-in subtitles every piece with a line in it is encoded, the last clip's
+        # body and seam too: the wait after the last clip is measured the same way.
+        burnt_cache: dict = {}
+        (folder / "burnt").mkdir()
+        burnt, _ = timed(
+            lambda: assemble(
+                folder / "burnt", clip_paths, narrations, music, cache=burnt_cache, burn=True
+            )
+        )
+        early_burnt = {
+            key: path for key, path in burnt_cache.items() if key[0] == "sound" or last not in key
+        }
+        (folder / "burnt-last").mkdir()
+        burnt_after_last = median_of(
+            3,
+            lambda: assemble(
+                folder / "burnt-last",
+                clip_paths,
+                narrations,
+                music,
+                cache=dict(early_burnt),
+                burn=True,
+            ),
+        )
+        # Before: the pieces joined as without subtitles, then the whole film burnt.
+        whole = median_of(
+            3,
+            lambda: (
+                assemble(folder / "last", clip_paths, narrations, music, cache=dict(early)),
+                burn_whole(
+                    folder / "last", folder / "last" / "film.mp4", folder / "last" / "subs.srt"
+                ),
+            ),
+        )
         print("\n1. Ten 6 s 1280×720 scenes, crossfades, narration, ducked music")
         print(f"   ours, every piece, bodies copied (the animatic's clips): {ours:6.2f} s")
         print(f"   ours, every piece, bodies encoded (a cloud backend's clips): {encoded:6.2f} s")
@@ -299,6 +361,16 @@ def main() -> None:
             f"   ffmpeg concat, copy, no transitions: {copy:5.2f} s (these two: median of 3)  "
             f"after the last clip / copy = {after_last / copy:.1f}× (target ≤ 3×); "
             f"every piece / copy = {ours / copy:.1f}×"
+        )
+        print(
+            f"   burnt-in subtitles, every piece: {burnt:6.2f} s; after the last clip: "
+            f"{burnt_after_last:5.2f} s (median of 3) = {burnt_after_last / copy:.1f}× the copy "
+            "(target ≤ 3×)"
+        )
+        print(
+            f"   before (the whole film burnt after the join): {whole:5.2f} s after the last "
+            f"clip (median of 3) = {whole / copy:.1f}× the copy; now {burnt_after_last / whole:.2f}"
+            " of it"
         )
         if not options.skip_moviepy:
             slow, _ = timed(lambda: moviepy_assembly(folder, clip_paths, narrations, music))

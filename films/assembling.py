@@ -7,7 +7,8 @@ Pieces are made as early as their inputs are final: a body and its seams as soon
 they cut from exist, the sound as soon as every scene's length is known (the narration decides
 it). So while the clips render, the film's worker makes the rest, and once the last clip is in,
 the assembly encodes that scene's body and seam, then joins by stream copy
-(bench/film_assembly.py measures both).
+(bench/film_assembly.py measures both). Burnt-in subtitles are drawn into each piece as it is
+made, so they add no pass over the whole film after the last clip.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.core.files.storage import default_storage
 
 from generation import assembly
 from generation.speech import Cue, find_voice
-from generation.subtitles import readable, shifted, to_srt, to_vtt
+from generation.subtitles import readable, shifted, to_srt, to_vtt, within
 
 from . import keys
 from .models import Film, Scene
@@ -124,35 +125,55 @@ def make_pieces(
     found: dict[tuple[str, int], tuple[Path, str]] = {}
     bodies: list[tuple[str, assembly.BodyJob]] = []
     seams: list[tuple[str, assembly.SeamJob]] = []
-    frames, size = plan.frames, (plan.width, plan.height)
+    frames, size, starts = plan.frames, (plan.width, plan.height), plan.starts
+    # Burnt-in subtitles are drawn into each piece as it is made: a piece's key holds the
+    # cues it shows, so a piece is redone only when its own lines change.
+    cues = film_cues(scenes, plan.starts_seconds) if film.burn_subtitles else []
+
+    def burnt(first: int, end: int) -> str:
+        shown = within(cues, start=first / assembly.FPS, end=end / assembly.FPS)
+        return to_srt(shown) if shown else ""
+
     for index, scene in enumerate(scenes):
         if not ready[index]:
             continue
         head = plan.seams[index - 1].frames if index > 0 else 0
         tail = plan.seams[index].frames if index < len(plan.seams) else 0
-        # The animatic's scenes are encoded for the assembly: their bodies are copied.
-        copy = scene.clip_copyable and size == (1280, 720)
-        key = keys.piece_key("body", scene.clip_key, head, tail, frames[index], *size, copy)
+        subtitles = burnt(starts[index] + head, starts[index] + frames[index] - tail)
+        # The animatic's scenes are encoded for the assembly: their bodies are copied, unless
+        # lines are drawn into them.
+        copy = scene.clip_copyable and size == (1280, 720) and not subtitles
+        key = keys.piece_key(
+            "body", scene.clip_key, head, tail, frames[index], *size, copy,
+            *([subtitles] if subtitles else []),
+        )  # fmt: skip
         stored = _stored(film, key, workdir, ".mp4", fetch_stored=fetch_stored)
         if stored is None:
             out = workdir / f"{key}.mp4"
-            bodies.append(
-                (key, assembly.BodyJob(clip_of(index), head, frames[index] - tail, out, copy))
+            body = assembly.BodyJob(
+                clip_of(index), head, frames[index] - tail, out, copy, subtitles
             )
+            bodies.append((key, body))
             stored = (out, "")
         found[("body", index)] = stored
         if index + 1 >= len(scenes) or not ready[index + 1] or not plan.seams[index].frames:
             continue
         following = scenes[index + 1]
+        subtitles = burnt(starts[index + 1], starts[index] + frames[index])
         key = keys.piece_key(
             "seam", scene.clip_key, following.clip_key, plan.seams[index].transition,
-            frames[index], *size,
+            frames[index], *size, *([subtitles] if subtitles else []),
         )  # fmt: skip
         stored = _stored(film, key, workdir, ".mp4", fetch_stored=fetch_stored)
         if stored is None:
             out = workdir / f"{key}.mp4"
             job = assembly.SeamJob(
-                clip_of(index), frames[index], clip_of(index + 1), plan.seams[index], out
+                clip_of(index),
+                frames[index],
+                clip_of(index + 1),
+                plan.seams[index],
+                out,
+                subtitles,
             )
             seams.append((key, job))
             stored = (out, "")
@@ -273,8 +294,8 @@ def assemble(
         video = workdir / "film.mp4"
         assembly.join_and_mux(
             pieces=[path for path, _ in pieces], audio=audio, subtitles_srt=srt,
-            chapters=chapters, out=video, workdir=workdir, burn_subtitles=film.burn_subtitles,
-            width=plan.width, height=plan.height, language=voice.language if voice else "eng",
+            chapters=chapters, out=video, workdir=workdir,
+            language=voice.language if voice else "eng",
         )  # fmt: skip
     except assembly.AssemblyError as error:
         raise StepError("assembling", error.message) from error

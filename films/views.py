@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
@@ -101,6 +102,8 @@ def _scene_rows(film: Film, quote: services.Quote) -> list[dict[str, Any]]:
         rows.append(
             {
                 "scene": scene,
+                # What a message about this scene carries (``_tell``), so its card shows it.
+                "tag": str(scene.public_id),
                 "event": scene.progress_event(),
                 "seconds": quote.scene_seconds[index] if index < len(quote.scene_seconds) else None,
                 "cost": format_usd(quote.scene_costs[index])
@@ -154,17 +157,39 @@ def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
 
 
 def _act(
-    request: AuthenticatedRequest, public_id: UUID, action: Any, done: str = ""
+    request: AuthenticatedRequest,
+    public_id: UUID,
+    action: Any,
+    done: str = "",
+    *,
+    place: Scene | None = None,
 ) -> HttpResponse:
-    """Run a storyboard action; its error (or ``done``) is shown on the film page."""
+    """Run a storyboard action; its error (or ``done``) is shown on the film page, beside
+    ``place`` (a scene) when given, where the page opens: an edit keeps the user's place in a
+    long storyboard. ``action`` may return the scene to show instead (one just added)."""
     try:
-        action()
+        shown = action()
     except services.FilmError as error:
-        messages.error(request, error.message)
+        _tell(request, error.message, place=place, error=True)
     else:
+        place = shown if isinstance(shown, Scene) else place
         if done:
-            messages.info(request, done)
-    return redirect("films:detail", public_id=public_id)
+            _tell(request, done, place=place)
+    return _to_film(public_id, place=place)
+
+
+def _tell(
+    request: AuthenticatedRequest, text: str, *, place: Scene | None, error: bool = False
+) -> None:
+    # A message about one scene is shown in that scene's card (the page opens there), not at
+    # the top of the page, out of sight.
+    tags = f"for-scene {place.public_id}" if place is not None else ""
+    (messages.error if error else messages.info)(request, text, extra_tags=tags)
+
+
+def _to_film(public_id: UUID, *, place: Scene | None = None) -> HttpResponse:
+    url = reverse("films:detail", kwargs={"public_id": public_id})
+    return redirect(f"{url}#scene-{place.public_id}" if place is not None else url)
 
 
 @login_required
@@ -174,8 +199,8 @@ def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
     form = SceneForm(request.POST, film=scene.film, prefix=f"scene-{scene.public_id}")
     if not form.is_valid():
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        messages.error(request, f"Scene {scene.number} was not saved: {errors}")
-        return redirect("films:detail", public_id=public_id)
+        _tell(request, f"Scene {scene.number} was not saved: {errors}", place=scene, error=True)
+        return _to_film(public_id, place=scene)
     return _act(
         request,
         public_id,
@@ -183,6 +208,7 @@ def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
             scene=scene, **{**form.cleaned_data, "cast": list(form.cleaned_data["cast"])}
         ),
         f"Scene {scene.number} saved.",
+        place=scene,
     )
 
 
@@ -192,21 +218,30 @@ def scene_move(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -
     scene = _owned_scene(request, public_id, scene_id)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
-        messages.error(request, "Move a scene “up” or “down”.")
-        return redirect("films:detail", public_id=public_id)
-    return _act(request, public_id, lambda: services.move_scene(scene=scene, offset=offset))
+        _tell(request, "Move a scene “up” or “down”.", place=scene, error=True)
+        return _to_film(public_id, place=scene)
+    return _act(
+        request, public_id, lambda: services.move_scene(scene=scene, offset=offset), place=scene
+    )
 
 
 @login_required
 @require_POST
 def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     scene = _owned_scene(request, public_id, scene_id)
-    return _act(
-        request,
-        public_id,
-        lambda: services.delete_scene(scene=scene),
-        f"Scene {scene.number} deleted.",
+    # The page opens where the scene was: at the one before it (or after, for the first).
+    neighbours = scene.film.scenes.exclude(pk=scene.pk)
+    near = (
+        neighbours.filter(position__lt=scene.position).order_by("-position").first()
+        or neighbours.order_by("position").first()
     )
+    try:
+        services.delete_scene(scene=scene)
+    except services.FilmError as error:
+        _tell(request, error.message, place=scene, error=True)
+        return _to_film(public_id, place=scene)
+    _tell(request, f"Scene {scene.number} deleted.", place=near)
+    return _to_film(public_id, place=near)
 
 
 @login_required
@@ -217,7 +252,9 @@ def scene_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     if request.POST.get("after"):
         after = _owned_scene(request, public_id, _uuid_or_404(request.POST["after"]))
     done = f"Scene added after scene {after.number}." if after else "Scene added at the end."
-    return _act(request, public_id, lambda: services.add_scene(film=film, after=after), done)
+    return _act(
+        request, public_id, lambda: services.add_scene(film=film, after=after), done, place=after
+    )
 
 
 def _uuid_or_404(value: str) -> UUID:
@@ -231,7 +268,7 @@ def _uuid_or_404(value: str) -> UUID:
 @require_POST
 def scene_reroll(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     scene = _owned_scene(request, public_id, scene_id)
-    return _act(request, public_id, lambda: services.reroll_keyframes(scene=scene))
+    return _act(request, public_id, lambda: services.reroll_keyframes(scene=scene), place=scene)
 
 
 @login_required
@@ -243,6 +280,7 @@ def scene_rerender(request: AuthenticatedRequest, public_id: UUID, scene_id: UUI
         public_id,
         lambda: services.rerender_scene(scene=scene),
         f"Scene {scene.number} is being rendered again.",
+        place=scene,
     )
 
 

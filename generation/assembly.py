@@ -1,7 +1,8 @@
 """Assembling a film with ffmpeg: each scene's body encoded once, transitions encoded only at
 the seams, the pieces joined by the concat demuxer with stream copy, then the narration (with
 its music bed ducked under it, loudness-normalised), the subtitles (``mov_text``) and one
-chapter per scene muxed in. H.264 yuv420p, AAC, ``+faststart``.
+chapter per scene muxed in. H.264 yuv420p, AAC, ``+faststart``. Burnt-in subtitles are drawn
+into each piece as it is encoded, so they cost no pass over the whole film at the end.
 
 A film of scenes with lengths L (frames) joined by transitions of T frames lasts
 ``sum(L) - T * (seams that are not cuts)``. Every piece is encoded with the same settings, so
@@ -133,9 +134,35 @@ def _read_only(frames: int) -> list[str]:
     return ["-t", f"{(frames + 1) / FPS:.6f}"]
 
 
-def encode_body(*, clip: Path, first: int, end: int, out: Path, width: int, height: int) -> None:
+def _burn_filter(subtitles: Path, *, width: int, height: int) -> str:
+    """The ffmpeg filter that draws the cues of ``subtitles`` (SubRip, written by
+    ``_write_burnt``) into a ``width``×``height`` picture: libass takes each script's letters
+    from the Noto fonts that fontconfig finds, sized to the picture's height."""
+    size = max(14, round(height / 32))
+    style = f"FontName=Noto Sans,FontSize={size},Outline=2,MarginV={round(height / 12)}"
+    return f"subtitles={subtitles}:original_size={width}x{height}:force_style='{style}'"
+
+
+def _write_burnt(srt: str, out: Path) -> Path:
+    """Write ``srt`` (SubRip text) beside ``out`` ready for ``_burn_filter`` (right-to-left
+    lines marked, ``subtitles.for_burning``); returns the file's path. The user's words go in
+    this file, never into the filter string."""
+    path = out.with_name(f"{out.stem}-burnt.srt")
+    path.write_text(for_burning(srt), encoding="utf-8")
+    return path
+
+
+def _burnt(srt: str, out: Path, *, width: int, height: int) -> str:
+    return f",{_burn_filter(_write_burnt(srt, out), width=width, height=height)}" if srt else ""
+
+
+def encode_body(
+    *, clip: Path, first: int, end: int, out: Path, width: int, height: int, subtitles: str = ""
+) -> None:
     """Encode frames ``first`` up to (not including) ``end`` of ``clip`` to ``out`` (MP4),
-    ``width``×``height`` at ``FPS``, letterboxed when the clip's shape differs."""
+    ``width``×``height`` at ``FPS``, letterboxed when the clip's shape differs, with
+    ``subtitles`` (SubRip on the piece's own clock, from 0) drawn in when given."""
+    burn = _burnt(subtitles, out, width=width, height=height)
     run_ffmpeg(
         [
             *_seek(first),
@@ -143,7 +170,7 @@ def encode_body(*, clip: Path, first: int, end: int, out: Path, width: int, heig
             "-i",
             str(clip),
             "-vf",
-            f"{_normalise(width, height)},trim=end_frame={end - first},setpts=PTS-STARTPTS",
+            f"{_normalise(width, height)},trim=end_frame={end - first},setpts=PTS-STARTPTS{burn}",
             *video_encode(),
             str(out),
         ],  # fmt: skip
@@ -178,34 +205,38 @@ def copy_body(*, clip: Path, first: int, end: int, out: Path) -> None:
 @dataclass(frozen=True)
 class SeamJob:
     """One transition to encode: from the last ``seam.frames`` frames of ``outgoing`` (a clip
-    of ``outgoing_frames`` frames) into the first ``seam.frames`` of ``incoming``, to ``out``."""
+    of ``outgoing_frames`` frames) into the first ``seam.frames`` of ``incoming``, to ``out``,
+    with ``subtitles`` (SubRip on the transition's clock) drawn in when given."""
 
     outgoing: Path
     outgoing_frames: int
     incoming: Path
     seam: Seam
     out: Path
+    subtitles: str = ""
 
 
 @dataclass(frozen=True)
 class BodyJob:
     """One scene's body: frames ``first`` up to ``end`` of ``clip`` to ``out``, copied when
-    ``copy`` (a clip encoded for the assembly) or else encoded."""
+    ``copy`` (a clip encoded for the assembly) or else encoded, with ``subtitles`` (SubRip on
+    the body's clock) drawn in when given (which needs encoding: not with ``copy``)."""
 
     clip: Path
     first: int
     end: int
     out: Path
     copy: bool
+    subtitles: str = ""
 
 
 def encode_pieces(
     bodies: Sequence[BodyJob], seams: Sequence[SeamJob], *, width: int, height: int
 ) -> None:
-    """Make every body and transition in ``bodies`` and ``seams``. Where every body is a
-    copy (no encoder, a few MB), the transitions are encoded in a second thread meanwhile, so
-    both cores work; bodies that must be encoded go one after the other, so at most one x264
-    encoder set runs and memory stays that of one process."""
+    """Make every body and transition in ``bodies`` and ``seams``: the bodies one after the
+    other, the transitions meanwhile in a second thread, so both cores work (once the last
+    clip is in, its body and its seam are encoded side by side). At most two ffmpeg processes
+    run: one body's encoder and one batch of transitions (``SEAMS_PER_PROCESS``)."""
 
     def make_bodies() -> None:
         for body in bodies:
@@ -214,16 +245,12 @@ def encode_pieces(
             else:
                 encode_body(
                     clip=body.clip, first=body.first, end=body.end, out=body.out,
-                    width=width, height=height,
+                    width=width, height=height, subtitles=body.subtitles,
                 )  # fmt: skip
 
-    if not all(body.copy for body in bodies):
-        make_bodies()
-        encode_seams(seams, width=width, height=height)
-        return
     with ThreadPoolExecutor(max_workers=1) as pool:
         transitions = pool.submit(encode_seams, seams, width=width, height=height)
-        # Should a copy fail, leaving the block still waits for the transitions' process.
+        # Should a body fail, leaving the block still waits for the transitions' process.
         make_bodies()
         transitions.result()
 
@@ -252,7 +279,8 @@ def encode_seams(jobs: Sequence[SeamJob], *, width: int, height: int) -> None:
                 f"[{a}:v]{norm},trim=end_frame={frames},setpts=PTS-STARTPTS[a{index}];"
                 f"[{b}:v]{norm},trim=end_frame={frames},setpts=PTS-STARTPTS[b{index}];"
                 f"[a{index}][b{index}]xfade=transition={effect}:"
-                f"duration={frames / FPS:.6f}:offset=0,trim=end_frame={frames}[v{index}]"
+                f"duration={frames / FPS:.6f}:offset=0,trim=end_frame={frames}"
+                f"{_burnt(job.subtitles, job.out, width=width, height=height)}[v{index}]"
             )
             outputs += ["-map", f"[v{index}]", *video_encode(), str(job.out)]
         run_ffmpeg(
@@ -366,40 +394,22 @@ def chapters_metadata(titles: Sequence[str], starts_seconds: Sequence[float]) ->
 
 def join_and_mux(
     *, pieces: Sequence[Path], audio: Path, subtitles_srt: Path, chapters: Path, out: Path,
-    workdir: Path, burn_subtitles: bool = False, width: int = 1280, height: int = 720,
-    language: str = "eng",
+    workdir: Path, language: str = "eng",
 ) -> None:  # fmt: skip
-    """Join ``pieces`` (MP4s from ``encode_body``, ``copy_body`` and ``encode_seams``) by
-    stream copy, add ``audio``, the subtitles as a ``mov_text`` track in ``language`` (ISO
-    639-2) (and, with ``burn_subtitles``, drawn into the picture, which re-encodes it; libass
-    takes each script's letters from the Noto fonts that fontconfig finds), and the chapters;
-    ``moov`` first (``+faststart``)."""
+    """Join ``pieces`` (MP4s from ``encode_body``, ``copy_body`` and ``encode_seams``, with any
+    burnt-in subtitles already drawn into them) by stream copy, add ``audio``, the subtitles as
+    a ``mov_text`` track in ``language`` (ISO 639-2), and the chapters; ``moov`` first
+    (``+faststart``)."""
     listing = workdir / "pieces.txt"
     listing.write_text("".join(f"file '{piece.resolve()}'\n" for piece in pieces))
-    video_input = ["-f", "concat", "-safe", "0", "-i", str(listing)]
-    video_codec = ["-c:v", "copy"]
-    if burn_subtitles:
-        joined = workdir / "joined.mp4"
-        run_ffmpeg([*video_input, "-c", "copy", str(joined)], step="joining the scenes")
-        burnt_srt = workdir / "burnt.srt"
-        burnt_srt.write_text(for_burning(subtitles_srt.read_text(encoding="utf-8")), "utf-8")
-        size = max(14, round(height / 32))
-        style = f"FontName=Noto Sans,FontSize={size},Outline=2,MarginV={round(height / 12)}"
-        run_ffmpeg(
-            [
-                "-i",
-                str(joined),
-                "-vf",
-                f"scale={width}:{height},subtitles={burnt_srt}:original_size={width}x{height}:force_style='{style}'",
-                *video_encode(),
-                str(workdir / "burnt.mp4"),
-            ],  # fmt: skip
-            step="burning in the subtitles",
-        )
-        video_input = ["-i", str(workdir / "burnt.mp4")]
     run_ffmpeg(
         [
-            *video_input,
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
             "-i",
             str(audio),
             "-i",
@@ -416,7 +426,8 @@ def join_and_mux(
             "2:s",
             "-map_chapters",
             "3",
-            *video_codec,
+            "-c:v",
+            "copy",
             "-c:a",
             "copy",
             "-c:s",

@@ -83,6 +83,26 @@ def shifted(cues: Iterable[Cue], by: float) -> list[Cue]:
     ]
 
 
+def within(cues: Iterable[Cue], *, start: float, end: float) -> list[Cue]:
+    """The part of ``cues`` (on the film's clock, seconds) shown from ``start`` up to ``end``,
+    on a clock that starts at ``start``: a cue that runs over either edge is cut there. The
+    subtitles of one piece of the film (a scene's body or a transition)."""
+    length = end - start
+    inside = []
+    for cue in cues:
+        if cue.end <= start or cue.start >= end:
+            continue
+        inside.append(
+            Cue(
+                cue.text,
+                round(max(0.0, cue.start - start), 3),
+                round(min(length, cue.end - start), 3),
+                tuple((w, round(s - start, 3), round(e - start, 3)) for w, s, e in cue.words),
+            )
+        )
+    return inside
+
+
 def _hurried(cue: Cue) -> bool:
     seconds = cue.end - cue.start
     return seconds < MIN_CUE_SECONDS or len(cue.text) > MAX_CHARS_PER_SECOND * seconds

@@ -17,7 +17,8 @@ from tests.support import PASSWORD, photo_upload, start_worker, stop_worker
 SAME_ON_EVERY_SETUP = {
     "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_chapters.py",
     "test_gpu_clips.py",
-    "test_gpu_keyframes.py", "test_layout.py", "test_licences.py", "test_narration.py",
+    "test_gpu_keyframes.py", "test_layout.py", "test_licences.py", "test_looks.py",
+    "test_narration.py",
     "test_settings.py", "test_static_paths.py", "test_subtitle_scripts.py",
 }  # fmt: skip
 

@@ -47,7 +47,7 @@ def test_both_chapter_lists_hold_every_scene_whatever_its_length(tmp_path, secon
     film = tmp_path / "film.mp4"
     assembly.join_and_mux(
         pieces=pieces, audio=sound, subtitles_srt=subtitles, chapters=chapters, out=film,
-        workdir=tmp_path, width=320, height=180,
+        workdir=tmp_path,
     )  # fmt: skip
     expected = [(float(i * seconds), title) for i, title in enumerate(titles)]
     quicktime, nero = mp4_chapters(film)
@@ -75,22 +75,12 @@ def test_burnt_in_arabic_ends_its_sentence_on_the_left(tmp_path):
          "-t", "1", *assembly.video_encode(), str(piece)],
         check=True,
     )  # fmt: skip
-    sound = tmp_path / "sound.m4a"
-    subprocess.run(
-        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
-         "-t", "1", "-c:a", "aac", str(sound)],
-        check=True,
-    )  # fmt: skip
-    chapters = tmp_path / "chapters.txt"
-    chapters.write_text(assembly.chapters_metadata(["1. SCENE"], [0, 1]), encoding="utf-8")
 
     def drawn(text: str) -> np.ndarray:
-        subtitles = tmp_path / "s.srt"
-        subtitles.write_text(f"1\n00:00:00,000 --> 00:00:01,000\n{text}\n", encoding="utf-8")
         film = tmp_path / "film.mp4"
-        assembly.join_and_mux(
-            pieces=[piece], audio=sound, subtitles_srt=subtitles, chapters=chapters, out=film,
-            workdir=tmp_path, burn_subtitles=True, width=640, height=360, language="ara",
+        assembly.encode_body(
+            clip=piece, first=0, end=assembly.FPS, out=film, width=640, height=360,
+            subtitles=f"1\n00:00:00,000 --> 00:00:01,000\n{text}\n",
         )  # fmt: skip
         frame = tmp_path / "frame.png"
         subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(film), "-frames:v", "1",

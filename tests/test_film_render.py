@@ -106,6 +106,52 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     _assert_pieces_were_made_while_clips_rendered(film, scenes)
 
 
+@pytest.mark.embedded  # frames compared, the same on every set-up
+def test_burnt_in_subtitles_are_drawn_into_each_piece_while_clips_render(
+    user, make_character, broker, worker, tmp_path
+):
+    """Burnt-in subtitles re-encoded the whole film after the last clip (20 of 56 s at
+    "joining the scenes"). Each piece is drawn with its own lines as it is made, so the first
+    scene's body stored while the second clip rendered already shows its lines, and the film
+    is those pieces joined: the lines where they are spoken, the picture untouched above."""
+    import numpy as np
+    from django.core.files.storage import default_storage
+
+    film = make_film(user, make_cast(make_character, user), scene_count=3, target_seconds=30,
+                     burn_subtitles=True, music_mood="none")  # fmt: skip
+    film = render_to_end(film, broker, worker)
+    scenes = list(film.scenes.order_by("position"))
+    video = tmp_path / "film.mp4"
+    video.write_bytes(stored_bytes(film.video))
+    first_clip = tmp_path / "first.mp4"
+    first_clip.write_bytes(stored_bytes(scenes[0].clip))
+    starts = _cue_starts(stored_bytes(film.subtitles_vtt).decode())
+    middle = round((starts[0] + 0.4) * 24)  # a frame of the first scene with a line up
+    first_body = round(scenes[0].clip_seconds * 24) - 12
+    assert middle < first_body
+
+    def rows(frame: bytes) -> "np.ndarray":
+        return np.frombuffer(frame, dtype=np.uint8).reshape(720, 1280, 3).astype(int)
+
+    clip_frame = rows(_raw_frame(first_clip, middle))
+    drawn = np.abs(rows(_raw_frame(video, middle)) - clip_frame).max(axis=2) > 60
+    # The line is drawn in the lower part of the picture, and nothing else changed.
+    assert drawn[540:].sum() > 1000 and drawn[:400].sum() == 0
+
+    last_clip = Path(default_storage.path(scenes[-1].clip.name)).stat().st_mtime_ns
+    early = [
+        Path(default_storage.path(str(name)))
+        for name in stored_files(f"films/{film.public_id}/pieces")
+        if name.suffix == ".mp4"
+        and Path(default_storage.path(str(name))).stat().st_mtime_ns < last_clip
+    ]
+    body = next(path for path in early if probe_video(path).frames == first_body)
+    in_piece = np.abs(rows(_raw_frame(body, middle)) - clip_frame).max(axis=2) > 60
+    assert in_piece[540:].sum() > 1000
+    # The join copied the pieces: the film's frame is the piece's, bit for bit.
+    assert _raw_frame(body, middle) == _raw_frame(video, middle)
+
+
 def _cue_ends(vtt: str) -> list[float]:
     return [
         int(h) * 3600 + int(m) * 60 + float(s)

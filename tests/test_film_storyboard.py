@@ -182,6 +182,62 @@ def test_a_chained_scene_says_its_clip_opens_where_the_last_one_ends(
     assert notes == ([False, True, True] if chaining else [False, False, False])
 
 
+def test_an_edit_brings_the_page_back_to_the_scene_it_changed(alice_client, user, make_character):
+    """Each edit reloaded the storyboard at its top, its message there too: in a long film the
+    user lost their place. The page now opens at the scene, its message in the scene's card."""
+    import re
+
+    film = make_film(user, make_cast(make_character, user), scene_count=5)
+    first, second, third, fourth, fifth = film.scenes.order_by("position")
+    detail = reverse("films:detail", args=[film.public_id])
+
+    def card(page: str, scene: Scene) -> str:
+        found = re.search(
+            rf'<li class="scene-card" id="scene-{scene.public_id}".*?</li>', page, re.S
+        )
+        assert found, scene.number
+        return found.group(0)
+
+    moved = alice_client.post(
+        reverse("films:scene_move", args=[film.public_id, fourth.public_id]), {"direction": "up"}
+    )
+    assert moved.url == f"{detail}#scene-{fourth.public_id}"
+    refused = alice_client.post(
+        reverse("films:scene_move", args=[film.public_id, fourth.public_id]),
+        {"direction": "sideways"},
+    )
+    assert refused.url == f"{detail}#scene-{fourth.public_id}"
+    page = alice_client.get(detail).content.decode()
+    assert "Move a scene “up” or “down”." in card(page, fourth)
+    assert page.count("Move a scene “up” or “down”.") == 1
+    assert '<section class="messages"></section>' in page
+
+    data = {f"scene-{fifth.public_id}-{k}": v for k, v in {
+        "heading": "EXT. PIER - NIGHT", "shot": fifth.shot, "narration": "The pier was empty.",
+        "first_frame_text": fifth.first_frame_text, "last_frame_text": fifth.last_frame_text,
+        "framing": fifth.framing, "transition": fifth.transition,
+        "cast": [c.public_id for c in fifth.cast.all()],
+    }.items()}  # fmt: skip
+    saved = alice_client.post(
+        reverse("films:scene_update", args=[film.public_id, fifth.public_id]), data
+    )
+    assert saved.url == f"{detail}#scene-{fifth.public_id}"
+    page = alice_client.get(detail).content.decode()
+    assert "Scene 5 saved." in card(page, fifth) and page.count("Scene 5 saved.") == 1
+
+    added = alice_client.post(
+        reverse("films:scene_add", args=[film.public_id]), {"after": second.public_id}
+    )
+    new = film.scenes.get(position=2)
+    assert new.heading == "NEW SCENE" and added.url == f"{detail}#scene-{new.public_id}"
+    assert "Scene added after scene 2." in card(alice_client.get(detail).content.decode(), new)
+
+    deleted = alice_client.post(reverse("films:scene_delete", args=[film.public_id, new.public_id]))
+    # Back where it was: at the scene before it.
+    assert deleted.url == f"{detail}#scene-{second.public_id}"
+    assert "Scene 3 deleted." in card(alice_client.get(detail).content.decode(), second)
+
+
 @pytest.mark.parametrize(
     ("narration", "message"),
     [

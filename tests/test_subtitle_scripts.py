@@ -75,6 +75,11 @@ def test_burnt_in_subtitles_draw_every_script(tmp_path: Path):
         for index, lines in enumerate(SCRIPTS.values())
         for half, line in enumerate(lines)
     ]
+    burnt = tmp_path / "burnt.mp4"
+    assembly.encode_body(
+        clip=piece, first=0, end=seconds * assembly.FPS, out=burnt, width=640, height=360,
+        subtitles=to_srt(cues),
+    )  # fmt: skip
     srt = tmp_path / "subtitles.srt"
     srt.write_text(to_srt(cues), encoding="utf-8")
     chapters = tmp_path / "chapters.txt"
@@ -87,8 +92,8 @@ def test_burnt_in_subtitles_draw_every_script(tmp_path: Path):
     )  # fmt: skip
     film = tmp_path / "film.mp4"
     assembly.join_and_mux(
-        pieces=[piece], audio=sound, subtitles_srt=srt, chapters=chapters, out=film,
-        workdir=tmp_path, burn_subtitles=True, width=640, height=360, language="jpn",
+        pieces=[burnt], audio=sound, subtitles_srt=srt, chapters=chapters, out=film,
+        workdir=tmp_path, language="jpn",
     )  # fmt: skip
     blank = _frame(piece, 0.5)
     for index, script in enumerate(SCRIPTS):

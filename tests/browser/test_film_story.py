@@ -94,9 +94,13 @@ def test_a_new_user_storyboards_renders_plays_and_fixes_a_film(page: Page, porta
     expect(page.locator(".scene-narration").first).to_contain_text("the cat agreed")
 
     before = headings(page)
+    moved = page.locator(".scene-card").nth(1).get_attribute("data-job-id")
     page.get_by_role("button", name="Move scene 2 later").click()
     after = headings(page)
     assert after[1:3] == [before[2], before[1]]
+    # The page comes back at the scene that moved, not at its top.
+    expect(page.locator(f"#scene-{moved}")).to_be_in_viewport()
+    assert page.evaluate("window.scrollY") > 0
 
     # Deleting a scene asks once more.
     page.locator(".scene-card").nth(3).locator("summary", has_text="Delete").click()

@@ -245,6 +245,62 @@ MORE_LINES: tuple[str, ...] = (
     "Small things were suddenly important.",
     "{hero} remembered a promise.",
     "The {place} kept its secrets a little longer.",
+    "{hero} listened, and the {place} seemed to listen back.",
+    "It was a {mood} {time}, the kind people remember.",
+    "{partner} said nothing, which said enough.",
+    "A bird crossed the sky and was gone.",
+    "Later, {hero} would say this was where it really started.",
+    "The air smelled of dust and something sweeter.",
+    "{hero} tried to speak, and found no words.",
+    "Far off, someone was laughing.",
+    "Each choice seemed small, and none of them was.",
+    "{hero} checked, twice, that it was real.",
+    "Hands steady now. Heart, not quite.",
+    "There is a silence that comes before every beginning.",
+    "The {place} looked smaller than it had in memory.",
+    "Not everything lost stays lost.",
+    "{hero} thought of home, and then of {stakes}.",
+    "The clock on the wall had stopped long ago.",
+    "Shadows stretched across the {place}.",
+    "It felt like the world was waiting for an answer.",
+    "{partner} would have known what to do.",
+    "One more step. Then another.",
+    "The answer had been there all along, in plain sight.",
+    "For once, {hero} let someone else lead.",
+    "Voices drifted in from somewhere near.",
+    "Nothing about the {place} was quite as it seemed.",
+    "{hero} smiled, for the first time in a long while.",
+    "The {time} light made everything look possible.",
+    "Some doors only open from one side.",
+    "It would take courage, and a little luck.",
+    "{hero} made a quiet promise to {partner}.",
+    "The road behind them had already disappeared.",
+    "What had been a rumour was now a fact.",
+    "The {place} was full of small, ordinary sounds.",
+    "{hero} held on, and did not let go.",
+    "Hope is a stubborn thing.",
+    "Even the {place} seemed to lean in closer.",
+    "The plan was simple. Nothing else was.",
+    "{partner} pointed to something at the edge of the {place}.",
+    "Everything they needed was already with them.",
+    "It was later than anyone thought.",
+    "{hero} wrote it down, so it would not be forgotten.",
+    "Rain began, softly at first.",
+    "{hero} knew the way, or hoped so.",
+    "Somewhere a bell rang the hour.",
+    "The {place} had seen stranger things, but not many.",
+    "Every story needs a moment like this one.",
+    "{partner} laughed, and the tension broke.",
+    "No one had asked for any of this.",
+    "The map, if it was a map, was only the start.",
+    "{hero} breathed in, and stepped forward.",
+    "Old habits fell away, one by one.",
+    "A light came on in a window across the {place}.",
+    "Nobody spoke for a long time.",
+    "It was the smallest detail that mattered most.",
+    "{hero} would not give up on {stakes}, not now.",
+    "The {time} turned colder.",
+    "Whatever happened next, they would face it together.",
 )
 #: First and last lines of a film, one of each chosen by the seed.
 OPENINGS = (
@@ -265,17 +321,26 @@ UNSPOKEN_SECONDS = 1.5
 MAX_NARRATION_WORDS = 120
 
 
-def _fill(first: str, more: list[str], used: set[str], seconds: float) -> str:
-    """``first``, followed by lines from ``more`` (filled in, in order) until it is as long as a
-    narrator speaks in a scene of ``seconds`` (less the unspoken part); no line in ``used`` is
-    said twice, and each line said is added to it."""
+#: Most times one line of ``MORE_LINES`` is said in a film, each time filled differently
+#: (another character, another place).
+LINE_REPEATS = 3
+
+
+def _fill(
+    first: str, more: list[tuple[str, str]], used: dict[str, set[str]], seconds: float
+) -> str:
+    """``first``, followed by lines from ``more`` ((template, line filled in) pairs, in order)
+    until it is as long as a narrator speaks in a scene of ``seconds`` (less the unspoken part).
+    ``used`` maps each template said so far to its lines: no line is said twice and no template
+    more than ``LINE_REPEATS`` times; each line said is added to it."""
     wanted = min(MAX_NARRATION_WORDS, (seconds - UNSPOKEN_SECONDS) * WORDS_PER_SECOND)
     text = first
-    for line in more:
+    for template, line in more:
         if len(text.split()) + len(line.split()) > wanted:
-            break
-        if line not in used:
-            used.add(line)
+            continue  # a shorter line may still fit
+        said = used.setdefault(template, set())
+        if line not in said and len(said) < LINE_REPEATS:
+            said.add(line)
             text = f"{text} {line}"
     return text
 
@@ -297,13 +362,59 @@ def _beat_indices(count: int) -> list[int]:
     return sorted({0, 1, last} | picked)
 
 
+#: Words a typed sentence may start with that are lower-case inside another sentence; any
+#: other first word (a name: "Eileen finds a map") keeps its capital.
+LOWER_CASE_OPENERS = frozenset((
+    "a", "an", "the", "my", "our", "your", "his", "her", "their", "its", "this", "that",
+    "these", "those", "one", "two", "three", "some", "every", "each", "when", "after", "before",
+    "while", "once", "in", "on", "at", "during", "as", "if", "someone", "something", "somebody",
+    "nobody", "nothing", "no", "all", "there", "it", "they", "we", "he", "she",
+))  # fmt: skip
+
+
 def _sentence(text: str) -> str:
-    """``text`` without its closing punctuation and with a lower-case start (most ideas are
-    typed as a sentence), so it reads inside another sentence."""
+    """``text`` without its closing punctuation, so it reads inside another sentence: its
+    first word lower-case when it is a common opener (``LOWER_CASE_OPENERS``), so "A pilot
+    finds a map" reads "until a pilot finds a map", and "Eileen finds a map" keeps her name."""
     text = " ".join(text.split()).rstrip(".!?…;, ")
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+    first = text.split(" ", 1)[0] if text else ""
+    # "NASA" stays as it is; "A" is the article.
+    if first.lower() in LOWER_CASE_OPENERS and (first == "A" or not first.isupper()):
         text = text[0].lower() + text[1:]
     return text
+
+
+#: Words after which an idea names a place ("to a lost harbour", "in the old town").
+_PLACE_PREPOSITIONS = (
+    r"(?:at|in|inside|into|to|towards|near|on|under|across|through|from|beyond|behind)"
+)
+#: "in a" and "on a" name a thing more often than a place ("a message in a bottle").
+#: Words that end a place's name ("the harbour where ...", "the town and ...").
+_PLACE_STOPS = frozenset((
+    "and", "or", "but", "where", "when", "while", "who", "which", "that", "with", "without",
+    "to", "of", "for", "as", "by", "before", "after", "until", "because", "if", "then", "is",
+    "was", "are", "were", "finds", "find", "follow", "follows",
+))  # fmt: skip
+
+
+def places_in(idea: str, *, limit: int = 3) -> list[str]:
+    """Up to ``limit`` places the idea names, in its order, lower-case: the one to three words
+    after a preposition and an article ("a map to a lost harbour in the old town" → ["lost
+    harbour", "old town"]). A place of one word must be a noun-like word of four letters or
+    more; none found gives []."""
+    found: list[str] = []
+    stops = _PLACE_STOPS | set(_PLACE_PREPOSITIONS.strip("(?:)").split("|"))
+    found_at = rf"\b(?:{_PLACE_PREPOSITIONS}\s+the|(?!in\b|on\b){_PLACE_PREPOSITIONS}\s+an?)\s+"
+    for match in re.finditer(found_at, idea, re.IGNORECASE):
+        words = []
+        for word in re.findall(r"[^\W\d_][\w'-]*|\S", idea[match.end() :])[:3]:
+            if word.lower() in stops or not word[0].isalpha():
+                break
+            words.append(word.lower())
+        place = " ".join(words)
+        if place and (len(words) > 1 or len(place) >= 4) and place not in found:
+            found.append(place)
+    return found[:limit]
 
 
 #: Longest the idea may run inside a scene's narration, in characters: a sentence or two, so a
@@ -333,6 +444,15 @@ def _cast_phrase(names: list[str]) -> str:
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _place_of(number: int, count: int, own: list[str], genre: list[str]) -> str:
+    """Where scene ``number`` of ``count`` happens: the idea's places (``own``) over most of the
+    film, in the idea's order, the first one again for the last scene; the genre's (``genre``)
+    for every third scene or when the idea names none."""
+    if own and (number % 3 != 2 or number == count - 1):
+        return own[0] if number == count - 1 else own[(number - number // 3) % len(own)]
+    return genre[number % len(genre)]
 
 
 def write_script(
@@ -367,8 +487,13 @@ def write_script(
     theme_text = _sentence(fit_text(" ".join(theme.split()), IDEA_IN_NARRATION))
     theme_text = theme_text or "what we share is worth more than what we keep"
     seconds = min(max(target_seconds / scene_count, MIN_SCENE_SECONDS), MAX_SCENE_SECONDS)
-    used: set[str] = set()
+    used: dict[str, set[str]] = {}
     beats = _beat_indices(scene_count)
+    # The idea's own places come first; the genre's fill the scenes after them.
+    own_places = places_in(idea_text)
+    genre_places = [
+        p for p in rng.sample(vocabulary.places, len(vocabulary.places)) if p not in own_places
+    ]
     scenes = []
     for number, index in enumerate(beats):
         _, framing, shot, narration, first, last = BEATS[index]
@@ -379,29 +504,31 @@ def write_script(
         in_scene = cast if "{cast}" in shot + narration else [cast[number % len(cast)]]
         stakes = rng.choice(vocabulary.stakes)
         time_of_day = rng.choice(vocabulary.times)
+        others = [name for name in cast if name != in_scene[0]]
         words = {
             "hero": in_scene[0],
-            # Alone, the hero is pulled apart from "the others", not from themselves.
-            "partner": cast[1] if len(cast) > 1 else "the others",
+            # Alone, the hero is pulled apart from "the others", never from themselves.
+            "partner": others[0] if others else "the others",
             "cast": _cast_phrase(in_scene),
             "cast_capital": _capital(_cast_phrase(in_scene)),
             "time": time_of_day,
             "idea": idea_text,
             "theme": theme_text,
             "theme_capital": _capital(theme_text),
-            "place": rng.choice(vocabulary.places),
+            "place": _place_of(number, len(beats), own_places, genre_places),
             "mood": rng.choice(vocabulary.mood),
             "verb": rng.choice(vocabulary.verbs),
             "stakes": stakes,
             "stakes_capital": _capital(stakes),
         }
-        if "{partner}" in shot and len(cast) > 1:
-            in_scene = [in_scene[0], cast[1]] if in_scene[0] != cast[1] else [cast[1], cast[0]]
+        if "{partner}" in shot and others:
+            in_scene = [in_scene[0], others[0]]
         place = words["place"].upper()
         time = time_of_day.upper()
         exterior = "EXT." if rng.random() < 0.5 else "INT."
         # Enough narration for the scene's length: a film of mostly music reads as empty.
-        more = [line.format(**words) for line in rng.sample(MORE_LINES, len(MORE_LINES))]
+        order = rng.sample(MORE_LINES, len(MORE_LINES))
+        more = [(line, _capital(line.format(**words))) for line in order]
         spoken = _fill(_capital(narration.format(**words)), more, used, seconds)
         scenes.append(
             {

@@ -1,6 +1,8 @@
 """A film's brief and storyboard: the offline script, every bad input refused with its message
 and nothing half-saved, and the storyboard's edits (narration, order, add, delete, re-roll)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -46,6 +48,47 @@ def test_the_script_writer_is_deterministic_and_fits_its_schema():
     for genre in GENRES:
         for count in (3, 7, 12):
             assert len(script(genre=genre, scene_count=count)["scenes"]) == count
+
+
+def test_the_script_keeps_the_ideas_names_and_places_and_never_pairs_a_name_with_itself():
+    """The offline script pasted the idea lower-case ("until eileen finds a map"), set every
+    scene in the genre's places whatever the idea named, and wrote "Chelsea and Chelsea are
+    pulled apart" whenever the second character led that beat."""
+    import re
+
+    written = script(
+        idea="Eileen finds a map to a lost harbour in the old town.", genre="adventure",
+        cast=["Eileen", "Chelsea"], scene_count=6,
+    )  # fmt: skip
+    narration = " ".join(scene["narration"] for scene in written["scenes"])
+    assert "until Eileen finds a map to a lost harbour in the old town" in narration
+    headings = [scene["heading"] for scene in written["scenes"]]
+    ours = [h for h in headings if "LOST HARBOUR" in h or "OLD TOWN" in h]
+    assert len(ours) >= 4 and any("OLD TOWN" in h for h in headings), headings
+    assert "LOST HARBOUR" in headings[0] and "LOST HARBOUR" in headings[-1]
+    assert "until a pilot" in " ".join(
+        s["narration"] for s in script(idea="A pilot finds a map.", scene_count=3)["scenes"]
+    )
+    for genre in GENRES:
+        for seed in range(12):
+            for cast in (["Eileen", "Chelsea"], ["Eileen", "Chelsea", "Bo"]):
+                for scene in script(genre=genre, cast=cast, seed=seed, scene_count=12)["scenes"]:
+                    text = " ".join(str(value) for value in scene.values())
+                    assert not re.search(r"\b(\w+) and \1\b", text), text
+
+
+@pytest.mark.parametrize("target_seconds", [60, 300, 600])
+def test_the_script_has_narration_for_the_length_asked(target_seconds):
+    """Scenes are paced by their narration, and the writer ran out of lines: a ten-minute film
+    got 3 minutes of words (and lasted about 4). At about 150 words a minute, the narration
+    fills at least 70 % of the length asked (the rest: lead-ins and breaths), no line said twice."""
+    written = script(target_seconds=target_seconds, scene_count=12 if target_seconds > 60 else 5)
+    lines = [
+        line for scene in written["scenes"] for line in re.split(r"(?<=[.?!]) ", scene["narration"])
+    ]
+    words = sum(len(line.split()) for line in lines)
+    assert words / 2.5 >= 0.7 * target_seconds
+    assert len(lines) == len(set(lines))
 
 
 def test_a_script_off_its_schema_is_refused_naming_the_place():

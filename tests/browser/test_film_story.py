@@ -41,7 +41,7 @@ def clip_digests(page: Page) -> dict[str, str]:
     digests = {}
     for card in page.locator(".scene-card").all():
         scene_id = card.get_attribute("data-job-id")
-        film_url = page.url.split("?")[0].rstrip("/")
+        film_url = page.url.split("#")[0].split("?")[0].rstrip("/")
         url = f"{film_url}/scenes/{scene_id}/clip"
         digests[scene_id] = hashlib.sha256(page.request.get(url).body()).hexdigest()
     return digests

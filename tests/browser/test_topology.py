@@ -236,7 +236,16 @@ def test_dream_submitted_on_one_web_process_is_watched_live_on_another(
     assert any(0 < value < 100 for value in seen), (seen, topology.logs())
     assert page_b.evaluate("window.__pageToken") == token, "page B reloaded"
     # The video plays from web B, whichever worker made it and whichever server took the job.
-    wait_for_page(page_b, "document.querySelector('#dream video').readyState >= 2")
+    try:
+        wait_for_page(page_b, "document.querySelector('#dream video').readyState >= 2")
+    except AssertionError as error:
+        # It failed once beside heavy film tests: say what the element and the servers saw.
+        state = page_b.evaluate(
+            "(() => { const v = document.querySelector('#dream video'); return {ready:"
+            " v.readyState, network: v.networkState, error: v.error && v.error.code, src:"
+            " v.currentSrc, buffered: v.buffered.length, hidden: document.hidden}; })()"
+        )
+        raise AssertionError(f"{error}: {state}\n{topology.logs()}") from None
     assert page_b.evaluate("document.querySelector('#dream video').duration") == pytest.approx(
         6.0, abs=0.1
     )

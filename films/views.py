@@ -95,7 +95,11 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "films/form.html", context, status=form_status(form))
 
 
-def _scene_rows(film: Film, quote: services.Quote) -> list[dict[str, Any]]:
+def _scene_rows(
+    film: Film, quote: services.Quote, bound: tuple[Scene, SceneForm] | None = None
+) -> list[dict[str, Any]]:
+    """Each scene's card: the scene, its live event, its share of the quote and its edit form
+    (``bound``'s form for ``bound``'s scene: what the user typed, with its errors, open)."""
     rows = []
     scenes = film.scenes.prefetch_related("cast").order_by("position")
     for index, scene in enumerate(scenes):
@@ -123,19 +127,31 @@ def _scene_rows(film: Film, quote: services.Quote) -> list[dict[str, Any]]:
                     film=film,
                     prefix=f"scene-{scene.public_id}",
                 ),
+                "open": False,
             }
         )
+        if bound is not None and bound[0].pk == scene.pk:
+            rows[-1].update(form=bound[1], open=True)
     return rows
 
 
 @login_required
 def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
-    film = _owned_film(request, public_id)
+    return _film_page(request, _owned_film(request, public_id))
+
+
+def _film_page(
+    request: AuthenticatedRequest,
+    film: Film,
+    *,
+    bound: tuple[Scene, SceneForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     quote = services.quote_film(film=film)
     context = {
         "film": film,
         "event": film.progress_event(),
-        "scenes": _scene_rows(film, quote),
+        "scenes": _scene_rows(film, quote, bound),
         "quote": quote,
         "quote_cost": format_usd(quote.cost_usd),
         "budget_left": format_usd(budget.remaining_today_usd(owner=request.user)),
@@ -153,7 +169,7 @@ def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         and not film.can_retry
         and (film.status != "succeeded" or services.film_has_changes(film=film)),
     }
-    return render(request, "films/detail.html", context)
+    return render(request, "films/detail.html", context, status=status)
 
 
 def _act(
@@ -197,19 +213,21 @@ def _to_film(public_id: UUID, *, place: Scene | None = None) -> HttpResponse:
 def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     scene = _owned_scene(request, public_id, scene_id)
     form = SceneForm(request.POST, film=scene.film, prefix=f"scene-{scene.public_id}")
-    if not form.is_valid():
-        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        _tell(request, f"Scene {scene.number} was not saved: {errors}", place=scene, error=True)
-        return _to_film(public_id, place=scene)
-    return _act(
-        request,
-        public_id,
-        lambda: services.update_scene(
-            scene=scene, **{**form.cleaned_data, "cast": list(form.cleaned_data["cast"])}
-        ),
-        f"Scene {scene.number} saved.",
-        place=scene,
-    )
+    if form.is_valid():
+        try:
+            services.update_scene(
+                scene=scene, **{**form.cleaned_data, "cast": list(form.cleaned_data["cast"])}
+            )
+        except services.FilmError as error:
+            form.add_error(None, error.message)
+        else:
+            _tell(request, f"Scene {scene.number} saved.", place=scene)
+            return _to_film(public_id, place=scene)
+    # The page again, the scene's form open with what was typed and each error by its field
+    # (the form's address ends #scene-…, so the page opens there).
+    errors = " ".join(str(error) for error in form.non_field_errors())
+    _tell(request, f"Scene {scene.number} was not saved. {errors}".strip(), place=scene, error=True)
+    return _film_page(request, scene.film, bound=(scene, form), status=400)
 
 
 @login_required

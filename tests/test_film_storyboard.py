@@ -281,6 +281,26 @@ def test_an_edit_brings_the_page_back_to_the_scene_it_changed(alice_client, user
     assert "Scene 3 deleted." in card(alice_client.get(detail).content.decode(), second)
 
 
+def test_a_scene_edit_refused_keeps_what_the_user_typed(alice_client, user, make_character):
+    """A refused scene edit redirected to the page: the message said why, and everything typed
+    was gone. The page comes back with the scene's form open, the typed words in it, each
+    error by its field."""
+    film = make_film(user, make_cast(make_character, user))
+    scene = film.scenes.get(position=1)
+    prefix = f"scene-{scene.public_id}"
+    typed = "Eileen read the map twice, and the cat agreed with every word of it."
+    response = alice_client.post(
+        reverse("films:scene_update", args=[film.public_id, scene.public_id]),
+        {f"{prefix}-heading": "", f"{prefix}-shot": scene.shot, f"{prefix}-narration": typed,
+         f"{prefix}-framing": scene.framing, f"{prefix}-transition": scene.transition},
+    )  # fmt: skip
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert typed in page and '<details class="scene-edit film-edit" open>' in page
+    assert "Scene 2 was not saved." in page and "This field is required." in page
+    assert Scene.objects.get(pk=scene.pk).narration == scene.narration
+
+
 @pytest.mark.parametrize(
     ("narration", "message"),
     [

@@ -12,14 +12,21 @@ import pytest
 from tests.support import PASSWORD, photo_upload, start_worker, stop_worker
 
 #: Modules whose tests behave the same whatever the database, broker, channel layer and
-#: storage (pure generation code, files on disk, settings, the GPU pipelines' own code): they
-#: run in the embedded pass only, except a test that uses the broker or a worker.
+#: storage: pure generation code, files on disk, settings, the GPU pipelines' own code, and
+#: flows that only use the broker to run their steps (films' rendering and storyboard, the GPU
+#: clips, the operator's commands). The production pass leaves them out; the set-ups' own
+#: seams are tested there by the modules not named here: jobs on each broker (test_dream_jobs,
+#: test_worker_faults, test_sweeper, test_cloud_dreams, test_film_cloud, the GPU queue in both),
+#: rows locked and counted on PostgreSQL (test_ledger, test_history_queries), files on S3
+#: (uploads, deletes, file links, isolation), the Redis channel layer (test_websocket). A test
+#: marked ``seam`` runs in both passes though its module is named here.
 SAME_ON_EVERY_SETUP = {
     "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_chapters.py",
-    "test_gpu_clips.py",
-    "test_gpu_keyframes.py", "test_layout.py", "test_licences.py", "test_looks.py",
-    "test_narration.py",
-    "test_settings.py", "test_static_paths.py", "test_subtitle_scripts.py",
+    "test_cloud_operator.py",  # its S3 tests put media on moto's S3 in both passes
+    "test_film_render.py", "test_film_storyboard.py",
+    "test_gpu_clips.py", "test_gpu_keyframes.py", "test_layout.py", "test_licences.py",
+    "test_looks.py", "test_narration.py", "test_settings.py", "test_static_paths.py",
+    "test_subtitle_scripts.py",
 }  # fmt: skip
 
 
@@ -34,10 +41,8 @@ def pytest_collection_modifyitems(config, items):
         browser = path.parent.name == "browser"
         if browser:
             item.add_marker(pytest.mark.xdist_group("browser"))
-        uses_jobs = {"broker", "worker"} & set(getattr(item, "fixturenames", ()))
-        if "services" not in item.keywords and (
-            browser or (path.name in SAME_ON_EVERY_SETUP and not uses_jobs)
-        ):
+        same = path.name in SAME_ON_EVERY_SETUP and "seam" not in item.keywords
+        if "services" not in item.keywords and (browser or same):
             item.add_marker(pytest.mark.embedded)
     if os.environ.get("TEST_SERVICES"):
         return

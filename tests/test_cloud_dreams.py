@@ -18,7 +18,10 @@ from tests.cloud_fixtures import bucket_keys
 from tests.fake_bedrock import Outcome
 from tests.support import probe_video, run_until_idle, start_worker, stop_worker, take_message
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Cloud jobs poll by delayed messages: the tests marked ``broker`` run again on RabbitMQ. The
+# others test the provider's answers, which no broker changes.
 
 
 def nova_dream(client, character, **extra):
@@ -35,6 +38,7 @@ def nova_dream(client, character, **extra):
     return client.post(reverse("dreams:create"), data)
 
 
+@pytest.mark.broker
 def test_nova_reel_dream_runs_to_a_playable_video_in_s3(
     cloud, s3_media, moto_s3, alice_client, user, other_user, make_character, broker, worker
 ):
@@ -140,6 +144,7 @@ def test_provider_failure_names_its_reason(
     assert dream.failure_kind == FailureKind.PROVIDER
 
 
+@pytest.mark.broker
 def test_throttling_and_quota_wait_and_then_succeed_without_the_user(
     cloud, alice_client, user, make_character, broker, worker
 ):
@@ -167,6 +172,7 @@ def test_output_that_appears_after_completed_is_still_collected(
     assert Dream.objects.get().status == DreamStatus.SUCCEEDED
 
 
+@pytest.mark.broker
 def test_worker_killed_between_submit_and_poll_resumes_from_the_saved_arn(
     cloud, alice_client, user, make_character, broker
 ):
@@ -271,6 +277,7 @@ def test_access_denied_tells_the_operator_and_shows_the_user_a_plain_message(
     assert 'value="nova-reel"' not in form and 'value="luma-ray2"' in form
 
 
+@pytest.mark.broker
 def test_cancel_stops_polling_and_warns_that_the_provider_may_still_bill(
     cloud, alice_client, user, make_character, broker, worker
 ):

@@ -9,7 +9,7 @@ from jobs.models import Charge, ChargeStatus, Invocation, JobStatus
 from tests.films import make_cast, make_film
 from tests.support import run_jobs, run_until_idle
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def cloud_film(user, make_character, broker, worker):
@@ -23,6 +23,7 @@ def cloud_film(user, make_character, broker, worker):
     return film
 
 
+@pytest.mark.broker  # delayed polls of several scenes at once
 def test_a_cloud_film_starts_each_scene_once_and_settles_its_charges(
     cloud, settings, user, make_character, broker, worker
 ):

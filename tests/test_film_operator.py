@@ -13,6 +13,7 @@ from tests.films import make_cast, make_film
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.embedded  # the command's own output; films on each broker: test_film_cloud, faults
 def test_render_film_command_renders_and_prints_progress(
     user, make_character, capsys, broker, worker, tmp_path
 ):

@@ -106,7 +106,6 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     _assert_pieces_were_made_while_clips_rendered(film, scenes)
 
 
-@pytest.mark.embedded  # frames compared, the same on every set-up
 def test_burnt_in_subtitles_are_drawn_into_each_piece_while_clips_render(
     user, make_character, broker, worker, tmp_path
 ):
@@ -241,7 +240,6 @@ def _onsets(video, tmp_path) -> "tuple[list[float], object]":
     return np.sqrt((frames**2).mean(axis=1))
 
 
-@pytest.mark.embedded  # frames and sound checked, the same on every set-up
 def test_chained_cuts_are_continuous_and_every_cue_starts_on_its_word(
     user, make_character, broker, worker, tmp_path
 ):
@@ -326,7 +324,6 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
             assert scene.attempts == 1
 
 
-@pytest.mark.embedded  # on moto's S3 in both passes: the production pass would repeat it
 def test_a_waiting_pass_fetches_no_stored_piece_from_s3(
     user, make_character, broker, worker, s3_media, tmp_path
 ):

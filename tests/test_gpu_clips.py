@@ -72,7 +72,6 @@ def test_a_dream_renders_on_the_gpu_queue_step_by_step(gpu, user, make_character
     ]  # fmt: skip
 
 
-@pytest.mark.embedded  # the GPU path of a film; the gpu queue on each broker: the dream test
 def test_a_film_renders_its_scenes_on_ltx_chained(gpu, user, make_character, broker, worker):
     from generation.gpu_models import LtxBackend
 
@@ -547,6 +546,7 @@ def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
     assert probe_video(clip.video_path).frames == 81
 
 
+@pytest.mark.seam  # the report crosses processes through the shared cache (Redis in production)
 def test_a_gpu_workers_report_is_refreshed_while_it_runs_and_lapses_when_it_stops(gpu, broker):
     from generation.gpu_models import WanBackend, published_status
     from tests.support import start_worker, stop_worker

@@ -207,7 +207,6 @@ def test_a_keyframe_model_gone_since_the_dream_was_made_fails_it_saying_so(
     assert f"The weights folder {tmp_path / 'moved'} does not exist." in dream.error
 
 
-@pytest.mark.embedded  # the drawing itself; the gpu queue on each broker: the dream tests
 def test_a_films_scenes_open_and_close_on_keyframes_drawn_from_the_cast(
     drawing, user, make_character, broker, worker, client
 ):

@@ -13,7 +13,7 @@ from jobs.budget import remaining_today_usd, spent_today_usd
 from jobs.models import Charge, ChargeStatus, ChargeUnit, Invocation, InvocationStatus
 from tests.support import run_until_idle, wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def cloud_dream(user, character) -> Dream:

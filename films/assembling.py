@@ -6,9 +6,10 @@ body and its two seams only).
 Pieces are made as early as their inputs are final: a body and its seams as soon as the clips
 they cut from exist, the sound as soon as every scene's length is known (the narration decides
 it). So while the clips render, the film's worker makes the rest, and once the last clip is in,
-the assembly encodes that scene's body and seam, then joins by stream copy
-(bench/film_assembly.py measures both). Burnt-in subtitles are drawn into each piece as it is
-made, so they add no pass over the whole film after the last clip.
+the assembly makes that scene's body (a copy of the animatic's) and seam, then joins by stream
+copy (bench/film_assembly.py measures both). Burnt-in subtitles are drawn into each piece as it
+is made, so they add no pass over the whole film after the last clip; the animatic makes a
+body with lines alongside its clip (``body_to_make``), so that one is not left either.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.core.files.storage import default_storage
 from generation import assembly
 from generation.speech import Cue, find_voice
 from generation.subtitles import readable, shifted, to_srt, to_vtt, within
+from generation.video import BodyPiece, ClipBackend
 
 from . import keys
 from .models import Film, Scene
@@ -36,6 +38,7 @@ from .steps import (
     frame_size,
     has_music,
     make_music,
+    scene_length,
     store,
 )
 
@@ -102,6 +105,68 @@ def _store(film: Film, key: str, path: Path) -> str:
         return default_storage.save(_name(film, key, path.suffix), File(data))
 
 
+def _edges(plan: Layout, index: int) -> tuple[int, int]:
+    """The frames of scene ``index`` that its transitions take, at its head and its tail."""
+    head = plan.seams[index - 1].frames if index > 0 else 0
+    tail = plan.seams[index].frames if index < len(plan.seams) else 0
+    return head, tail
+
+
+def _body(plan: Layout, cues: Sequence[Cue], index: int) -> tuple[int, int, str]:
+    """Scene ``index``'s body in ``plan``: its first and end frame on its clip's clock (the
+    transitions' frames left out), and its burnt-in lines from ``cues`` (SubRip on the body's
+    clock, "" when none)."""
+    head, tail = _edges(plan, index)
+    start, end = plan.starts[index] + head, plan.starts[index] + plan.frames[index] - tail
+    shown = within(cues, start=start / assembly.FPS, end=end / assembly.FPS)
+    return head, plan.frames[index] - tail, to_srt(shown) if shown else ""
+
+
+def _body_key(clip_key: str, plan: Layout, index: int, *, copy: bool, subtitles: str) -> str:
+    head, tail = _edges(plan, index)
+    return keys.piece_key(
+        "body", clip_key, head, tail, plan.frames[index], plan.width, plan.height, copy,
+        *([subtitles] if subtitles else []),
+    )  # fmt: skip
+
+
+def body_to_make(scene: Scene, backend: ClipBackend) -> BodyPiece | None:
+    """The body ``scene``'s clip is to be made with (``ClipRequest.body``), so that nothing of
+    it is left to encode once the clip is in: with burnt-in subtitles, on a backend that
+    encodes for the assembly (the animatic), for a body with lines (one without is copied
+    from the clip). None otherwise, or when a scene's length is not known. Its key is the one
+    ``make_pieces`` looks for, from the clip's key (``pending_clip_key``) and the lines drawn,
+    so a body made for lines that have changed since is never used."""
+    film = scene.film
+    size = (backend.capabilities.width, backend.capabilities.height)
+    if not (film.burn_subtitles and backend.makes_assembly_pieces and scene.pending_clip_key):
+        return None
+    scenes = list(film.scenes.order_by("position"))
+    lengths = [
+        (scene.clip_seconds or None) if other.pk == scene.pk else scene_length(other, backend)
+        for other in scenes
+    ]
+    if any(length is None for length in lengths):
+        return None
+    plan = layout(film, scenes, [length or 0.0 for length in lengths])
+    if (plan.width, plan.height) != size:
+        return None
+    index = next(i for i, other in enumerate(scenes) if other.pk == scene.pk)
+    first, end, subtitles = _body(plan, film_cues(scenes, plan.starts_seconds), index)
+    if not subtitles:
+        return None
+    key = _body_key(scene.pending_clip_key, plan, index, copy=False, subtitles=subtitles)
+    return BodyPiece(first=first, end=end, subtitles=subtitles, key=key)
+
+
+def store_body(film: Film, body: BodyPiece, path: Path) -> str:
+    """Store ``path``, the body ``body`` made with a clip, where the assembly looks for it;
+    returns its storage name, or "" when a body of that key is stored already."""
+    if default_storage.exists(_name(film, body.key, ".mp4")):
+        return ""
+    return _store(film, body.key, path)
+
+
 def make_pieces(
     film: Film,
     scenes: Sequence[Scene],
@@ -137,22 +202,15 @@ def make_pieces(
     for index, scene in enumerate(scenes):
         if not ready[index]:
             continue
-        head = plan.seams[index - 1].frames if index > 0 else 0
-        tail = plan.seams[index].frames if index < len(plan.seams) else 0
-        subtitles = burnt(starts[index] + head, starts[index] + frames[index] - tail)
+        first, end, subtitles = _body(plan, cues, index)
         # The animatic's scenes are encoded for the assembly: their bodies are copied, unless
-        # lines are drawn into them.
+        # lines are drawn into them (then the animatic made it with the clip, under this key).
         copy = scene.clip_copyable and size == (1280, 720) and not subtitles
-        key = keys.piece_key(
-            "body", scene.clip_key, head, tail, frames[index], *size, copy,
-            *([subtitles] if subtitles else []),
-        )  # fmt: skip
+        key = _body_key(scene.clip_key, plan, index, copy=copy, subtitles=subtitles)
         stored = _stored(film, key, workdir, ".mp4", fetch_stored=fetch_stored)
         if stored is None:
             out = workdir / f"{key}.mp4"
-            body = assembly.BodyJob(
-                clip_of(index), head, frames[index] - tail, out, copy, subtitles
-            )
+            body = assembly.BodyJob(clip_of(index), first, end, out, copy, subtitles)
             bodies.append((key, body))
             stored = (out, "")
         found[("body", index)] = stored

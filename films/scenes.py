@@ -14,7 +14,13 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from generation.styles import STYLES
-from generation.video import ClipRequest, InvalidClipRequest, KeyframeDrawing, RenderedClip
+from generation.video import (
+    BodyPiece,
+    ClipRequest,
+    InvalidClipRequest,
+    KeyframeDrawing,
+    RenderedClip,
+)
 from jobs import lifecycle
 from jobs.dispatch import Step, send
 from jobs.kinds import JobKind
@@ -114,15 +120,38 @@ def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequ
         last_frame=closing,
         scene=True,
         drawing=drawing,
+        body=None if for_provider else _body_to_make(scene),
     )
+
+
+def _body_to_make(scene: Scene) -> BodyPiece | None:
+    from generation.registry import UnknownBackend, get_backend
+
+    from .assembling import body_to_make
+
+    try:
+        backend = get_backend(scene.film.backend, offered_only=False)
+    except UnknownBackend:
+        return None
+    return body_to_make(scene, backend)
 
 
 def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) -> bool:
     """Save the scene's clip, its last frame and its thumbnail (and the keyframes the GPU drew
     for it, in place of the framed photos), and mark the scene succeeded with the key it was
     rendered for; files saved for a scene cancelled meanwhile are deleted again.
-    ``cost_usd`` is the actual cost (None: free)."""
+    ``cost_usd`` is the actual cost (None: free). A body made with the clip
+    (``ClipRequest.body``) is stored among the film's pieces."""
+    from .assembling import store_body
+
     film_id = scene.film.public_id
+    # The body made with the clip is stored first: by the time the clip is, nothing of the
+    # scene is left for the assembly to encode.
+    body = (
+        store_body(scene.film, clip.body, clip.body_path)
+        if clip.body is not None and clip.body_path is not None
+        else ""
+    )
     names = {}
     drawn = [(f"{which}_keyframe", path) for which, path in clip.drawn_keyframes.items()]
     for field, path in (
@@ -146,7 +175,7 @@ def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) ->
         cost_usd=Decimal("0") if cost_usd is None else cost_usd,
         **names,
     )
-    for name in names.values() if not finished else old:
+    for name in [*names.values(), body] if not finished else old:
         if name:
             default_storage.delete(name)
     return finished

@@ -32,6 +32,7 @@ class AnimaticBackend(ClipRenderer):
 
     name = "animatic"
     label = "Animatic (offline preview, free)"
+    makes_assembly_pieces = True
     capabilities = BackendCapabilities(
         durations_seconds=(6.0,), max_prompt_chars=512, scene_seconds=(2.0, 60.0)
     )
@@ -42,7 +43,8 @@ class AnimaticBackend(ClipRenderer):
         """Render a 1280×720, 24 fps H.264 MP4, a JPEG poster and its last frame into
         ``workdir``, from ``request.reference_images`` (or ``first_frame`` when none); a film's
         scene (``request.scene``) moves from ``first_frame`` to ``last_frame``, without fades
-        or caption, opening and closing on them exactly.
+        or caption, opening and closing on them exactly, and makes ``request.body`` with it
+        when asked (the same frames, one encoder process).
 
         Raises ``RenderError`` (stage "preparing") when a reference image cannot be read, or
         (stage "rendering") when ffmpeg fails; ``RenderCanceled`` passes through from
@@ -84,6 +86,8 @@ class AnimaticBackend(ClipRenderer):
         progress("rendering", _PREPARING_END)
         video_path, poster_path = workdir / "video.mp4", workdir / "poster.jpg"
         last_frame_path = workdir / "last-frame.jpg"
+        body = request.body if request.scene else None
+        body_path = workdir / "body.mp4" if body is not None else None
         span = _RENDERING_END - _PREPARING_END
         try:
             renderer.write(
@@ -91,6 +95,7 @@ class AnimaticBackend(ClipRenderer):
                 poster_path=poster_path,
                 last_frame_path=last_frame_path,
                 on_frame=lambda f: progress("rendering", _PREPARING_END + span * f),
+                body=(body, body_path) if body is not None and body_path is not None else None,
             )
         except RenderCanceled:
             raise
@@ -102,6 +107,8 @@ class AnimaticBackend(ClipRenderer):
             poster_path=poster_path,
             last_frame_path=last_frame_path,
             duration_seconds=request.duration_seconds,
+            body=body,
+            body_path=body_path,
             metadata={
                 "width": caps.width,
                 "height": caps.height,

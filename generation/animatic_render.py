@@ -25,6 +25,7 @@ from moviepy import VideoClip
 from PIL import Image
 
 from .text import TextSetter
+from .video import BodyPiece
 
 #: Seconds of overlap between two images.
 CROSSFADE_SECONDS = 0.8
@@ -225,20 +226,38 @@ class AnimaticRenderer:
         return (start + end) / 2
 
     def _write_for_assembly(
-        self, video_path: Path, total: int, on_frame: Callable[[float], None] | None
+        self,
+        video_path: Path,
+        total: int,
+        on_frame: Callable[[float], None] | None,
+        body: tuple[BodyPiece, Path] | None = None,
     ) -> None:
         """Encode a film's scene with the assembly's own encoder settings and an IDR frame
         where each transition may cut it (``TRANSITION_FRAMES`` from either end), so the
-        assembly copies its body instead of encoding it again. Raises ``OSError`` when ffmpeg
-        fails."""
-        from .assembly import TRANSITION_FRAMES, ffmpeg_exe, video_encode
+        assembly copies its body instead of encoding it again; with ``body`` (a piece and
+        where to write it), the same frames also go, cut to the piece and its lines drawn
+        in, to a second encoder in the same process. Raises ``OSError`` when ffmpeg fails."""
+        from .assembly import TRANSITION_FRAMES, ffmpeg_exe, subtitles_filter, video_encode
 
         cuts = f"expr:eq(n,{TRANSITION_FRAMES})+eq(n,{total - TRANSITION_FRAMES})"
+        clip_output = [*video_encode(), "-force_key_frames", cuts, "-forced-idr", "1",
+                       "-movflags", "+faststart", str(video_path)]  # fmt: skip
+        if body is not None:
+            piece, body_path = body
+            lines = subtitles_filter(piece.subtitles, body_path, width=self.width,
+                                     height=self.height)  # fmt: skip
+            graph = (
+                f"[0:v]split=2[clip][cut];[cut]trim=start_frame={piece.first}:"
+                f"end_frame={piece.end},setpts=PTS-STARTPTS{lines}[body]"
+            )
+            outputs = ["-filter_complex", graph, "-map", "[clip]", *clip_output]
+            outputs += ["-map", "[body]", *video_encode(), str(body_path)]
+        else:
+            outputs = clip_output
         command = [
             ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
             "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}", "-r", str(self.fps),
-            "-i", "-", *video_encode(), "-force_key_frames", cuts, "-forced-idr", "1",
-            "-movflags", "+faststart", str(video_path),
+            "-i", "-", *outputs,
         ]  # fmt: skip
         encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert encoder.stdin is not None
@@ -263,9 +282,11 @@ class AnimaticRenderer:
         poster_path: Path,
         last_frame_path: Path,
         on_frame: Callable[[float], None] | None = None,
+        body: tuple[BodyPiece, Path] | None = None,
     ) -> None:
         """Encode the clip to ``video_path`` (MP4), the poster to ``poster_path`` and the
-        clip's very last frame to ``last_frame_path`` (both JPEG).
+        clip's very last frame to ``last_frame_path`` (both JPEG); a film's scene also its
+        ``body`` piece, when given (``_write_for_assembly``).
 
         ``on_frame(fraction)`` is called for every frame written, fraction in [0, 1]; an
         exception it raises stops the encode.
@@ -277,7 +298,7 @@ class AnimaticRenderer:
         last.save(last_frame_path, "JPEG", quality=92)
 
         if self._scene:
-            self._write_for_assembly(video_path, total, on_frame)
+            self._write_for_assembly(video_path, total, on_frame, body)
             return
 
         def frame_function(t: float) -> np.ndarray:

@@ -152,7 +152,9 @@ def _write_burnt(srt: str, out: Path) -> Path:
     return path
 
 
-def _burnt(srt: str, out: Path, *, width: int, height: int) -> str:
+def subtitles_filter(srt: str, out: Path, *, width: int, height: int) -> str:
+    """The filters, each after a comma, that draw ``srt`` (SubRip) into a ``width``×``height``
+    picture encoded to ``out`` (its lines written to a file beside it); "" without lines."""
     return f",{_burn_filter(_write_burnt(srt, out), width=width, height=height)}" if srt else ""
 
 
@@ -162,7 +164,7 @@ def encode_body(
     """Encode frames ``first`` up to (not including) ``end`` of ``clip`` to ``out`` (MP4),
     ``width``×``height`` at ``FPS``, letterboxed when the clip's shape differs, with
     ``subtitles`` (SubRip on the piece's own clock, from 0) drawn in when given."""
-    burn = _burnt(subtitles, out, width=width, height=height)
+    burn = subtitles_filter(subtitles, out, width=width, height=height)
     run_ffmpeg(
         [
             *_seek(first),
@@ -280,7 +282,7 @@ def encode_seams(jobs: Sequence[SeamJob], *, width: int, height: int) -> None:
                 f"[{b}:v]{norm},trim=end_frame={frames},setpts=PTS-STARTPTS[b{index}];"
                 f"[a{index}][b{index}]xfade=transition={effect}:"
                 f"duration={frames / FPS:.6f}:offset=0,trim=end_frame={frames}"
-                f"{_burnt(job.subtitles, job.out, width=width, height=height)}[v{index}]"
+                f"{subtitles_filter(job.subtitles, job.out, width=width, height=height)}[v{index}]"
             )
             outputs += ["-map", f"[v{index}]", *video_encode(), str(job.out)]
         run_ffmpeg(

@@ -81,7 +81,7 @@ def _quiet() -> None:
     from transformers.utils import logging as transformers_logging
 
     diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers_logging.disable_progress_bar()
 
 
 def _key(backend: Model) -> tuple[str, str, str]:

@@ -162,7 +162,7 @@ def speed_up(pipeline: Any, *, device: str, cache: bool = True) -> list[str]:
         # Skips the later blocks on a step whose first block changed its output by less
         # than the threshold (mean absolute difference, relative), reusing the last
         # step's residual. Chen et al., ParaAttention's "First Block Cache".
-        config = FirstBlockCacheConfig(threshold=threshold)  # type: ignore[no-untyped-call]
+        config = FirstBlockCacheConfig(threshold=threshold)
         transformer.enable_cache(config)
         applied.append(f"first-block cache {threshold:g}")
     if settings.GPU_COMPILE and device.startswith("cuda"):

@@ -108,6 +108,8 @@ class ClipRequest:
     exactly on ``first_frame`` and closes on ``last_frame`` where the backend can, and draws
     no fades or captions of its own (the film's assembly makes transitions and subtitles).
     ``drawing`` asks a local GPU backend to draw the clip's keyframes first (``KeyframeDrawing``).
+    ``body`` asks a backend that encodes for the assembly (``makes_assembly_pieces``) to make a
+    film scene's body with its burnt-in lines alongside the clip (``BodyPiece``).
     """
 
     prompt: str
@@ -119,6 +121,21 @@ class ClipRequest:
     last_frame: Path | None = None
     scene: bool = False
     drawing: KeyframeDrawing | None = None
+    body: BodyPiece | None = None
+
+
+@dataclass(frozen=True)
+class BodyPiece:
+    """A film scene's body made with its clip, so that nothing of it is left to encode once
+    the clip is in: frames ``first`` up to (not including) ``end`` of the clip, with
+    ``subtitles`` (SubRip on the body's own clock, from 0) drawn in, encoded with the
+    assembly's settings (``assembly.video_encode``). ``key`` is the name the film's assembly
+    knows it by (``films.keys.piece_key``)."""
+
+    first: int
+    end: int
+    subtitles: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -138,7 +155,8 @@ class KeyframeDrawing:
 class RenderedClip:
     """A finished clip, all local paths: the MP4, a JPEG poster frame, and a JPEG of its very
     last frame (what a chained scene opens on). ``duration_seconds`` is the clip's length.
-    ``drawn_keyframes`` holds the PNGs a ``KeyframeDrawing`` drew, by "first" and "last"."""
+    ``drawn_keyframes`` holds the PNGs a ``KeyframeDrawing`` drew, by "first" and "last";
+    ``body_path`` the MP4 of the request's ``body`` when the backend made it."""
 
     video_path: Path
     poster_path: Path
@@ -146,6 +164,8 @@ class RenderedClip:
     duration_seconds: float
     metadata: dict[str, Any] = field(default_factory=dict)
     drawn_keyframes: dict[str, Path] = field(default_factory=dict)
+    body: BodyPiece | None = None
+    body_path: Path | None = None
 
 
 class ClipBackend:
@@ -160,6 +180,9 @@ class ClipBackend:
     capabilities: BackendCapabilities = BackendCapabilities()
     #: Price of one second of finished video, in USD.
     usd_per_second: Decimal = Decimal("0")
+    #: Whether a film scene's clip is encoded with the assembly's settings, so its body is
+    #: copied and, with burnt-in subtitles, made alongside the clip (``ClipRequest.body``).
+    makes_assembly_pieces: ClassVar[bool] = False
 
     def is_configured(self) -> bool:
         """Whether the settings name everything this backend needs (no network call)."""

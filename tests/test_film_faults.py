@@ -122,6 +122,36 @@ def test_deleting_a_film_while_its_music_is_made_leaves_nothing_in_storage(
     assert not Scene.objects.filter(status__in=ACTIVE_STATUSES).exists()
 
 
+def test_a_scene_cancelled_while_its_clip_is_stored_keeps_no_body_piece(
+    user, make_character, broker, worker, monkeypatch
+):
+    """With burnt-in subtitles the animatic makes a scene's body with its clip, stored among
+    the film's pieces just before the clip; a film cancelled right then keeps neither."""
+    from films import assembling
+
+    film = make_film(user, make_cast(make_character, user), burn_subtitles=True)
+    run_jobs(broker, worker)
+    real_store_body = assembling.store_body
+    stored = []
+
+    def store_then_the_user_cancels(*arguments):
+        stored.append(real_store_body(*arguments))
+        services.cancel_film(film=Film.objects.get(pk=film.pk))
+        return stored[-1]
+
+    monkeypatch.setattr(assembling, "store_body", store_then_the_user_cancels)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    assert len(stored) == 1 and stored[0].startswith(f"films/{film.public_id}/pieces/")
+    film.refresh_from_db()
+    assert film.status == JobStatus.CANCELED
+    assert not default_storage.exists(stored[0])
+    files = stored_files(f"films/{film.public_id}")
+    # The sound, made while the clip rendered, stays among the pieces for the next render.
+    assert [name.suffix for name in files if "pieces" in name.parts] == [".m4a"]
+    assert {name for name in files if "pieces" not in name.parts} == named_files(film)
+
+
 def test_two_workers_making_one_scenes_keyframes_leave_no_orphan(
     user, make_character, broker, worker, tmp_path
 ):

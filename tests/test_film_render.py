@@ -112,7 +112,9 @@ def test_burnt_in_subtitles_are_drawn_into_each_piece_while_clips_render(
     """Burnt-in subtitles re-encoded the whole film after the last clip (20 of 56 s at
     "joining the scenes"). Each piece is drawn with its own lines as it is made, so the first
     scene's body stored while the second clip rendered already shows its lines, and the film
-    is those pieces joined: the lines where they are spoken, the picture untouched above."""
+    is those pieces joined: the lines where they are spoken, the picture untouched above.
+    The animatic makes each body with its clip, so once the last clip is in only its
+    transition is left to encode (the last body was encoded after it, 7× a stream copy)."""
     import numpy as np
     from django.core.files.storage import default_storage
 
@@ -138,17 +140,20 @@ def test_burnt_in_subtitles_are_drawn_into_each_piece_while_clips_render(
     assert drawn[540:].sum() > 1000 and drawn[:400].sum() == 0
 
     last_clip = Path(default_storage.path(scenes[-1].clip.name)).stat().st_mtime_ns
-    early = [
+    pieces = [
         Path(default_storage.path(str(name)))
         for name in stored_files(f"films/{film.public_id}/pieces")
         if name.suffix == ".mp4"
-        and Path(default_storage.path(str(name))).stat().st_mtime_ns < last_clip
     ]
+    early = [path for path in pieces if path.stat().st_mtime_ns < last_clip]
     body = next(path for path in early if probe_video(path).frames == first_body)
     in_piece = np.abs(rows(_raw_frame(body, middle)) - clip_frame).max(axis=2) > 60
     assert in_piece[540:].sum() > 1000
     # The join copied the pieces: the film's frame is the piece's, bit for bit.
     assert _raw_frame(body, middle) == _raw_frame(video, middle)
+    late = [path for path in pieces if path.stat().st_mtime_ns > last_clip]
+    seam_into_last = [] if scenes[-2].transition == "cut" else [12]
+    assert [probe_video(path).frames for path in late] == seam_into_last
 
 
 def _cue_ends(vtt: str) -> list[float]:

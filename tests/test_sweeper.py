@@ -28,7 +28,8 @@ from tests.support import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
+# Those marked ``broker`` run again on RabbitMQ: each sends, loses or redelivers a message.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -70,6 +71,7 @@ def lost_render(user, character, **fields) -> Dream:
     return dream
 
 
+@pytest.mark.broker
 def test_render_whose_worker_vanished_is_requeued_and_finishes_once(
     user, make_character, broker, fresh_worker, media_root, later
 ):
@@ -91,6 +93,7 @@ def test_render_whose_worker_vanished_is_requeued_and_finishes_once(
     assert sweep_stalled_jobs(now=later).total == 0
 
 
+@pytest.mark.broker
 def test_a_slow_worker_presumed_dead_stops_and_keeps_nothing(
     user, make_character, broker, worker, media_root, later
 ):
@@ -136,6 +139,7 @@ def test_a_render_that_keeps_losing_its_worker_fails_with_the_reason(
     assert queue_size(broker, "media") == 0
 
 
+@pytest.mark.broker
 def test_a_queued_dream_whose_message_was_lost_is_sent_again(
     user, make_character, broker, fresh_worker, later
 ):
@@ -150,6 +154,7 @@ def test_a_queued_dream_whose_message_was_lost_is_sent_again(
     assert (dream.status, dream.attempts) == (DreamStatus.SUCCEEDED, 1)
 
 
+@pytest.mark.broker
 def test_a_cloud_dream_whose_poll_was_lost_resumes_without_a_second_start(
     cloud, user, make_character, broker, fresh_worker, later
 ):

@@ -15,7 +15,9 @@ body with lines alongside its clip (``body_to_make``), so that one is not left e
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,24 +87,49 @@ def _stored(
 ) -> tuple[Path, str] | None:
     """The piece stored under ``key``: read in place on local disk, fetched into
     ``workdir`` from S3 (unless not ``fetch_stored``: then the path is where it would go); None when
-    there is none."""
+    there is none, or only an empty file left by a store cut short."""
     name = _name(film, key, suffix)
     if not default_storage.exists(name):
         return None
+    try:
+        local = Path(default_storage.path(name))
+    except NotImplementedError:
+        local = None
+    if local is not None and local.stat().st_size == 0:
+        # Cut short by a killed worker before pieces were stored whole (``_store``): made again.
+        default_storage.delete(name)
+        return None
     if not fetch_stored:
         return workdir / f"{key}{suffix}", name
-    try:
-        return Path(default_storage.path(name)), name
-    except NotImplementedError:
-        path = workdir / f"{key}{suffix}"
-        with default_storage.open(name, "rb") as source, path.open("wb") as target:
-            shutil.copyfileobj(source, target)
-        return path, name
+    if local is not None:
+        return local, name
+    path = workdir / f"{key}{suffix}"
+    with default_storage.open(name, "rb") as source, path.open("wb") as target:
+        shutil.copyfileobj(source, target)
+    return path, name
 
 
 def _store(film: Film, key: str, path: Path) -> str:
-    with path.open("rb") as data:
-        return default_storage.save(_name(film, key, path.suffix), File(data))
+    """Store ``path`` as the piece of ``key``, whole or not at all: a piece is reused whenever
+    its name exists, so a store cut short (a killed worker) must never leave a part of it
+    under that name (every later assembly failed "Invalid data found" on a 0-byte piece). On
+    local disk the piece is written beside its name and renamed into place, which POSIX makes
+    atomic; an object store's upload appears whole or not at all by itself. Returns its
+    storage name."""
+    name = _name(film, key, path.suffix)
+    try:
+        final = Path(default_storage.path(name))
+    except NotImplementedError:
+        with path.open("rb") as data:
+            return default_storage.save(name, File(data))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(f"{final.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    try:
+        shutil.copyfile(path, partial)
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+    return name
 
 
 def _edges(plan: Layout, index: int) -> tuple[int, int]:

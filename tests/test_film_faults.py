@@ -3,7 +3,7 @@ program options, a brief as long as the form allows, a step that fails in a way 
 a delete while a worker renders, and two workers making the same scene's keyframes. Each
 leaves a film that says what happened, and no file the film's rows do not name."""
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 from django.core.files.storage import default_storage
@@ -13,7 +13,7 @@ from films import pipeline, services, steps
 from films.models import Film, Scene
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from tests.films import make_cast, make_film
-from tests.support import run_jobs, stored_files
+from tests.support import probe_video, run_jobs, stored_bytes, stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -150,6 +150,56 @@ def test_a_scene_cancelled_while_its_clip_is_stored_keeps_no_body_piece(
     # The sound, made while the clip rendered, stays among the pieces for the next render.
     assert [name.suffix for name in files if "pieces" in name.parts] == [".m4a"]
     assert {name for name in files if "pieces" not in name.parts} == named_files(film)
+
+
+@pytest.mark.local_media  # an object store's upload appears whole or not at all
+def test_an_empty_piece_left_by_a_killed_worker_is_made_again_not_reused(
+    user, make_character, broker, worker
+):
+    """A piece of the assembly is reused whenever its name exists: one cut short by a kill (a
+    0-byte file) failed the film and every Retry ("Invalid data found") until a scene was
+    re-rendered."""
+    from tests.films import render_to_end
+
+    film = render_to_end(make_film(user, make_cast(make_character, user)), broker, worker)
+    pieces = [
+        Path(default_storage.path(str(name)))
+        for name in stored_files(f"films/{film.public_id}/pieces")
+        if name.suffix == ".mp4"
+    ]
+    for path in pieces:
+        path.write_bytes(b"")
+    Film.objects.filter(pk=film.pk).update(assembly_key="")  # the join is to be made again
+    film = render_to_end(Film.objects.get(pk=film.pk), broker, worker)
+    assert pieces and all(path.stat().st_size > 0 for path in pieces)
+    assert probe_video(stored_bytes(film.video)).frames > 0
+
+
+@pytest.mark.local_media
+def test_a_piece_whose_store_is_cut_short_leaves_nothing_under_its_name(
+    user, make_character, monkeypatch, tmp_path
+):
+    """Pieces are written beside their name and renamed into place: a store cut short (a disk
+    full, a kill) leaves no part of the piece where the next assembly would reuse it."""
+    from films import assembling
+    from generation.video import BodyPiece
+
+    film = make_film(user, make_cast(make_character, user))
+    source = tmp_path / "body.mp4"
+    source.write_bytes(b"x" * 4096)
+
+    def copy_half_then_fail(origin, target):
+        Path(target).write_bytes(Path(origin).read_bytes()[:2048])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(assembling.shutil, "copyfile", copy_half_then_fail)
+    body = BodyPiece(first=0, end=24, subtitles="", key="k" * 64)
+    with pytest.raises(OSError):
+        assembling.store_body(film, body, source)
+    assert stored_files(f"films/{film.public_id}") == []
+    monkeypatch.undo()
+    name = assembling.store_body(film, body, source)
+    assert default_storage.open(name).read() == source.read_bytes()
 
 
 def test_two_workers_making_one_scenes_keyframes_leave_no_orphan(

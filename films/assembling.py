@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Sequence
@@ -396,6 +397,7 @@ def assemble(
             poster, "JPEG", quality=88
         )
     _remove_old_pieces(film, {name for _, name in pieces} | {sound_name})
+    _remove_unfinished_cuts(film)
     return {
         "video": store(film, "film.mp4", video),
         "poster": store(film, "poster.jpg", poster) if keyframes else "",
@@ -403,6 +405,25 @@ def assemble(
         "subtitles_srt": store(film, "subtitles.srt", srt),
         "duration_seconds": round(plan.seconds, 3),
     }
+
+
+#: The files of a finished cut (``store``'s names): only the film's own pass makes them.
+_CUT_FILE = re.compile(r"(film|poster|subtitles)-[0-9a-f]{12}\.(mp4|jpg|vtt|srt)")
+
+
+def _remove_unfinished_cuts(film: Film) -> None:
+    """Delete the film's cut files that its row does not name: those of a pass killed between
+    storing them and marking the film finished, which would otherwise stay until the film is
+    deleted. Only the film's own pass, which holds the film, makes such files."""
+    folder = f"films/{film.public_id}"
+    try:
+        _, names = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    current = {f.name for f in (film.video, film.poster, film.subtitles_vtt, film.subtitles_srt)}
+    for name in names:
+        if _CUT_FILE.fullmatch(name) and f"{folder}/{name}" not in current:
+            default_storage.delete(f"{folder}/{name}")
 
 
 def _remove_old_pieces(film: Film, kept: set[str]) -> None:

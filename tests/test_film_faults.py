@@ -202,6 +202,40 @@ def test_a_piece_whose_store_is_cut_short_leaves_nothing_under_its_name(
     assert default_storage.open(name).read() == source.read_bytes()
 
 
+def test_a_cut_stored_by_a_pass_killed_before_it_finished_is_removed_by_the_next(
+    user, make_character, broker, worker, monkeypatch
+):
+    """A kill between storing the film's MP4, poster and subtitles and marking it finished
+    left them in storage, named by no row, until the film was deleted. The next pass of the
+    film (a Retry, the sweeper's requeue) removes them."""
+    from jobs import lifecycle
+
+    film = make_film(user, make_cast(make_character, user))
+    real_finish = lifecycle.finish
+    killed = []
+
+    def killed_before_the_film_is_marked(job, **fields):
+        if isinstance(job, Film) and fields.get("video") and not killed:
+            killed.append(fields["video"])
+            raise RuntimeError("the worker was killed")
+        return real_finish(job, **fields)
+
+    monkeypatch.setattr(lifecycle, "finish", killed_before_the_film_is_marked)
+    run_jobs(broker, worker)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert killed and film.status == JobStatus.FAILED
+    assert default_storage.exists(killed[0])  # what a kill leaves
+    services.retry_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    assert not default_storage.exists(killed[0])
+    files = stored_files(f"films/{film.public_id}")
+    assert {name for name in files if "pieces" not in name.parts} == named_files(film)
+
+
 def test_two_workers_making_one_scenes_keyframes_leave_no_orphan(
     user, make_character, broker, worker, tmp_path
 ):

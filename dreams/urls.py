@@ -1,11 +1,13 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
 app_name = "dreams"
 
 urlpatterns = [
-    path("", views.dream_list, name="list"),
+    # The history lists dreams and films; old links to /dreams/ go there.
+    path("", RedirectView.as_view(pattern_name="history:list")),
     path("new/", views.dream_create, name="create"),
     path("<uuid:public_id>/", views.dream_detail, name="detail"),
     path("<uuid:public_id>/cancel/", views.dream_cancel, name="cancel"),

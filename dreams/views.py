@@ -5,62 +5,26 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
-from films.models import Film
 from generation.registry import backend_label, offered_backends
 from jobs import budget
 from jobs.invocations import invocations_of
 from lib.files import file_response
 from lib.forms import form_status
 from lib.money import format_usd
-from lib.pagination import OneQueryPaginator
 
 from . import services
 from .forms import DreamForm
 from .models import Dream
 
-HISTORY_PAGE_SIZE = 12
-HISTORY_FILMS = 4
-FILM_CARD_FIELDS = ("public_id", "status", "progress", "title", "poster", "created_at")
-HISTORY_CARD_FIELDS = (
-    "public_id",
-    "status",
-    "progress",
-    "prompt",
-    "character_name",
-    "poster",
-    "created_at",
-)
-
 
 def _owned_dream(request: AuthenticatedRequest, public_id) -> Dream:
     return get_object_or_404(Dream, public_id=public_id, owner=request.user)
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """Visitors see what the product does; signed-in users go straight to their history."""
-    if request.user.is_authenticated:
-        return redirect("dreams:list")
-    return render(request, "home.html")
-
-
-@login_required
-def dream_list(request: AuthenticatedRequest) -> HttpResponse:
-    # Only what a card shows: the history is the most visited page, and rows carry long text.
-    dreams = (
-        Dream.objects.filter(owner=request.user)
-        .only(*HISTORY_CARD_FIELDS)
-        .order_by("-created_at", "-id")
-    )
-    page = OneQueryPaginator(dreams, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    # The newest films sit beside the dreams; the films page has them all.
-    films = Film.objects.filter(owner=request.user).only(*FILM_CARD_FIELDS)[:HISTORY_FILMS]
-    return render(request, "dreams/list.html", {"page": page, "films": films})
 
 
 def _initial_from(request: AuthenticatedRequest) -> dict:
@@ -156,7 +120,7 @@ def dream_delete(request: AuthenticatedRequest, public_id) -> HttpResponse:
     if request.method == "POST":
         services.delete_dream(dream=dream)
         messages.success(request, "Dream deleted.")
-        return redirect("dreams:list")
+        return redirect("history:list")
     return render(request, "dreams/delete.html", {"dream": dream})
 
 

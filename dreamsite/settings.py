@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "jobs",
     "characters",
     "dreams",
+    "history",
     "films",
     "generation",
 ]
@@ -190,7 +191,7 @@ ACCOUNT_EMAIL_VERIFICATION = env(
 # allauth's default ACCOUNT_RATE_LIMITS stay on (login failures, signup, reset mails); they
 # count in the cache above.
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-LOGIN_REDIRECT_URL = "dreams:list"
+LOGIN_REDIRECT_URL = "history:list"
 LOGIN_URL = "account_login"
 
 # EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ's forms), or

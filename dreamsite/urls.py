@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dreams.views import home
+from history.views import home
 from jobs.metrics import metrics
 
 # Operators should see which site they run, not Django's default "Django administration".
@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("characters/", include("characters.urls")),
+    path("history/", include("history.urls")),
     path("dreams/", include("dreams.urls")),
     path("films/", include("films.urls")),
 ]

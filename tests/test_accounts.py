@@ -25,7 +25,7 @@ def test_sign_up_by_email_logs_in_and_lands_on_history(client, django_user_model
         {"email": "New.Person@Example.com", "password1": PASSWORD, "password2": PASSWORD},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("dreams:list")
+    assert response.redirect_chain[-1][0] == reverse("history:list")
     user = django_user_model.objects.get()
     assert user.email == "new.person@example.com"
     assert response.context["user"].is_authenticated
@@ -45,7 +45,7 @@ def test_login_by_email_and_wrong_password(client, user):
         bad.content.decode()
     )
     good = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
-    assert good.status_code == 302 and good["Location"] == reverse("dreams:list")
+    assert good.status_code == 302 and good["Location"] == reverse("history:list")
 
 
 def test_password_change_and_logout(alice_client, user):
@@ -61,7 +61,7 @@ def test_password_change_and_logout(alice_client, user):
     user.refresh_from_db()
     assert user.check_password("a new long passphrase 7")
     alice_client.post(reverse("account_logout"))
-    assert alice_client.get(reverse("dreams:list")).status_code == 302
+    assert alice_client.get(reverse("history:list")).status_code == 302
 
 
 def test_password_reset_mails_a_working_link(client, user):
@@ -120,13 +120,13 @@ def test_sessions_are_read_from_redis_and_survive_its_restart(alice_client, user
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    alice_client.get(reverse("dreams:list"))  # a first read may fill the cache
+    alice_client.get(reverse("history:list"))  # a first read may fill the cache
     with CaptureQueriesContext(connection) as captured:
-        assert alice_client.get(reverse("dreams:list")).status_code == 200
+        assert alice_client.get(reverse("history:list")).status_code == 200
     assert not [q["sql"] for q in captured if "django_session" in q["sql"]]
 
     cache.clear()
-    response = alice_client.get(reverse("dreams:list"))
+    response = alice_client.get(reverse("history:list"))
     assert response.status_code == 200 and user.email in response.content.decode()
 
 
@@ -135,7 +135,7 @@ def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(alice_client)
 
     stolen = Client()
     stolen.cookies["sessionid"] = alice_client.cookies["sessionid"].value
-    assert stolen.get(reverse("dreams:list")).status_code == 200
+    assert stolen.get(reverse("history:list")).status_code == 200
     alice_client.post(reverse("account_logout"))
-    response = stolen.get(reverse("dreams:list"))
+    response = stolen.get(reverse("history:list"))
     assert response.status_code == 302 and reverse("account_login") in response["Location"]

@@ -203,10 +203,10 @@ def test_history_lists_newest_first_and_paginates(alice_client, user, make_chara
     character = make_character(user)
     for number in range(14):
         make_dream(user, character, f"dream number {number}", status=DreamStatus.FAILED)
-    first = alice_client.get(reverse("dreams:list")).content.decode()
+    first = alice_client.get(reverse("history:list")).content.decode()
     assert first.index("dream number 13") < first.index("dream number 2")
     assert "dream number 1<" not in first and "Page 1 of 2" in first
-    second = alice_client.get(reverse("dreams:list") + "?page=2").content.decode()
+    second = alice_client.get(reverse("history:list") + "?page=2").content.decode()
     assert "dream number 1<" in second and "dream number 0<" in second
 
 

@@ -75,14 +75,14 @@ def test_every_film_page_action_and_file_is_404_to_another_user(client, other_us
     assert Scene.objects.filter(film=film).count() == 3
     listing = client.get(reverse("films:list")).content.decode()
     assert "Private Harbour" not in listing and "No films yet." in listing
-    assert "Private Harbour" not in client.get(reverse("dreams:list")).content.decode()
+    assert "Private Harbour" not in client.get(reverse("history:list")).content.decode()
 
 
 def test_the_owner_gets_the_same_urls(client, user, alices_film):
     film, scene = alices_film
     client.force_login(user)
     assert client.get(reverse("films:detail", args=[film.public_id])).status_code == 200
-    assert "Private Harbour" in client.get(reverse("dreams:list")).content.decode()
+    assert "Private Harbour" in client.get(reverse("history:list")).content.decode()
     url = reverse("films:scene_file", args=[film.public_id, scene.public_id, "thumbnail"])
     assert served_media(client.get(url))[1] == b"private"
     # Subtitles come from the portal itself on any storage: a <track> needs the same origin.

@@ -18,7 +18,7 @@ def test_history_page_queries_do_not_grow_with_the_number_of_dreams(
 
     def queries_for_history() -> int:
         with CaptureQueriesContext(connection) as captured:
-            response = alice_client.get(reverse("dreams:list"))
+            response = alice_client.get(reverse("history:list"))
         assert response.status_code == 200
         return len(captured)
 
@@ -38,7 +38,7 @@ def test_history_cards_show_each_change_though_they_are_cached(
     dream = make_dream(user, make_character(user), status=DreamStatus.RUNNING, progress=0.25)
 
     def card() -> str:
-        page = alice_client.get(reverse("dreams:list")).content.decode()
+        page = alice_client.get(reverse("history:list")).content.decode()
         return page[page.index('class="dream-card"') : page.index("</article>")]
 
     assert "Running" in card() and 'value="25"' in card()
@@ -59,7 +59,7 @@ def test_history_reads_its_cards_and_the_page_count_in_one_query(
     for index in range(30):
         make_dream(user, character, prompt=f"dream number {index}", status=DreamStatus.FAILED)
     with CaptureQueriesContext(connection) as captured:
-        page = alice_client.get(reverse("dreams:list") + "?page=2").content.decode()
+        page = alice_client.get(reverse("history:list") + "?page=2").content.decode()
     assert "Page 2 of 3" in page
     assert "dream number 17<" in page and "dream number 6<" in page
     assert "dream number 18<" not in page and "dream number 5<" not in page
@@ -78,12 +78,12 @@ def test_history_page_numbers_that_do_not_exist_show_the_first_or_last_page(
     character = make_character(user)
     for index in range(30):
         make_dream(user, character, prompt=f"dream number {index}", status=DreamStatus.FAILED)
-    response = alice_client.get(reverse("dreams:list"), {"page": asked})
+    response = alice_client.get(reverse("history:list"), {"page": asked})
     assert response.status_code == 200
     assert f"Page {shown} of 3" in response.content.decode()
 
 
 @pytest.mark.django_db
 def test_history_of_a_new_user_says_there_are_no_dreams(alice_client):
-    response = alice_client.get(reverse("dreams:list"))
+    response = alice_client.get(reverse("history:list"))
     assert response.status_code == 200 and "No dreams yet." in response.content.decode()

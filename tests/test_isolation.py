@@ -30,7 +30,7 @@ def mallory_client(client, other_user):
 
 def test_lists_show_nothing_of_another_user(mallory_client, alices_things):
     assert "Eileen" not in mallory_client.get(reverse("characters:list")).content.decode()
-    history = mallory_client.get(reverse("dreams:list")).content.decode()
+    history = mallory_client.get(reverse("history:list")).content.decode()
     assert "private moment" not in history and "No dreams yet." in history
 
 

@@ -1,5 +1,6 @@
-"""The layout holds: no import cycle among the project's packages, ``dreamsite`` imports apps
-only in its URL and ASGI wiring, and a web process never loads a renderer's heavy libraries."""
+"""The layout holds: no import cycle among the project's packages, no product imports another,
+``dreamsite`` imports apps only in its URL and ASGI wiring, and a web process never loads a
+renderer's heavy libraries."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "characters", "dreams", "films", "jobs", "generation", "lib", "dreamsite")
+PACKAGES = (
+    "accounts", "characters", "dreams", "films", "history", "jobs", "generation", "lib",
+    "dreamsite",
+)  # fmt: skip
 #: The only modules of ``dreamsite`` that may import an app: they route to them.
 WIRING = {"dreamsite/urls.py", "dreamsite/routing.py", "dreamsite/asgi.py"}
 
@@ -80,6 +84,13 @@ def test_no_import_cycle_among_the_project_packages():
     assert graph["lib"] == set()
 
 
+def test_no_product_imports_another():
+    """Dreams and films share characters and jobs, never each other: the history, which lists
+    both, reads them from its own app (dreams/views.py imported films.models)."""
+    graph = package_graph()
+    assert "films" not in graph["dreams"] and "dreams" not in graph["films"]
+
+
 def test_dreamsite_imports_apps_only_in_its_url_and_asgi_wiring():
     apps = set(PACKAGES) - {"dreamsite"}
     offenders = {}
@@ -107,7 +118,7 @@ client = Client()
 client.force_login(user)
 pages = {
     path: client.get(path, HTTP_HOST="localhost").status_code
-    for path in ("/", "/dreams/", "/dreams/new/")
+    for path in ("/", "/history/", "/dreams/new/")
 }
 heavy = sorted(m for m in ("moviepy", "cv2", "torch", "diffusers") if m in sys.modules)
 print(json.dumps({"pages": pages, "heavy": heavy}))
@@ -139,5 +150,5 @@ def test_a_web_process_never_imports_moviepy_opencv_or_torch(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["pages"] == {"/": 302, "/dreams/": 200, "/dreams/new/": 200}
+    assert report["pages"] == {"/": 302, "/history/": 200, "/dreams/new/": 200}
     assert report["heavy"] == []

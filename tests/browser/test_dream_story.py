@@ -230,7 +230,7 @@ def test_a_tab_left_open_after_signing_out_stops_receiving(page: Page, portal: s
     start_dream(page, portal, "leaver@example.com", "Eileen says goodbye")
     other_tab = page.context.new_page()
     other_tab.add_init_script(RECORD_SOCKETS)
-    other_tab.goto(f"{portal}/dreams/")
+    other_tab.goto(f"{portal}/history/")
     wait_for_page(other_tab, "window.__sockets.length === 1 && window.__sockets[0].opened")
 
     page.get_by_role("button", name="Log out").click()

@@ -86,8 +86,8 @@ class AnimaticBackend(ClipRenderer):
         progress("rendering", _PREPARING_END)
         video_path, poster_path = workdir / "video.mp4", workdir / "poster.jpg"
         last_frame_path = workdir / "last-frame.jpg"
-        body = request.body if request.scene else None
-        body_path = workdir / "body.mp4" if body is not None else None
+        # A film's scene may be asked for its body too, made from the same frames.
+        body = (request.body, workdir / "body.mp4") if request.scene and request.body else None
         span = _RENDERING_END - _PREPARING_END
         try:
             renderer.write(
@@ -95,7 +95,7 @@ class AnimaticBackend(ClipRenderer):
                 poster_path=poster_path,
                 last_frame_path=last_frame_path,
                 on_frame=lambda f: progress("rendering", _PREPARING_END + span * f),
-                body=(body, body_path) if body is not None and body_path is not None else None,
+                body=body,
             )
         except RenderCanceled:
             raise
@@ -107,8 +107,8 @@ class AnimaticBackend(ClipRenderer):
             poster_path=poster_path,
             last_frame_path=last_frame_path,
             duration_seconds=request.duration_seconds,
-            body=body,
-            body_path=body_path,
+            body=body[0] if body else None,
+            body_path=body[1] if body else None,
             metadata={
                 "width": caps.width,
                 "height": caps.height,

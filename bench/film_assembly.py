@@ -6,7 +6,7 @@ one run on one machine, and a five-scene film's stages end to end.
    same (``concatenate_videoclips(method="compose")`` with crossfades, ``CompositeAudioClip``,
    ``write_videofile``; target: ours at least 5× faster), and against ffmpeg's concat with
    stream copy and no transitions (target: ours within 3× of it). Ours is timed twice: every
-   piece from nothing, and what is left once the last clip is in (films/assembling.py makes
+   piece from nothing, and what is left once the last clip is in (films/pieces.py makes
    the other pieces and the sound while clips render).
 2. Re-rendering one scene of ten and reassembling (pieces of unchanged scenes reused) against
    the full build (ten clips and the assembly); target: at most a quarter.
@@ -106,7 +106,7 @@ def film_layout(count: int, narrations):
 
 
 def body_with_lines(count: int, narrations, index: int) -> BodyPiece:
-    """Scene ``index``'s body with its burnt-in lines, as films/assembling.py asks the
+    """Scene ``index``'s body with its burnt-in lines, as films/pieces.py asks the
     animatic to make it with the clip."""
     frames, seams, starts, _, cues = film_layout(count, narrations)
     head = seams[index - 1].frames if index else 0
@@ -124,7 +124,7 @@ def assemble(
     and neighbours) are reused, as the film pipeline reuses stored pieces. With ``copy`` the
     bodies are copied (the animatic's scenes are encoded for it), else encoded (a cloud clip);
     with ``burn`` each piece is encoded with its lines drawn in (burnt-in subtitles), as
-    films/assembling.py does."""
+    films/pieces.py does."""
     frames, seams, starts, offsets, cues = film_layout(len(clips), narrations)
 
     def lines(first: int, end: int) -> str:
@@ -336,7 +336,7 @@ def main() -> None:
             lambda: assemble(folder / "last", clip_paths, narrations, music, cache=dict(early)),
         )
         # With burnt-in subtitles every piece with a line in it is encoded. The animatic
-        # makes each scene's body with its lines alongside the clip (films/assembling.py's
+        # makes each scene's body with its lines alongside the clip (films/pieces.py's
         # ``body_to_make``), so once the last clip is in only its seam is left to encode.
         burnt_cache: dict = {}
         count = len(clip_paths)

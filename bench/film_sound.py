@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from films.script import create_film
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
@@ -93,7 +95,7 @@ def main() -> None:
     worker = dramatiq.Worker(broker, worker_threads=2)
     worker.start()
     started = time.monotonic()
-    film = services.create_film(
+    film = create_film(
         owner=user, idea="A test pilot and her cat follow a map to a lost harbour.",
         genre="adventure", style="natural", cast=cast, voice=options.voice, backend="animatic",
         target_seconds=options.seconds, scene_count=options.scenes, seed=7,

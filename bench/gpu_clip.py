@@ -1,4 +1,4 @@
-"""Benchmark: one GPU clip per preset (generation/gpu_render.py, the worker's own code) side by
+"""Benchmark: one GPU clip per preset (generation/gpu/render.py, the worker's own code) side by
 side with diffusers' defaults for the same model, resolution and frame count, in one run.
 
 Weights are random (nothing is downloaded): the model's real shapes are built in memory and
@@ -151,9 +151,10 @@ def main() -> None:
     from django.conf import settings
     from PIL import Image, ImageOps
 
-    from generation.gpu_models import WanBackend
-    from generation.gpu_render import encode_video, forget_pipelines, warm_pipeline
-    from generation.gpu_speed import fp8_wanted
+    from generation.gpu.backends import WanBackend
+    from generation.gpu.pipelines import forget_pipelines, warm_pipeline
+    from generation.gpu.render import encode_video
+    from generation.gpu.speed import fp8_wanted
     from generation.video import ClipRequest
     from tests.gpu_models import build_tiny_wan
 

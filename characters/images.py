@@ -15,6 +15,8 @@ from typing import IO
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from lib.errors import UserError
+
 #: Largest accepted upload, in bytes (10 MiB).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: Largest accepted image, in pixels (width × height): 40 megapixels.
@@ -26,12 +28,8 @@ THUMBNAIL_SIZE = 320
 JPEG_QUALITY = 92
 
 
-class ImageRejected(ValueError):
+class ImageRejected(UserError):
     """An upload is not an acceptable reference image; ``message`` says why, naming the file."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,14 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from lib.errors import UserError
 
 from .images import ImageRejected, ProcessedImage, process_reference_image
 from .models import MAX_REFERENCE_IMAGES, MIN_REFERENCE_IMAGES, Character, ReferenceImage
 
 
-class CharacterError(ValueError):
+class CharacterError(UserError):
     """A request about a character cannot be carried out; ``message`` says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class Upload(Protocol):

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from characters.models import Character
 from generation.video import ClipRequest, InvalidClipRequest, KeyframeDrawing, RenderedClip
 from jobs import lifecycle
-from jobs.kinds import JobKind
+from jobs.kinds import ClipKind
 
 from .models import Dream, dream_media_path
 
@@ -87,7 +87,7 @@ def owned_dreams(user: Any) -> QuerySet[Dream]:
     return Dream.objects.filter(owner=user)
 
 
-DREAM_KIND = JobKind(
+DREAM_KIND = ClipKind(
     name="dream",
     model=Dream,
     render_actor="render_dream",

@@ -7,8 +7,6 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from characters.models import Character
-from generation.gpu_keyframes import keyframe_problem
-from generation.gpu_models import GpuClipBackend
 from generation.video import ClipBackend
 from lib.forms import SubmissionField
 
@@ -103,7 +101,8 @@ class DreamForm(forms.Form):
             self.fields["duration"].initial = f"{first.durations_seconds[0]:g}"
             self.fields["aspect_ratio"].initial = first.aspect_ratios[0]
         # Whether the GPU keyframe model is ready (a local GPU backend can open on a drawing).
-        drawing = any(isinstance(b, GpuClipBackend) for b in backends) and not keyframe_problem()
+        drawing_ok = {b.name: b.drawing_problem() is None for b in backends}
+        drawing = any(drawing_ok.values())
         if not drawing:
             del self.fields["draw_first_frame"]
         #: What the page's script needs to show valid choices and the estimated cost.
@@ -128,7 +127,7 @@ class DreamForm(forms.Form):
                     b.estimate_cost_usd(d) > 0 for d in b.capabilities.durations_seconds
                 ),
                 "per_second": b.usd_per_second > 0,
-                "draws_first_frame": drawing and isinstance(b, GpuClipBackend),
+                "draws_first_frame": drawing_ok[b.name],
             }
             for b in backends
         }

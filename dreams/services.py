@@ -16,23 +16,19 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from characters.models import Character
-from generation.gpu_keyframes import drawing_problem
 from generation.registry import UnknownBackend, get_backend
 from generation.video import ClipBackend, ClipRequest, InvalidClipRequest, visible_text
 from jobs import budget, lifecycle
 from jobs.dispatch import send_next_on_commit
 from jobs.invocations import let_go_of_invocations, new_invocation
 from jobs.models import RETRYABLE_STATUSES
+from lib.errors import UserError
 
 from .models import SEED_MAX, Dream, DreamStatus
 
 
-class DreamError(ValueError):
+class DreamError(UserError):
     """A request about a dream cannot be carried out; ``message`` says why, for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _reserve_budget(
@@ -150,7 +146,7 @@ def create_dream(
 
 def _check_drawing(backend: ClipBackend) -> None:
     """Raise ``DreamError`` unless ``backend`` can open on a drawn keyframe now."""
-    problem = drawing_problem(backend)
+    problem = backend.drawing_problem()
     if problem:
         raise DreamError(f"The opening frame cannot be drawn now. {problem}")
 
@@ -239,6 +235,8 @@ def retry_dream(*, dream: Dream) -> Dream:
             estimated_cost_usd=estimate,
             cost_usd=None,
             started_at=None,
+            # A new take: the sweeper counts the attempts of this one only.
+            attempts=0,
         )
         if not requeued:
             raise DreamError("Only a failed or cancelled dream can be retried.")

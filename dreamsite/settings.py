@@ -390,8 +390,8 @@ CLIP_BACKEND_CLASSES = {
     "animatic": "generation.animatic.AnimaticBackend",
     "nova-reel": "generation.nova_reel.NovaReelBackend",
     "luma-ray2": "generation.luma_ray2.LumaRay2Backend",
-    "wan-flf2v": "generation.gpu_models.WanBackend",
-    "ltx-video": "generation.gpu_models.LtxBackend",
+    "wan-flf2v": "generation.gpu.backends.WanBackend",
+    "ltx-video": "generation.gpu.backends.LtxBackend",
 }
 
 # Amazon Bedrock. Credentials come from boto3's usual chain (environment, profile, role).

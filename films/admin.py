@@ -11,6 +11,7 @@ from jobs.admin import InvocationInline
 from lib.admin import StoredFileLinksAdmin
 
 from . import services
+from .errors import FilmError
 from .models import Film, Scene
 
 #: A film's files, opened in the admin through its own permission check.
@@ -48,7 +49,7 @@ def _apply(
         try:
             action(item)
             done += 1
-        except services.FilmError as error:
+        except FilmError as error:
             refused.append(f"{item}: {error.message}")
     if done:
         model_admin.message_user(request, f"{verb} {done}.", messages.SUCCESS)

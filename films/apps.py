@@ -8,7 +8,7 @@ class FilmsConfig(AppConfig):
         from jobs import kinds
 
         from . import tasks  # noqa: F401  (the actors register on the broker)
-        from .scenes import FILM_KIND, SCENE_KIND
+        from .kinds import FILM_KIND, SCENE_KIND
 
         kinds.register(FILM_KIND)
         kinds.register(SCENE_KIND)

@@ -12,7 +12,6 @@ from django import forms
 
 from accounts.models import User
 from characters.models import Character
-from generation.gpu_keyframes import drawing_problem
 from generation.music import MOODS
 from generation.script import GENRES, MAX_SCENES, MIN_SCENES
 from generation.speech import installed_voices
@@ -133,7 +132,7 @@ class FilmForm(forms.Form):
             self.initial.setdefault("backend", backends[0].name)
         self.initial.setdefault("style", "natural")
         # Offered where some backend here can draw keyframes now (none with no backends).
-        if all(drawing_problem(b) for b in backends):
+        if all(b.drawing_problem() for b in backends):
             del self.fields["draw_keyframes"]
 
     def clean_cast(self) -> Any:

@@ -29,6 +29,10 @@ NARRATION_MAX_CHARS = 1000
 MIN_FILM_SECONDS, MAX_FILM_SECONDS = 30, 600
 #: Most scenes a film has, however it is edited.
 MAX_SCENES = 40
+#: Largest keyframe and clip seed (the range every backend takes).
+SEED_MAX = 2_147_483_646
+#: A film's frame size in pixels (width, height), by aspect ratio.
+FRAME_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
 
 
 def film_media_path(film_id: uuid.UUID, name: str) -> str:
@@ -95,6 +99,11 @@ class Film(Job):
     def can_edit(self) -> bool:
         """The storyboard can be edited: not while it renders."""
         return not self.is_active
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """Width and height in pixels of the film's keyframes and frames."""
+        return FRAME_SIZES.get(self.aspect_ratio, FRAME_SIZES["16:9"])
 
     def feed_user_id(self) -> int:
         return self.owner_id

@@ -1,5 +1,6 @@
-"""Film actions: creating a film from a brief, editing its storyboard, rendering it, and
-cancelling, retrying, re-rendering a scene or deleting it.
+"""Film actions a user takes: editing the storyboard (a scene's script, its order, adding and
+deleting scenes, new keyframes), rendering the film, cancelling, retrying, rendering a scene
+again, and deleting the film. (Creating one is the script step: ``films.script``.)
 
 Each action checks everything first and raises ``FilmError`` with a message for the user
 before it writes; writes happen in one transaction and messages are sent once it commits.
@@ -9,209 +10,23 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from uuid import UUID
 
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 
-from accounts.models import User
 from characters.models import Character
-from generation.assembly import TRANSITION_SECONDS
-from generation.gpu_keyframes import drawing_problem
-from generation.music import MOODS
-from generation.registry import UnknownBackend, get_backend
-from generation.script import GENRES, MIN_SCENES, write_script
-from generation.script import MAX_SCENES as SCRIPT_MAX_SCENES
-from generation.speech import find_voice, unreadable_script
-from generation.styles import STYLES
-from generation.video import (
-    ClipBackend,
-    ClipRenderer,
-    ClipRequest,
-    InvalidClipRequest,
-    visible_text,
-)
+from generation.video import ClipRenderer, visible_text
 from jobs import budget, lifecycle
-from jobs.dispatch import Step, send, send_next_on_commit
+from jobs.dispatch import send_next_on_commit
 from jobs.invocations import let_go_of_invocations, new_invocation
-from jobs.models import ACTIVE_STATUSES, RETRYABLE_STATUSES, JobStatus
+from jobs.models import ACTIVE_STATUSES, IDLE_STATUSES, RETRYABLE_STATUSES, JobStatus
 
-from . import keys, steps
-from .models import (
-    IDEA_MAX_CHARS,
-    MAX_FILM_SECONDS,
-    MAX_SCENES,
-    MIN_FILM_SECONDS,
-    NARRATION_MAX_CHARS,
-    THEME_MAX_CHARS,
-    Film,
-    Scene,
-)
-from .scenes import drawn_keyframes, scene_prompt
-
-#: Words a narrator speaks per second, to estimate a scene not yet spoken (about 150 a minute).
-WORDS_PER_SECOND = 2.5
-#: Seconds of work per second of film on the embedded default, and the fixed part (the
-#: assembly's joins, the sound's two passes), to estimate a render's time: a 10-minute film took
-#: 252 s on a 2-core machine (the estimate of 1.5 s per second said 892 s; issue 22).
-RENDER_SECONDS_PER_FILM_SECOND, RENDER_SECONDS_FIXED = 0.42, 10.0
-SEED_MAX = 2_147_483_646
-
-
-class FilmError(ValueError):
-    """A request about a film cannot be carried out; ``message`` says why, for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def _check_brief(
-    *, owner: User, idea: str, theme: str, genre: str, style: str, cast: Sequence[Character],
-    voice: str, music_mood: str, target_seconds: int, scene_count: int | None,
-) -> None:  # fmt: skip
-    if not visible_text(idea):
-        raise FilmError("Write the idea of your film: what happens, to whom?")
-    if len(idea) > IDEA_MAX_CHARS:
-        raise FilmError(f"The idea is {len(idea)} characters; keep it under {IDEA_MAX_CHARS}.")
-    if len(theme) > THEME_MAX_CHARS:
-        raise FilmError(f"The theme is {len(theme)} characters; keep it under {THEME_MAX_CHARS}.")
-    if not cast:
-        raise FilmError("Choose one to three of your characters for the cast.")
-    if len(cast) > 3:
-        raise FilmError("A film's cast has at most three characters.")
-    if any(character.owner_id != owner.pk for character in cast):
-        raise FilmError("Choose the cast from your own characters.")
-    for character in cast:
-        if not character.images.exists():
-            raise FilmError(f"“{character.name}” has no reference photos yet.")
-    if genre not in GENRES:
-        raise FilmError(f"Unknown genre “{genre}”.")
-    if style not in STYLES:
-        raise FilmError(f"Unknown visual style “{style}”.")
-    if find_voice(voice) is None:
-        raise FilmError(f"The voice “{voice}” is not installed on this site.")
-    if music_mood not in ("", "none", *MOODS):
-        raise FilmError(f"Unknown music mood “{music_mood}”.")
-    if not MIN_FILM_SECONDS <= target_seconds <= MAX_FILM_SECONDS:
-        raise FilmError(
-            f"A film lasts {MIN_FILM_SECONDS} seconds to {MAX_FILM_SECONDS // 60} minutes, "
-            f"not {target_seconds} seconds."
-        )
-    if scene_count is not None and not MIN_SCENES <= scene_count <= SCRIPT_MAX_SCENES:
-        raise FilmError(
-            f"A new film has {MIN_SCENES} to {SCRIPT_MAX_SCENES} scenes, not {scene_count}."
-        )
-
-
-def _backend(name: str) -> ClipBackend:
-    try:
-        return get_backend(name)
-    except UnknownBackend:
-        raise FilmError(f"The backend “{name}” is not available.") from None
-
-
-def create_film(
-    *,
-    owner: User,
-    idea: str,
-    genre: str,
-    style: str,
-    cast: Sequence[Character],
-    voice: str,
-    backend: str,
-    target_seconds: int = 60,
-    title: str = "",
-    theme: str = "",
-    music_mood: str = "",
-    aspect_ratio: str | None = None,
-    scene_count: int | None = None,
-    chaining: bool = True,
-    burn_subtitles: bool = False,
-    draw_keyframes: bool = False,
-    seed: int | None = None,
-    submission_key: UUID | None = None,
-) -> Film:
-    """A draft film with its script written (offline) and its storyboard being prepared.
-
-    The script has ``scene_count`` scenes (default: by ``target_seconds``). Nothing paid
-    runs: keyframes and narration are made offline for the storyboard. The same
-    ``submission_key`` sent again returns the film it made. Raises ``FilmError`` (nothing
-    saved) for an empty or over-long idea, a cast that is empty, too large, someone else's or
-    without photos, an unknown genre, style, voice or mood, a length or scene count out of
-    range, a backend not offered, or ``draw_keyframes`` (the GPU draws each scene's keyframes
-    from the cast's photos when it renders) where the backend or the keyframe model cannot.
-    Control characters are dropped from the title, idea and theme (a title is one line).
-    """
-    title = " ".join(visible_text(title).split())
-    idea, theme = visible_text(idea), visible_text(theme)
-    if submission_key is not None:
-        earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
-        if earlier is not None:
-            return earlier
-    _check_brief(
-        owner=owner, idea=idea, theme=theme, genre=genre, style=style, cast=cast, voice=voice,
-        music_mood=music_mood, target_seconds=target_seconds, scene_count=scene_count,
-    )  # fmt: skip
-    clip_backend = _backend(backend)
-    aspect = aspect_ratio or clip_backend.capabilities.aspect_ratios[0]
-    offered = clip_backend.capabilities.aspect_ratios
-    if aspect not in offered:
-        raise FilmError(f"{clip_backend.label} makes {', '.join(offered)} video, not {aspect}.")
-    if draw_keyframes:
-        problem = drawing_problem(clip_backend)
-        if problem:
-            raise FilmError(f"The keyframes cannot be drawn on the GPU now. {problem}")
-    seed = random.SystemRandom().randint(0, SEED_MAX) if seed is None else seed
-    from generation.script import scene_count_for
-
-    script = write_script(
-        idea=idea,
-        theme=theme,
-        genre=genre,
-        cast=[character.name for character in cast],
-        scene_count=scene_count or scene_count_for(target_seconds),
-        target_seconds=target_seconds,
-        seed=seed,
-        title=title,
-    )
-    by_name = {character.name: character for character in cast}
-    try:
-        with transaction.atomic():
-            film = Film.objects.create(
-                owner=owner, title=script["title"], logline=script["logline"], idea=idea.strip(),
-                genre=genre, theme=theme.strip(), style=style, target_seconds=target_seconds,
-                voice=voice, music_mood=music_mood, aspect_ratio=aspect, chaining=chaining,
-                burn_subtitles=burn_subtitles, draw_keyframes=draw_keyframes, seed=seed,
-                backend=clip_backend.name,
-                status=JobStatus.DRAFT, stage="storyboard", submission_key=submission_key,
-            )  # fmt: skip
-            film.cast.set(cast)
-            rng = random.Random(f"scenes-{seed}")
-            for position, written in enumerate(script["scenes"]):
-                scene = Scene.objects.create(
-                    film=film, owner=owner, position=position, heading=written["heading"],
-                    shot=written["shot"], narration=written["narration"],
-                    first_frame_text=written["first_frame"], last_frame_text=written["last_frame"],
-                    framing=written["framing"], planned_seconds=written["duration_seconds"],
-                    keyframe_seed=rng.randint(0, SEED_MAX), clip_seed=rng.randint(0, SEED_MAX),
-                    backend=clip_backend.name, status=JobStatus.DRAFT,
-                )  # fmt: skip
-                scene.cast.set([by_name[name] for name in written["cast"] if name in by_name])
-            _prepare_on_commit(film)
-    except IntegrityError:
-        earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
-        if submission_key is None or earlier is None:
-            raise
-        return earlier
-    return film
-
-
-def _prepare_on_commit(film: Film) -> None:
-    transaction.on_commit(lambda: send(Step("prepare_storyboard", (film.pk,))))
+from .clips import drawn_keyframes
+from .errors import FilmError
+from .files import delete_files, delete_film_files, scene_file_names
+from .models import MAX_SCENES, NARRATION_MAX_CHARS, SEED_MAX, Film, Scene
+from .quote import quote_film
+from .script import offered_backend
+from .storyboard import prepare_on_commit
 
 
 def _editable(film: Film, doing: str = "edit it") -> None:
@@ -261,7 +76,7 @@ def update_scene(
         )  # fmt: skip
         if cast is not None:
             scene.cast.set(cast)
-        _prepare_on_commit(film)
+        prepare_on_commit(film)
     scene.refresh_from_db()
     return scene
 
@@ -312,7 +127,7 @@ def add_scene(*, film: Film, after: Scene | None = None) -> Scene:
         at = ordered.index(after) + 1 if after is not None and after in ordered else len(ordered)
         ordered.insert(at, scene)
         _renumber(ordered)
-        _prepare_on_commit(film)
+        prepare_on_commit(film)
     scene.refresh_from_db()
     return scene
 
@@ -328,16 +143,11 @@ def delete_scene(*, scene: Scene) -> None:
             raise FilmError(
                 "A film needs at least one scene; add another before deleting this one."
             )
-        names, deleted = _file_names(scene), scene.pk
+        names, deleted = scene_file_names(scene), scene.pk
         let_go_of_invocations(scene, detach=True)
         scene.delete()
         _renumber([s for s in ordered if s.pk != deleted])
-        transaction.on_commit(lambda: _delete_files(names))
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
+        transaction.on_commit(lambda: delete_files(names))
 
 
 def reroll_keyframes(*, scene: Scene) -> None:
@@ -348,138 +158,7 @@ def reroll_keyframes(*, scene: Scene) -> None:
         Scene.objects.filter(pk=scene.pk).update(
             keyframe_seed=random.SystemRandom().randint(0, SEED_MAX)
         )
-        _prepare_on_commit(scene.film)
-
-
-@dataclass(frozen=True)
-class Quote:
-    """What rendering a film will take: ``seconds`` of film, ``cost_usd`` in total and per
-    scene (``scene_costs``, in scene order), and ``render_seconds``, an estimate of the wall
-    time. ``problems`` lists what must be fixed first (empty: it can render)."""
-
-    seconds: float
-    cost_usd: Decimal
-    scene_seconds: list[float]
-    scene_costs: list[Decimal]
-    render_seconds: float
-    problems: list[str]
-    #: What will render but not as the user expects (a voice that cannot read the narration).
-    warnings: list[str] = field(default_factory=list)
-
-
-def _spoken_seconds(scene: Scene) -> float:
-    if scene.narration_seconds is not None and scene.narration_key == keys.narration_key(scene):
-        return scene.narration_seconds
-    return len(scene.narration.split()) / WORDS_PER_SECOND
-
-
-def _clip_is_fresh(scene: Scene, previous: Scene | None) -> bool:
-    """Whether the scene's clip is made and none of its inputs changed since."""
-    if not scene.clip or scene.status != JobStatus.SUCCEEDED:
-        return False
-    current = scene.keyframes_key == keys.keyframes_key(
-        scene
-    ) and scene.narration_key == keys.narration_key(scene)
-    return current and scene.clip_key == keys.clip_key(scene, previous=previous)
-
-
-def film_chapters(*, film: Film) -> list[tuple[str, float]]:
-    """The chapters of the film's current cut, as the MP4 carries them: (title, start in
-    seconds) per scene; none while there is no cut, or while a scene has no clip yet."""
-    from .assembling import layout
-
-    scenes = list(film.scenes.order_by("position"))
-    if not film.video or not scenes or any(not s.clip_seconds for s in scenes):
-        return []
-    plan = layout(film, scenes, [s.clip_seconds or 0.0 for s in scenes])
-    return [
-        (f"{s.number}. {s.heading}", round(start, 2))
-        for s, start in zip(scenes, plan.starts_seconds, strict=False)
-    ]
-
-
-def film_has_changes(*, film: Film) -> bool:
-    """Whether rendering ``film`` now would change its video: it has none yet, a scene's clip
-    is stale, or the assembly's inputs (order, transitions, title, subtitles) changed."""
-    if not film.video:
-        return True
-    scenes = list(film.scenes.prefetch_related("cast").order_by("position"))
-    previous: Scene | None = None
-    for scene in scenes:
-        if not _clip_is_fresh(scene, previous):
-            return True
-        previous = scene
-    return film.assembly_key != keys.assembly_key(film, scenes)
-
-
-def quote_film(*, film: Film) -> Quote:
-    """The length, cost and time of rendering ``film`` as its storyboard stands, per scene and
-    in total, and what stops it from rendering."""
-    problems: list[str] = []
-    try:
-        backend = get_backend(film.backend, offered_only=False)
-    except UnknownBackend:
-        return Quote(0, Decimal(0), [], [], 0, [f"The backend “{film.backend}” is not available."])
-    scenes = list(film.scenes.select_related("film").prefetch_related("cast").order_by("position"))
-    lengths, costs = [], []
-    previous: Scene | None = None
-    for scene in scenes:
-        fresh = _clip_is_fresh(scene, previous)
-        drawn = drawn_keyframes(film, continues=film.chaining and previous is not None)
-        previous = scene
-        spoken = _spoken_seconds(scene)
-        length = steps.scene_length(scene, backend, spoken_seconds=spoken)
-        if length is None:
-            needed = steps.needed_seconds(scene, spoken_seconds=spoken)
-            problems.append(
-                f"Scene {scene.number}: its narration needs {needed:.1f} s; "
-                f"{backend.label} makes at most {backend.longest_scene_seconds():g} s. Shorten it."
-            )
-            length = backend.longest_scene_seconds()
-        if fresh and scene.clip_seconds:
-            length = scene.clip_seconds
-        lengths.append(length)
-        costs.append(
-            Decimal(0) if fresh else backend.estimate_cost_usd(length, drawn_keyframes=drawn)
-        )
-        try:
-            backend.validate(
-                ClipRequest(
-                    prompt=scene_prompt(scene),
-                    seed=0,
-                    duration_seconds=length,
-                    aspect_ratio=film.aspect_ratio,
-                    scene=True,
-                )
-            )
-        except InvalidClipRequest as error:
-            if "makes clips of" not in error.message:
-                problems.append(f"Scene {scene.number}: {error.message}")
-    overlaps = sum(TRANSITION_SECONDS for s in scenes[:-1] if s.transition != "cut")
-    seconds = sum(lengths) - overlaps
-    if seconds > MAX_FILM_SECONDS:
-        problems.append(
-            f"The film would last {seconds / 60:.1f} minutes; a film lasts at most "
-            f"{MAX_FILM_SECONDS // 60} minutes. Remove or shorten scenes."
-        )
-    render_seconds = (
-        RENDER_SECONDS_FIXED
-        + seconds * RENDER_SECONDS_PER_FILM_SECOND
-        + 90 * (backend.queue == "cloud") * len(scenes)
-    )
-    voice = find_voice(film.voice)
-    warnings = []
-    for scene in scenes:
-        script = unreadable_script(scene.narration, voice) if voice else None
-        if script:
-            warnings.append(
-                f"Scene {scene.number}'s narration is in {script.title()} letters, which the "
-                f"voice “{voice.label if voice else film.voice}” cannot read: it would speak "
-                "noise. Rewrite it, or make the film with a voice in its language."
-            )
-    return Quote(
-        seconds, sum(costs, start=Decimal(0)), lengths, costs, render_seconds, problems, warnings
-    )
+        prepare_on_commit(scene.film)
 
 
 def render_film(*, film: Film) -> Film:
@@ -489,7 +168,7 @@ def render_film(*, film: Film) -> Film:
     ``quote_film``), its backend is not offered, or it goes over the budget."""
     if film.is_active:
         raise FilmError("This film is already rendering.")
-    backend = _backend(film.backend)
+    backend = offered_backend(film.backend)
     quote = quote_film(film=film)
     if quote.problems:
         raise FilmError(quote.problems[0])
@@ -504,10 +183,10 @@ def render_film(*, film: Film) -> Film:
             )  # fmt: skip
         except budget.BudgetExceeded as error:
             raise FilmError(error.message) from None
-        Film.objects.filter(pk=film.pk).update(
-            status=JobStatus.QUEUED, stage="waiting for a worker", progress=0.0, error="",
-            failure_kind="", estimated_cost_usd=estimate, cost_usd=None, job_message_id="",
-            attempts=F("attempts") + 1, finished_at=None,
+        lifecycle.requeue(
+            locked, stage="waiting for a worker", from_statuses=IDLE_STATUSES,
+            # A new take: the sweeper counts the attempts of this one only.
+            estimated_cost_usd=estimate, cost_usd=None, attempts=0,
         )  # fmt: skip
         film.refresh_from_db()
         for index, (scene, seconds, cost) in enumerate(
@@ -519,9 +198,10 @@ def render_film(*, film: Film) -> Film:
             )
         ):
             Scene.objects.filter(pk=scene.pk).exclude(status__in=ACTIVE_STATUSES).update(
-                backend=backend.name, estimated_cost_usd=cost,
-                **({"status": JobStatus.DRAFT} if scene.status in RETRYABLE_STATUSES else {}),
-            )  # fmt: skip
+                backend=backend.name, estimated_cost_usd=cost
+            )
+            # A scene that failed or was cancelled is asked for again when its turn comes.
+            lifecycle.reopen(scene)
             # A paid scene's invocation (or a GPU scene's GPU-seconds) is recorded now.
             if cost > 0 or isinstance(backend, ClipRenderer):
                 scene.backend = backend.name
@@ -571,18 +251,6 @@ def rerender_scene(*, scene: Scene) -> Film:
         return render_film(film=film)
 
 
-def _file_names(scene: Scene) -> list[str]:
-    fields = (
-        "first_keyframe",
-        "last_keyframe",
-        "narration_audio",
-        "clip",
-        "clip_last_frame",
-        "thumbnail",
-    )
-    return [getattr(scene, f).name for f in fields if getattr(scene, f)]
-
-
 def delete_film(*, film: Film) -> None:
     """Delete a film, its scenes and every file; work still going stops and keeps nothing.
     Invocations stay, detached, as the spending record."""
@@ -593,15 +261,14 @@ def delete_film(*, film: Film) -> None:
             if f
         ]
         for scene in film.scenes.all():
-            names += _file_names(scene)
+            names += scene_file_names(scene)
             let_go_of_invocations(scene, detach=True)
         public_id = film.public_id
         film.delete()
 
-        def delete_files() -> None:
-            for name in names:
-                default_storage.delete(name)
+        def delete_all() -> None:
+            delete_files(names)
             # And whatever else is in its folder: pieces, a file a worker stored meanwhile.
-            steps.delete_film_files(public_id)
+            delete_film_files(public_id)
 
-        transaction.on_commit(delete_files)
+        transaction.on_commit(delete_all)

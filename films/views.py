@@ -28,8 +28,12 @@ from lib.forms import form_status
 from lib.money import format_usd
 
 from . import services
+from .assembly import film_chapters
+from .errors import FilmError
 from .forms import FilmForm, SceneForm
 from .models import Film, Scene
+from .quote import Quote, film_has_changes, quote_film
+from .script import create_film
 
 #: Files of a scene a page may link to, by field name.
 SCENE_FILES = ("first_keyframe", "last_keyframe", "thumbnail", "clip", "narration_audio")
@@ -63,7 +67,7 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            film = services.create_film(
+            film = create_film(
                 owner=request.user,
                 title=data["title"],
                 idea=data["idea"],
@@ -81,7 +85,7 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
                 draw_keyframes=data.get("draw_keyframes", False),
                 submission_key=data["submission"],
             )
-        except services.FilmError as error:
+        except FilmError as error:
             form.add_error(None, error.message)
         else:
             return redirect("films:detail", public_id=film.public_id)
@@ -96,7 +100,7 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
 
 
 def _scene_rows(
-    film: Film, quote: services.Quote, bound: tuple[Scene, SceneForm] | None = None
+    film: Film, quote: Quote, bound: tuple[Scene, SceneForm] | None = None
 ) -> list[dict[str, Any]]:
     """Each scene's card: the scene, its live event, its share of the quote and its edit form
     (``bound``'s form for ``bound``'s scene: what the user typed, with its errors, open)."""
@@ -147,7 +151,7 @@ def _film_page(
     bound: tuple[Scene, SceneForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    quote = services.quote_film(film=film)
+    quote = quote_film(film=film)
     context = {
         "film": film,
         "event": film.progress_event(),
@@ -163,11 +167,11 @@ def _film_page(
         # something changed since.
         "chapters": [
             {"title": title, "start": start, "clock": f"{int(start // 60)}:{int(start % 60):02d}"}
-            for title, start in services.film_chapters(film=film)
+            for title, start in film_chapters(film=film)
         ],
         "can_render": film.can_edit
         and not film.can_retry
-        and (film.status != "succeeded" or services.film_has_changes(film=film)),
+        and (film.status != "succeeded" or film_has_changes(film=film)),
     }
     return render(request, "films/detail.html", context, status=status)
 
@@ -185,7 +189,7 @@ def _act(
     long storyboard. ``action`` may return the scene to show instead (one just added)."""
     try:
         shown = action()
-    except services.FilmError as error:
+    except FilmError as error:
         _tell(request, error.message, place=place, error=True)
     else:
         place = shown if isinstance(shown, Scene) else place
@@ -218,7 +222,7 @@ def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
             services.update_scene(
                 scene=scene, **{**form.cleaned_data, "cast": list(form.cleaned_data["cast"])}
             )
-        except services.FilmError as error:
+        except FilmError as error:
             form.add_error(None, error.message)
         else:
             _tell(request, f"Scene {scene.number} saved.", place=scene)
@@ -255,7 +259,7 @@ def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
     )
     try:
         services.delete_scene(scene=scene)
-    except services.FilmError as error:
+    except FilmError as error:
         _tell(request, error.message, place=scene, error=True)
         return _to_film(public_id, place=scene)
     _tell(request, f"Scene {scene.number} deleted.", place=near)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .video import ClipBackend, ClipInvocationBackend
+from .video import ClipBackend, ClipInvocationBackend, ClipRenderer
 
 
 class UnknownBackend(LookupError):
@@ -60,15 +60,14 @@ def provider_backends() -> list[ClipInvocationBackend]:
 
 def is_offered_now(backend: ClipBackend) -> bool:
     """Whether users may choose ``backend`` now: a provider's only while its model status
-    check (cached) says the model can be reached; a local GPU model's only while its weights
-    and device are there (``generation.gpu_models.gpu_status``)."""
+    check (cached) says the model can be reached; a local renderer's only while it has no
+    ``ready_problem`` (a GPU model's weights and device are there)."""
     from .availability import model_status
-    from .gpu_models import GpuClipBackend, gpu_status
 
     if isinstance(backend, ClipInvocationBackend):
         return model_status(backend).reachable
-    if isinstance(backend, GpuClipBackend):
-        return gpu_status(backend).ready
+    if isinstance(backend, ClipRenderer):
+        return backend.ready_problem() is None
     return True
 
 

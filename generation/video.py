@@ -130,7 +130,7 @@ class BodyPiece:
     the clip is in: frames ``first`` up to (not including) ``end`` of the clip, with
     ``subtitles`` (SubRip on the body's own clock, from 0) drawn in, encoded with the
     assembly's settings (``assembly.video_encode``). ``key`` is the name the film's assembly
-    knows it by (``films.keys.piece_key``)."""
+    knows it by (``films.pieces.piece_key``)."""
 
     first: int
     end: int
@@ -140,11 +140,11 @@ class BodyPiece:
 
 @dataclass(frozen=True)
 class KeyframeDrawing:
-    """Keyframes a local GPU backend draws with the GPU keyframe model (``gpu_keyframes``)
-    before its clip, from the request's ``reference_images`` (the characters' photos), at the
-    clip's size. ``opening`` and ``closing`` say what each frame shows (a prompt); "" leaves
-    that frame as the request gives it. ``seed`` draws the opening frame, ``seed + 1`` the
-    closing one."""
+    """Keyframes a local GPU backend draws with the GPU keyframe model
+    (``generation.gpu.keyframes``) before its clip, from the request's ``reference_images`` (the
+    characters' photos), at the clip's size. ``opening`` and ``closing`` say what each frame
+    shows (a prompt); "" leaves that frame as the request gives it. ``seed`` draws the opening
+    frame, ``seed + 1`` the closing one."""
 
     opening: str = ""
     closing: str = ""
@@ -187,6 +187,12 @@ class ClipBackend:
     def is_configured(self) -> bool:
         """Whether the settings name everything this backend needs (no network call)."""
         return True
+
+    def drawing_problem(self) -> str | None:
+        """Why a clip on this backend cannot open or close on keyframes drawn from the
+        photos now, or None when it can (only a local GPU backend with the keyframe model
+        ready draws them)."""
+        return "Only a local GPU backend draws keyframes; choose one, or use the photos."
 
     def prompt_limit(self, duration_seconds: float) -> int:
         """The longest prompt, in characters, accepted for a clip of ``duration_seconds``."""
@@ -263,6 +269,11 @@ class LocalCharge:
 
 class ClipRenderer(ClipBackend):
     """A backend that renders the clip in the worker holding the job."""
+
+    def ready_problem(self) -> str | None:
+        """Why users cannot choose this renderer now (its weights or device are missing on
+        the worker that runs it), or None when they can. No network call."""
+        return None
 
     def estimated_charge(
         self, duration_seconds: float, *, drawn_keyframes: int = 0

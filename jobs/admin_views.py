@@ -12,7 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from generation.availability import model_status
-from generation.gpu_models import gpu_models, gpu_status
+from generation.gpu.backends import gpu_models
+from generation.gpu.status import gpu_status
 from generation.registry import provider_backends
 
 from .budget import SPEND, daily_budget_usd, day_bounds

@@ -242,7 +242,7 @@ def _find_or_start(
         if arn:
             logger.info("%s: recovered invocation %s by its token.", job.log_id, arn)
             return arn
-    request = kinds.of(job).clip_request(job, workdir=folder, for_provider=True)
+    request = kinds.clip_kind(job.job_kind).clip_request(job, workdir=folder, for_provider=True)
     backend.validate(request)
     # Marked before the call: from here on the provider may have the job.
     set_status(invocation, Status.STARTING)
@@ -412,7 +412,7 @@ def _completed(
             last_frame_path=last_frame_path,
             duration_seconds=duration,
         )
-        kinds.of(job).store_clip(job, clip=clip, cost_usd=cost)
+        kinds.clip_kind(job.job_kind).store_clip(job, clip=clip, cost_usd=cost)
         logger.info(
             "%s finished at %s: %.1f s, %s USD", job.log_id, backend.label, duration, Decimal(cost)
         )

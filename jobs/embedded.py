@@ -12,7 +12,7 @@ import dramatiq
 from django.conf import settings
 
 from . import kinds, lifecycle
-from .dispatch import send_next
+from .dispatch import Step, send, send_next
 from .models import JobStatus
 from .workdirs import remove_orphans
 
@@ -24,7 +24,8 @@ _worker: dramatiq.Worker | None = None
 
 def resume_unfinished_jobs() -> int:
     """Queue again every job, of every kind, that the database says is queued or running,
-    oldest first; returns how many.
+    oldest first, and the unfinished preparation of any other (``JobKind.unprepared``);
+    returns how many.
 
     For a single process only (the embedded mode), called before its workers start: no other
     worker can be running them, and the in-memory broker lost their messages on restart. A
@@ -43,6 +44,10 @@ def resume_unfinished_jobs() -> int:
                 )
             send_next(job)
             resumed += 1
+        if kind.unprepared is not None:
+            for job in kind.unprepared():
+                send(Step(kind.prepare_actor, (job.pk,)))
+                resumed += 1
     return resumed
 
 

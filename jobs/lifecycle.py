@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db.models import F, Q
+from django.db.models import Case, F, PositiveIntegerField, Q, When
 from django.utils import timezone
 
 from generation.video import RenderCanceled
@@ -70,6 +70,49 @@ def claim(model: type[J], *, job_id: int, message_id: str, stage: str = "prepari
     if not claimed:
         return None
     return model._default_manager.get(pk=job_id)
+
+
+def hold(model: type[J], *, job_id: int, message_id: str) -> J | None:
+    """Hold job ``job_id`` for broker message ``message_id`` without starting a new attempt:
+    a queued job, or a running one that nobody holds (``release``) or that this message held
+    before a redelivery. None when it is not this message's to move. A job that moves on in
+    passes (a film waiting on its clips) is held for each pass and released between them;
+    only taking it from the queue counts an attempt."""
+    free = Q(status=JobStatus.RUNNING, job_message_id__in=["", message_id])
+    now = timezone.now()
+    # Taking a queued job (its render, or the sweeper's requeue) is an attempt; holding a
+    # running one again for its next pass is not.
+    attempts = Case(
+        When(status=JobStatus.QUEUED, then=F("attempts") + 1),
+        default=F("attempts"),
+        output_field=PositiveIntegerField(),
+    )
+    held = model._default_manager.filter(Q(status=JobStatus.QUEUED) | free, pk=job_id).update(
+        status=JobStatus.RUNNING, job_message_id=message_id, attempts=attempts, updated_at=now
+    )
+    if not held:
+        return None
+    model._default_manager.filter(pk=job_id, started_at=None).update(started_at=now)
+    return model._default_manager.get(pk=job_id)
+
+
+def release(job: Job) -> bool:
+    """Let go of a running job this message holds (it waits on other jobs, and their messages
+    move it on); it stays running. Returns whether the message still held it."""
+    if not job.job_message_id:
+        return False
+    released = _update(job, _guard(job, (JobStatus.RUNNING,), same_attempt=True), job_message_id="")
+    if released:
+        job.job_message_id = ""
+    return released
+
+
+def reopen(job: Job, **fields: Any) -> bool:
+    """Put a failed or cancelled job back to draft (not sent; asked for again when its
+    parent next needs it), with ``fields``. Returns whether it was failed or cancelled."""
+    return _update(
+        job, _guard(job, RETRYABLE_STATUSES, same_attempt=False), status=JobStatus.DRAFT, **fields
+    )
 
 
 def start_at_provider(job: Job, *, stage: str, resumed: bool) -> bool:

@@ -26,7 +26,7 @@ class PublishGpuStatus(Middleware):
     """While a worker that serves the ``gpu`` queue runs, check its GPU models (weights and
     device) and publish what it found, at boot and every ``GPU_STATUS_SECONDS``, so web
     processes offer what it can render. The status expires when the worker stops refreshing
-    it (``generation.gpu_models.publish_statuses``): a worker that died stops counting."""
+    it (``generation.gpu.status.publish_statuses``): a worker that died stops counting."""
 
     def __init__(self) -> None:
         self._stops: dict[int, threading.Event] = {}
@@ -35,9 +35,10 @@ class PublishGpuStatus(Middleware):
         queues = getattr(worker, "consumer_whitelist", None)
         if queues is not None and "gpu" not in queues:
             return
-        from generation.gpu_models import publish_statuses
+        from generation.gpu.backends import gpu_models
+        from generation.gpu.status import publish_statuses
 
-        for status in publish_statuses():
+        for status in publish_statuses(gpu_models()):
             logger.info(
                 "GPU backend %s: %s", status.backend, "ready" if status.ready else status.detail
             )
@@ -54,11 +55,12 @@ class PublishGpuStatus(Middleware):
         from django.conf import settings
         from django.db import close_old_connections
 
-        from generation.gpu_models import publish_statuses
+        from generation.gpu.backends import gpu_models
+        from generation.gpu.status import publish_statuses
 
         while not stop.wait(settings.GPU_STATUS_SECONDS):
             try:
-                publish_statuses()
+                publish_statuses(gpu_models())
             except Exception:
                 # The cache away for a moment: the next refresh publishes again.
                 logger.warning("Publishing the GPU status failed.", exc_info=True)

@@ -43,6 +43,8 @@ class FailureKind(models.TextChoices):
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 #: Statuses from which a job may be retried.
 RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELED)
+#: Not queued or running: a job in one of these may be sent to work (again).
+IDLE_STATUSES = (JobStatus.DRAFT, JobStatus.SUCCEEDED, *RETRYABLE_STATUSES)
 
 
 class Job(models.Model):

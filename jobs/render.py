@@ -28,7 +28,7 @@ def run_render(*, kind: str, job_id: int, message_id: str = "") -> None:
     interrupted attempt) is rendered. A failure is recorded on the job with the stage that
     failed and why; only database errors propagate, for the actor to retry.
     """
-    job_kind = kinds.get(kind)
+    job_kind = kinds.clip_kind(kind)
     job = lifecycle.claim(job_kind.model, job_id=job_id, message_id=message_id)
     if job is None:
         logger.info("%s-%s is not queued; nothing to do.", kind, job_id)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from . import kinds, lifecycle
 from .cloud import resume_step
-from .dispatch import send, send_next
+from .dispatch import Step, send, send_next
 from .invocations import current_invocation
 from .models import FailureKind, Invocation, InvocationStatus, Job, JobStatus
 from .workdirs import remove_orphans
@@ -41,6 +41,7 @@ class SweepReport:
     resumed_cloud: int = 0
     failed_cloud: int = 0
     resent_queued: int = 0
+    resent_preparations: int = 0
 
     @property
     def total(self) -> int:
@@ -50,6 +51,7 @@ class SweepReport:
             + self.resumed_cloud
             + self.failed_cloud
             + self.resent_queued
+            + self.resent_preparations
         )
 
 
@@ -63,12 +65,18 @@ def _has_invocation(model: type[Job]) -> Exists:
     )
 
 
-def _sweep_stalled_renders(model: type[Job], now: datetime, report: SweepReport) -> None:
+def _sweep_stalled_renders(kind: kinds.JobKind, now: datetime, report: SweepReport) -> None:
     cutoff = now - timedelta(seconds=settings.SWEEP_RENDER_STALL_SECONDS)
+    model = kind.model
     stalled = model._default_manager.filter(
         status=JobStatus.RUNNING, updated_at__lt=cutoff
     ).exclude(_has_invocation(model))
     for job in stalled:
+        if not job.job_message_id and kind.waiting is not None and kind.waiting(job):
+            # Released while others work for it (a film's clips): waiting, not stalled. Its
+            # heartbeat moves on, so the next sweep looks again only after the allowance.
+            lifecycle.touch(job, silent_since=cutoff, now=now)
+            continue
         silent = int((now - job.updated_at).total_seconds())
         if job.attempts >= settings.SWEEP_MAX_ATTEMPTS:
             message = (
@@ -142,24 +150,42 @@ def _resend_queued(model: type[Job], now: datetime, report: SweepReport) -> None
         logger.info("%s still queued after %s; its message was sent again", job.log_id, cutoff)
 
 
+def _resend_preparation(kind: kinds.JobKind, now: datetime, report: SweepReport) -> None:
+    if kind.unprepared is None:
+        return
+    cutoff = now - timedelta(seconds=settings.SWEEP_RENDER_STALL_SECONDS)
+    for job in kind.unprepared().filter(updated_at__lt=cutoff):
+        if not lifecycle.touch(job, silent_since=cutoff, now=now):
+            continue
+        report.resent_preparations += 1
+        send(Step(kind.prepare_actor, (job.pk,)))
+        logger.info("%s: its preparation stopped; sent again", job.log_id)
+
+
 def sweep_stalled_jobs(*, now: datetime | None = None) -> SweepReport:
     """Requeue or fail every unfinished job, of every kind, that has shown no sign of life
     for longer than its stage allows (settings ``SWEEP_*``, in seconds); returns what was
     done. Also removes work folders left on this machine by killed processes.
 
     - A running local render silent for ``SWEEP_RENDER_STALL_SECONDS`` lost its worker: it is
-      queued again, or failed with the reason after ``SWEEP_MAX_ATTEMPTS`` attempts. The old
+      queued again, or failed with the reason after ``SWEEP_MAX_ATTEMPTS`` attempts of this
+      take (a Retry or a new Render starts a new take). A job released while others work for
+      it (``JobKind.waiting``: a film while its scenes' clips render) is left to wait. The old
       worker, if it was only slow, stops at its next progress report and keeps nothing.
     - A running cloud job silent for ``SWEEP_CLOUD_STALL_SECONDS`` lost its delayed poll (or
       start): it is sent again; the provider is never asked to start it twice.
     - A job queued for ``SWEEP_QUEUED_SECONDS`` has its message sent again.
+    - A job whose preparation stopped (``JobKind.unprepared``: a film's storyboard lacking a
+      keyframe or a narration) and silent for ``SWEEP_RENDER_STALL_SECONDS`` has its
+      preparation sent again.
     """
     now = now or timezone.now()
     report = SweepReport()
     for kind in kinds.all_kinds():
-        _sweep_stalled_renders(kind.model, now, report)
+        _sweep_stalled_renders(kind, now, report)
         _sweep_stalled_cloud(kind.model, now, report)
         _resend_queued(kind.model, now, report)
+        _resend_preparation(kind, now, report)
     remove_orphans()
     if report.total:
         logger.warning("Sweep: %s", report)

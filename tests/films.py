@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from films import services
 from films.models import Film
+from films.script import create_film
 
 
 def make_cast(make_character, owner):
@@ -15,7 +16,7 @@ def make_cast(make_character, owner):
 
 
 def make_film(owner, cast, **fields) -> Film:
-    """A draft film through ``services.create_film`` (its storyboard preparation is queued)."""
+    """A draft film through ``create_film`` (its storyboard preparation is queued)."""
     fields.setdefault("idea", "A test pilot and her cat find a map to a lost harbour.")
     fields.setdefault("genre", "adventure")
     fields.setdefault("style", "vintage")
@@ -24,7 +25,7 @@ def make_film(owner, cast, **fields) -> Film:
     fields.setdefault("target_seconds", 30)
     fields.setdefault("scene_count", 3)
     fields.setdefault("seed", 11)
-    return services.create_film(owner=owner, cast=cast, **fields)
+    return create_film(owner=owner, cast=cast, **fields)
 
 
 def render_to_end(film: Film, broker, worker) -> Film:

@@ -125,7 +125,8 @@ def test_failure_says_which_stage_and_why_then_retry_succeeds(user, make_charact
     services.retry_dream(dream=dream)
     run_jobs(broker, worker)
     dream.refresh_from_db()
-    assert (dream.status, dream.error, dream.attempts) == (DreamStatus.SUCCEEDED, "", 2)
+    # A retry is a new take: its attempts are counted afresh (the sweeper's limit is per take).
+    assert (dream.status, dream.error, dream.attempts) == (DreamStatus.SUCCEEDED, "", 1)
 
 
 def test_retry_is_refused_unless_failed_or_cancelled(user, make_character, broker, worker):

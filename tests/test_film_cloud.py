@@ -4,7 +4,9 @@ start per scene, the daily budget reserved for the whole film when it is rendere
 import pytest
 
 from films import services
+from films.errors import FilmError
 from films.models import Scene
+from films.quote import quote_film
 from jobs.models import Charge, ChargeStatus, Invocation, JobStatus
 from tests.films import make_cast, make_film
 from tests.support import run_jobs, run_until_idle
@@ -29,7 +31,7 @@ def test_a_cloud_film_starts_each_scene_once_and_settles_its_charges(
 ):
     settings.DAILY_BUDGET_USD = "20"
     film = cloud_film(user, make_character, broker, worker)
-    quote = services.quote_film(film=film)
+    quote = quote_film(film=film)
     assert quote.scene_seconds == [6.0, 6.0, 6.0] and not quote.problems
     services.render_film(film=film)
     assert Charge.objects.filter(status=ChargeStatus.RESERVED).count() == 3
@@ -48,7 +50,7 @@ def test_a_film_over_the_daily_budget_is_refused_and_nothing_is_reserved(
 ):
     settings.DAILY_BUDGET_USD = "1.00"
     film = cloud_film(user, make_character, broker, worker)
-    with pytest.raises(services.FilmError) as refused:
+    with pytest.raises(FilmError) as refused:
         services.render_film(film=film)
     assert "This film would cost about $1.44, but only $1.00" in refused.value.message
     film.refresh_from_db()

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from films import pipeline, services, steps
+from films import clips, keyframes, music, narration, pieces, pipeline, services, storyboard
 from films.models import Film, Scene
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from tests.films import make_cast, make_film
@@ -108,13 +108,13 @@ def test_deleting_a_film_while_its_music_is_made_leaves_nothing_in_storage(
     that no longer existed and crashed: the file stayed in storage for ever."""
     film = make_film(user, make_cast(make_character, user), music_mood="calm")
     run_jobs(broker, worker)
-    real_render_music = steps.render_music
+    real_render_music = music.render_music
 
     def render_then_the_user_deletes(**arguments):
         real_render_music(**arguments)
         services.delete_film(film=Film.objects.get(pk=film.pk))
 
-    monkeypatch.setattr(steps, "render_music", render_then_the_user_deletes)
+    monkeypatch.setattr(music, "render_music", render_then_the_user_deletes)
     services.render_film(film=film)
     run_jobs(broker, worker)
     assert not Film.objects.filter(pk=film.pk).exists()
@@ -127,11 +127,10 @@ def test_a_scene_cancelled_while_its_clip_is_stored_keeps_no_body_piece(
 ):
     """With burnt-in subtitles the animatic makes a scene's body with its clip, stored among
     the film's pieces just before the clip; a film cancelled right then keeps neither."""
-    from films import assembling
 
     film = make_film(user, make_cast(make_character, user), burn_subtitles=True)
     run_jobs(broker, worker)
-    real_store_body = assembling.store_body
+    real_store_body = clips.store_body
     stored = []
 
     def store_then_the_user_cancels(*arguments):
@@ -139,7 +138,7 @@ def test_a_scene_cancelled_while_its_clip_is_stored_keeps_no_body_piece(
         services.cancel_film(film=Film.objects.get(pk=film.pk))
         return stored[-1]
 
-    monkeypatch.setattr(assembling, "store_body", store_then_the_user_cancels)
+    monkeypatch.setattr(clips, "store_body", store_then_the_user_cancels)
     services.render_film(film=film)
     run_jobs(broker, worker)
     assert len(stored) == 1 and stored[0].startswith(f"films/{film.public_id}/pieces/")
@@ -181,7 +180,6 @@ def test_a_piece_whose_store_is_cut_short_leaves_nothing_under_its_name(
 ):
     """Pieces are written beside their name and renamed into place: a store cut short (a disk
     full, a kill) leaves no part of the piece where the next assembly would reuse it."""
-    from films import assembling
     from generation.video import BodyPiece
 
     film = make_film(user, make_cast(make_character, user))
@@ -192,13 +190,13 @@ def test_a_piece_whose_store_is_cut_short_leaves_nothing_under_its_name(
         Path(target).write_bytes(Path(origin).read_bytes()[:2048])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(assembling.shutil, "copyfile", copy_half_then_fail)
+    monkeypatch.setattr(pieces.shutil, "copyfile", copy_half_then_fail)
     body = BodyPiece(first=0, end=24, subtitles="", key="k" * 64)
     with pytest.raises(OSError):
-        assembling.store_body(film, body, source)
+        pieces.store_body(film, body, source)
     assert stored_files(f"films/{film.public_id}") == []
     monkeypatch.undo()
-    name = assembling.store_body(film, body, source)
+    name = pieces.store_body(film, body, source)
     assert default_storage.open(name).read() == source.read_bytes()
 
 
@@ -247,12 +245,12 @@ def test_two_workers_making_one_scenes_keyframes_leave_no_orphan(
     Scene.objects.filter(pk=scene.pk).update(keyframe_seed=12345)
     one, two = Scene.objects.get(pk=scene.pk), Scene.objects.get(pk=scene.pk)
     for copy in (one, two):
-        steps.prepare_scene(copy, workdir=tmp_path)
+        storyboard.prepare_scene(copy, workdir=tmp_path)
     Scene.objects.filter(pk=scene.pk).update(keyframe_seed=777)
     one, two = Scene.objects.get(pk=scene.pk), Scene.objects.get(pk=scene.pk)
-    steps.make_keyframes(one, workdir=tmp_path)
+    keyframes.make_keyframes(one, workdir=tmp_path)
     Scene.objects.filter(pk=scene.pk).update(keyframe_seed=778)
-    steps.make_keyframes(two, workdir=tmp_path)
+    keyframes.make_keyframes(two, workdir=tmp_path)
     film.refresh_from_db()
     assert set(stored_files(f"films/{film.public_id}")) == named_files(film)
     services.delete_film(film=film)
@@ -265,7 +263,7 @@ def test_a_pass_that_finds_its_film_deleted_stops_quietly(user, make_character, 
     film_id = film.pk
     services.delete_film(film=film)
     pipeline.advance(film_id=film_id, message_id="late")
-    pipeline.prepare_storyboard(film_id=film_id)
+    storyboard.prepare_storyboard(film_id=film_id)
     assert stored_files(f"films/{film.public_id}") == []
 
 
@@ -282,18 +280,18 @@ def test_two_workers_preparing_one_scene_speak_it_once(user, make_character, mon
     film = make_film(user, make_cast(make_character, user), voice="piper-joe")
     scene = film.scenes.order_by("position").first()
     spoken = []
-    real = steps.synthesise
+    real = narration.synthesise
 
     def counted(text, **arguments):
         spoken.append(text)
         return real(text, **arguments)
 
-    monkeypatch.setattr(steps, "synthesise", counted)
+    monkeypatch.setattr(narration, "synthesise", counted)
     assert speech.find_voice("piper-joe")
 
     def prepare(folder):
         try:
-            steps.prepare_scene(Scene.objects.select_related("film").get(pk=scene.pk),
+            storyboard.prepare_scene(Scene.objects.select_related("film").get(pk=scene.pk),
                                 workdir=folder)  # fmt: skip
         finally:
             connections.close_all()

@@ -7,7 +7,9 @@ import pytest
 from django.urls import reverse
 
 from films import services
+from films.errors import FilmError
 from films.models import Film
+from films.quote import quote_film
 from jobs.models import JobStatus
 from tests.films import make_cast, make_film
 
@@ -127,11 +129,11 @@ def test_a_refused_rerender_keeps_the_scenes_take(user, make_character, broker):
     seed = scene.clip_seed
     # The page was loaded before the film started rendering elsewhere.
     Film.objects.filter(pk=film.pk).update(status=JobStatus.RUNNING)
-    with pytest.raises(services.FilmError, match="already rendering"):
+    with pytest.raises(FilmError, match="already rendering"):
         services.rerender_scene(scene=scene)
     scene.refresh_from_db()
     assert scene.clip_seed == seed
-    with pytest.raises(services.FilmError, match="wait until it ends to render scene 1 again"):
+    with pytest.raises(FilmError, match="wait until it ends to render scene 1 again"):
         services.rerender_scene(scene=film.scenes.select_related("film").get(pk=scene.pk))
 
 
@@ -154,7 +156,7 @@ def test_a_characters_page_offers_a_film_with_them_as_the_cast(
 def test_the_render_estimate_of_a_long_film_is_near_what_it_takes(user, make_character):
     """A ten-minute film's storyboard said about 892 s to render; it took 252 s."""
     film = make_film(user, make_cast(make_character, user), target_seconds=600, scene_count=12)
-    quote = services.quote_film(film=film)
+    quote = quote_film(film=film)
     per_second = 252 / 595
     assert quote.seconds > 120
     assert 0.7 < quote.render_seconds / (quote.seconds * per_second) < 1.5, quote
@@ -174,10 +176,10 @@ def test_a_voice_that_cannot_read_the_narration_is_named_on_the_storyboard(
     assert "cannot read" in page and "Scene 2&#x27;s narration" not in page
     # A few foreign words in an English line are fine; so is Arabic for an Arabic voice.
     Scene.objects.filter(pk=scene.pk).update(narration="She said “شكرا” and left for Zürich.")
-    assert services.quote_film(film=film).warnings == []
+    assert quote_film(film=film).warnings == []
     Film.objects.filter(pk=film.pk).update(voice="espeak-ar")
     Scene.objects.filter(pk=scene.pk).update(narration="كانت الليلة هادئة على الشاطئ.")
     film.refresh_from_db()
-    warned = services.quote_film(film=film).warnings
+    warned = quote_film(film=film).warnings
     assert not any(w.startswith("Scene 1'") for w in warned)
     assert any(w.startswith("Scene 2's narration is in Latin letters") for w in warned)

@@ -9,7 +9,10 @@ import imageio_ffmpeg
 import pytest
 
 from films import services
+from films.assembly import film_chapters
 from films.models import Film
+from films.pieces import prepare_early
+from films.quote import film_has_changes
 from jobs.models import JobStatus
 from tests.films import make_cast, make_film, render_to_end
 from tests.support import (
@@ -85,7 +88,7 @@ def test_a_film_renders_with_sound_subtitles_and_chapters(
     assert len(re.findall(r"Chapter #0:\d+", source)) == len(scenes)
     # Both chapter lists in the MP4 are the ones the film page lists.
     listed = [(pytest.approx(start, abs=0.01), title) for title, start in
-              services.film_chapters(film=film)]  # fmt: skip
+              film_chapters(film=film)]  # fmt: skip
     quicktime, nero = mp4_chapters(video)
     assert len(listed) == len(scenes) and quicktime == listed and nero == listed
     assert "Audio: aac" in log and "Subtitle: mov_text" in log
@@ -306,10 +309,10 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
     old_video, old_url = film.video.name, film.progress_event()["video_url"]
     last = film.scenes.order_by("position").last()
     # A finished film offered "Render changes" with nothing changed.
-    assert services.film_has_changes(film=film) is False
+    assert film_has_changes(film=film) is False
     Film.objects.filter(pk=film.pk).update(title="A new title")
     film.refresh_from_db()
-    assert services.film_has_changes(film=film) is True
+    assert film_has_changes(film=film) is True
 
     services.rerender_scene(scene=last)
     run_jobs(broker, worker)
@@ -334,15 +337,13 @@ def test_a_waiting_pass_fetches_no_stored_piece_from_s3(
 ):
     # While clips render, each pass after a finished clip asks which pieces are stored; it
     # must not download them (nor the music) from the bucket again each time.
-    from films import assembling
-
     film = render_to_end(
         make_film(user, make_cast(make_character, user), scene_count=3), broker, worker
     )
     scenes = list(film.scenes.order_by("position"))
     workdir = tmp_path / "pass"
     workdir.mkdir()
-    assembling.prepare_early(
+    prepare_early(
         film, scenes, ready=[True, True, False], lengths=[s.clip_seconds for s in scenes],
         workdir=workdir,
     )  # fmt: skip

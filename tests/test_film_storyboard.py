@@ -7,7 +7,9 @@ import pytest
 from django.urls import reverse
 
 from films import services
+from films.errors import FilmError
 from films.models import Film, Scene
+from films.quote import quote_film
 from generation.script import GENRES, ScriptError, check_script, write_script
 from jobs.models import JobStatus
 from tests.films import make_cast, make_film
@@ -134,7 +136,7 @@ def test_a_bad_brief_is_refused_with_its_message_and_nothing_saved(
     cast = make_cast(make_character, user)
     before = sorted(stored_files())
     arguments = {"cast": cast, **change}
-    with pytest.raises(services.FilmError) as refused:
+    with pytest.raises(FilmError) as refused:
         make_film(user, **arguments)
     assert message in refused.value.message
     assert Film.objects.count() == 0 and Scene.objects.count() == 0
@@ -143,7 +145,7 @@ def test_a_bad_brief_is_refused_with_its_message_and_nothing_saved(
 
 def test_another_users_character_cannot_be_cast(user, other_user, make_character):
     theirs = make_character(other_user, name="Mallory")
-    with pytest.raises(services.FilmError, match="from your own characters"):
+    with pytest.raises(FilmError, match="from your own characters"):
         make_film(user, [theirs])
     assert Film.objects.count() == 0
 
@@ -199,7 +201,7 @@ def test_storyboard_edits_change_only_what_they_touch(user, make_character, brok
 
     services.move_scene(scene=scenes[0], offset=1)
     assert [s.pk for s in film.scenes.order_by("position")][:2] == [scenes[1].pk, scenes[0].pk]
-    with pytest.raises(services.FilmError, match="cannot move further"):
+    with pytest.raises(FilmError, match="cannot move further"):
         services.move_scene(scene=Scene.objects.get(pk=scenes[1].pk), offset=-1)
 
     services.reroll_keyframes(scene=Scene.objects.get(pk=scenes[2].pk))
@@ -311,7 +313,7 @@ def test_a_scene_edit_refused_keeps_what_the_user_typed(alice_client, user, make
 def test_a_bad_narration_is_refused_and_the_scene_kept(user, make_character, narration, message):
     film = make_film(user, make_cast(make_character, user))
     scene = film.scenes.get(position=0)
-    with pytest.raises(services.FilmError, match=message):
+    with pytest.raises(FilmError, match=message):
         services.update_scene(
             scene=scene, heading=scene.heading, shot=scene.shot, narration=narration,
             first_frame_text=scene.first_frame_text, last_frame_text=scene.last_frame_text,
@@ -326,7 +328,7 @@ def test_the_last_scene_cannot_be_deleted(user, make_character):
         services.delete_scene(scene=scene)
     last = film.scenes.get()
     assert last.position == 0
-    with pytest.raises(services.FilmError, match="at least one scene"):
+    with pytest.raises(FilmError, match="at least one scene"):
         services.delete_scene(scene=last)
     assert film.scenes.count() == 1
 
@@ -336,9 +338,9 @@ def test_a_film_renders_once_at_a_time_and_locks_its_storyboard(user, make_chara
     services.render_film(film=film)
     film.refresh_from_db()
     assert film.status == JobStatus.QUEUED
-    with pytest.raises(services.FilmError, match="already rendering"):
+    with pytest.raises(FilmError, match="already rendering"):
         services.render_film(film=film)
-    with pytest.raises(services.FilmError, match="is rendering"):
+    with pytest.raises(FilmError, match="is rendering"):
         services.add_scene(film=film)
 
 
@@ -349,9 +351,9 @@ def test_a_film_over_ten_minutes_is_refused_before_anything_runs(user, make_char
         Scene.objects.filter(pk=scene.pk).update(
             planned_seconds=55.0, narration=" ".join(["harbour"] * 130)
         )
-    quote = services.quote_film(film=film)
+    quote = quote_film(film=film)
     assert quote.seconds > 600
-    with pytest.raises(services.FilmError, match="a film lasts at most 10 minutes"):
+    with pytest.raises(FilmError, match="a film lasts at most 10 minutes"):
         services.render_film(film=film)
     film.refresh_from_db()
     assert film.status == JobStatus.DRAFT
@@ -394,7 +396,7 @@ def test_a_chained_scene_closes_on_the_cast_as_its_first_keyframe_would_show_the
     import numpy as np
     from PIL import Image
 
-    from films.steps import fetch, frame_size
+    from films.files import fetch
     from generation.framing import compose_keyframe
 
     film = make_film(user, make_cast(make_character, user), scene_count=4)
@@ -406,7 +408,7 @@ def test_a_chained_scene_closes_on_the_cast_as_its_first_keyframe_would_show_the
             images = character.ordered_images()
             image = images[(scene.keyframe_seed + photo_index) % len(images)]
             photos.append(fetch(image.image, tmp_path / f"{scene.pk}-{character.pk}.jpg"))
-        width, height = frame_size(film.aspect_ratio)
+        width, height = film.frame_size
         made = compose_keyframe(photos, framing=scene.framing, style=film.style, width=width,
                                 height=height, seed=scene.keyframe_seed + 1)  # fmt: skip
         return np.asarray(made, dtype=np.int16)

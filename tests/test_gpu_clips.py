@@ -14,6 +14,8 @@ from django.urls import reverse
 
 from dreams import services
 from dreams.models import DreamStatus
+from films.errors import FilmError
+from films.quote import quote_film
 from generation.registry import offered_backends
 from tests.films import make_cast, make_film, render_to_end
 from tests.support import (
@@ -73,7 +75,7 @@ def test_a_dream_renders_on_the_gpu_queue_step_by_step(gpu, user, make_character
 
 
 def test_a_film_renders_its_scenes_on_ltx_chained(gpu, user, make_character, broker, worker):
-    from generation.gpu_models import LtxBackend
+    from generation.gpu.backends import LtxBackend
 
     # The script as written, no narration shortened: LTX-Video makes scenes of up to 10 s.
     film = make_film(user, make_cast(make_character, user), backend="ltx-video", scene_count=3)
@@ -111,7 +113,7 @@ def test_cancel_stops_between_two_denoising_steps(gpu, user, make_character, bro
 
 
 def test_a_cancelled_render_runs_no_further_denoising_step(gpu, tmp_path):
-    from generation.gpu_models import WanBackend
+    from generation.gpu.backends import WanBackend
     from generation.video import ClipRequest, RenderCanceled
 
     gpu.GPU_STEPS = 50
@@ -202,13 +204,13 @@ def test_a_length_the_model_refuses_is_named_and_nothing_is_saved(
         framing=scene.framing, transition=scene.transition,
     )  # fmt: skip
     run_jobs(broker, worker)
-    problems = film_services.quote_film(film=film).problems
+    problems = quote_film(film=film).problems
     assert any(
         p.startswith("Scene 1: its narration needs ")
         and p.endswith("Wan first-last-frame (local GPU) makes at most 5 s. Shorten it.")
         for p in problems
     ), problems
-    with pytest.raises(film_services.FilmError):
+    with pytest.raises(FilmError):
         film_services.render_film(film=film)
 
 
@@ -281,8 +283,9 @@ def _out_of_memory_on_step_one(times: int):
 
 
 def test_out_of_memory_is_retried_once_saving_memory(gpu, tiny_weights, tmp_path):
-    from generation.gpu_models import WanBackend
-    from generation.gpu_render import forget_pipelines, is_warm, warm_pipeline
+    from generation.gpu.backends import WanBackend
+    from generation.gpu.pipelines import forget_pipelines, warm_pipeline
+    from generation.gpu.warm import is_warm
     from generation.video import ClipRequest
 
     forget_pipelines()  # no other model to make way
@@ -309,8 +312,9 @@ def _stages_of(backend, request, workdir):
 def test_models_stay_loaded_together_within_the_memory_share(
     gpu, tiny_weights, tmp_path, operator_client
 ):
-    from generation.gpu_models import LtxBackend, WanBackend
-    from generation.gpu_render import forget_pipelines, is_warm
+    from generation.gpu.backends import LtxBackend, WanBackend
+    from generation.gpu.pipelines import forget_pipelines
+    from generation.gpu.warm import is_warm
     from generation.video import ClipRequest
 
     def loaded_on_the_status_page() -> int:
@@ -341,8 +345,8 @@ def test_models_stay_loaded_together_within_the_memory_share(
 
 
 def test_out_of_memory_lets_the_other_models_go_before_saving_memory(gpu, tiny_weights, tmp_path):
-    from generation.gpu_models import LtxBackend, WanBackend
-    from generation.gpu_render import is_warm
+    from generation.gpu.backends import LtxBackend, WanBackend
+    from generation.gpu.warm import is_warm
     from generation.video import ClipRequest
 
     gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
@@ -359,8 +363,8 @@ def test_out_of_memory_lets_the_other_models_go_before_saving_memory(gpu, tiny_w
 
 
 def test_out_of_memory_twice_fails_the_clip_saying_so(gpu, tiny_weights, tmp_path):
-    from generation.gpu_models import WanBackend
-    from generation.gpu_render import forget_pipelines
+    from generation.gpu.backends import WanBackend
+    from generation.gpu.pipelines import forget_pipelines
     from generation.video import ClipRequest, RenderError
 
     forget_pipelines()
@@ -523,7 +527,7 @@ def test_an_attention_kernel_not_installed_fails_the_clip_at_loading(
 
 
 def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
-    from generation.gpu_models import LtxBackend, WanBackend
+    from generation.gpu.backends import LtxBackend, WanBackend
     from generation.video import ClipRequest
 
     request = ClipRequest(
@@ -548,7 +552,8 @@ def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
 
 @pytest.mark.seam  # the report crosses processes through the shared cache (Redis in production)
 def test_a_gpu_workers_report_is_refreshed_while_it_runs_and_lapses_when_it_stops(gpu, broker):
-    from generation.gpu_models import WanBackend, published_status
+    from generation.gpu.backends import WanBackend
+    from generation.gpu.status import published_status
     from tests.support import start_worker, stop_worker
 
     gpu.GPU_STATUS_SECONDS = 1
@@ -567,7 +572,7 @@ def test_a_gpu_workers_report_is_refreshed_while_it_runs_and_lapses_when_it_stop
 def test_fp8_is_for_the_linear_layers_of_the_transformer_blocks():
     from diffusers import WanTransformer3DModel
 
-    from generation.gpu_speed import fp8_layers
+    from generation.gpu.speed import fp8_layers
 
     # Wan's shape in miniature, with sides FP8 can multiply (multiples of 16).
     transformer = WanTransformer3DModel(

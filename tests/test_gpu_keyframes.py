@@ -15,7 +15,9 @@ from django.urls import reverse
 from dreams import services
 from dreams.models import Dream, DreamStatus
 from films import services as film_services
+from films.errors import FilmError
 from films.models import Film
+from films.quote import quote_film
 from tests.films import make_cast, make_film, render_to_end
 from tests.support import (
     Events,
@@ -63,7 +65,7 @@ def test_a_dream_opens_on_a_keyframe_drawn_from_the_photos(
 
 
 def test_a_cancel_while_drawing_stops_before_the_clip(drawing, tmp_path):
-    from generation.gpu_models import WanBackend
+    from generation.gpu.backends import WanBackend
     from generation.video import ClipRequest, KeyframeDrawing, RenderCanceled
 
     seen: list[str] = []
@@ -99,9 +101,10 @@ def _out_of_memory_while_drawing(times: int, seen: list[str]):
 
 
 def test_both_models_stay_loaded_and_make_way_when_memory_runs_out(drawing, tmp_path):
-    from generation.gpu_keyframes import GpuKeyframeModel
-    from generation.gpu_models import LtxBackend, WanBackend
-    from generation.gpu_render import forget_pipelines, is_warm
+    from generation.gpu.backends import LtxBackend, WanBackend
+    from generation.gpu.keyframes import GpuKeyframeModel
+    from generation.gpu.pipelines import forget_pipelines
+    from generation.gpu.warm import is_warm
     from generation.video import ClipRequest, KeyframeDrawing, RenderError
 
     photo = photo_path("astronaut.png")
@@ -287,10 +290,10 @@ def test_the_drawings_gpu_time_is_in_quotes_and_reservations(
     # A chained film's first scene draws two frames, the others one each.
     film = make_film(user, cast, backend="wan-flf2v", draw_keyframes=True)
     run_jobs(broker, worker)
-    drawn = film_services.quote_film(film=film).scene_costs
+    drawn = quote_film(film=film).scene_costs
     Film.objects.filter(pk=film.pk).update(draw_keyframes=False)
     film.refresh_from_db()
-    photos = film_services.quote_film(film=film).scene_costs
+    photos = quote_film(film=film).scene_costs
     assert [d - p for d, p in zip(drawn, photos, strict=True)] == [
         Decimal("1.00"), Decimal("0.50"), Decimal("0.50"),
     ]  # fmt: skip
@@ -309,7 +312,7 @@ def test_a_film_that_cannot_draw_its_keyframes_is_refused(
     if not keyframes:
         drawing.KEYFRAME_WEIGHTS = ""
     cast = make_cast(make_character, user)
-    with pytest.raises(film_services.FilmError) as refused:
+    with pytest.raises(FilmError) as refused:
         make_film(user, cast, backend=backend, draw_keyframes=True)
     assert message in refused.value.message
     assert not Film.objects.exists()

@@ -16,6 +16,8 @@ PACKAGES = (
     "accounts", "characters", "dreams", "films", "history", "jobs", "generation", "lib",
     "dreamsite",
 )  # fmt: skip
+#: The apps users act in: they reach jobs and generation, never each other.
+PRODUCTS = ("accounts", "characters", "dreams", "films", "history")
 #: The only modules of ``dreamsite`` that may import an app: they route to them.
 WIRING = {"dreamsite/urls.py", "dreamsite/routing.py", "dreamsite/asgi.py"}
 
@@ -89,6 +91,126 @@ def test_no_product_imports_another():
     both, reads them from its own app (dreams/views.py imported films.models)."""
     graph = package_graph()
     assert "films" not in graph["dreams"] and "dreams" not in graph["films"]
+
+
+def module_graph(package: str) -> dict[str, set[str]]:
+    """The modules of ``package`` (dotted names) and those of the same package each imports,
+    at any depth (function-level included), relative imports resolved."""
+    modules = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                parts = name.split(".")
+                base = parts if is_package else parts[:-1]
+                base = base[: len(base) - (node.level - 1)] if node.level else []
+                stem = ".".join([*base, *([node.module] if node.module else [])])
+                targets = [stem, *(f"{stem}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_no_import_cycle_among_the_modules_of_a_package():
+    """Not even through a function-level import: the five GPU modules were held apart by eight
+    of them, and a film's steps by three."""
+    for package in PACKAGES:
+        cycle = find_cycle(module_graph(package))
+        assert cycle is None, f"import cycle: {' -> '.join(cycle or [])}"
+
+
+#: The libraries only the gpu worker loads, and only from ``generation/gpu/``.
+GPU_LIBRARIES = {"torch", "torchao", "diffusers", "transformers", "accelerate"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports by absolute name, at any depth."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_gpu_libraries_and_package_are_imported_in_one_place():
+    """torch and diffusers are imported in ``generation/gpu/`` only, and products reach the GPU
+    through the registry and the backend interface, never the package's modules."""
+    heavy, reaching = {}, {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            name = str(path.relative_to(ROOT))
+            modules = imported_modules(path)
+            libraries = {m.split(".")[0] for m in modules} & GPU_LIBRARIES
+            if libraries and not name.startswith("generation/gpu/"):
+                heavy[name] = sorted(libraries)
+            gpu = {m for m in modules if m.startswith("generation.gpu")}
+            if gpu and package in PRODUCTS:
+                reaching[name] = sorted(gpu)
+    assert heavy == {}
+    assert reaching == {}
+
+
+def test_a_films_module_cycle_would_be_found():
+    graph = module_graph("films")
+    assert "films.clips" in graph["films.pipeline"]
+    assert "films.storyboard" in graph["films.tasks"]
+    graph["films.models"].add("films.pipeline")
+    assert find_cycle(graph) is not None
+
+
+def status_writes(path: Path) -> list[int]:
+    """The lines of ``path`` that write a job's status: an ``update(status=...)`` (or
+    ``**{"status": ...}``), or ``<row>.status = ...``. Creating a row as a draft is not a write."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("update", "save"):
+            for keyword in node.keywords:
+                spread = keyword.arg is None and isinstance(keyword.value, ast.Dict)
+                keys = (
+                    [k.value for k in keyword.value.keys if isinstance(k, ast.Constant)]
+                    if spread
+                    else []
+                )  # type: ignore[union-attr]
+                if keyword.arg == "status" or "status" in keys:
+                    found.append(node.lineno)
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == "status" for t in targets):
+                found.append(node.lineno)
+    return sorted(found)
+
+
+def test_no_product_writes_a_job_status():
+    """Every change of a job's state is a guarded update in ``jobs.lifecycle`` (STYLE.md):
+    films queued their scenes and themselves by hand, and held and released a film with a
+    claim of their own."""
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for package in PRODUCTS
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts and (lines := status_writes(path))
+    }
+    assert offenders == {}
+
+
+def test_a_status_write_would_be_found(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "Scene.objects.filter(pk=1).update(status='queued')\n"
+        "Film.objects.update(**{'status': 'draft'})\nfilm.status = 'running'\n"
+        "Scene.objects.create(status='draft')\n"
+    )
+    assert status_writes(sample) == [1, 2, 3]
 
 
 def test_dreamsite_imports_apps_only_in_its_url_and_asgi_wiring():

@@ -186,3 +186,70 @@ def test_sweep_command_reports_what_it_did(user, make_character, broker, capsys,
     settings.SWEEP_RENDER_STALL_SECONDS = 0
     call_command("sweep_jobs", "--once")
     assert "requeued_renders=1" in capsys.readouterr().out
+
+
+def test_a_film_waiting_on_its_clips_is_waiting_not_stalled(user, make_character, broker, later):
+    """A film released while its scenes' clips render shows no sign of life for as long as
+    they take: the sweep requeued it each time (and after two re-renders, failed it "the
+    worker stopped responding 3 times" while its scene rendered normally). It is left to
+    wait; once nothing renders for it, a silent film is a stalled one again."""
+    from films import pipeline
+    from films import services as film_services
+    from films.models import Film, Scene
+    from jobs.models import JobStatus
+    from tests.films import make_cast, make_film
+
+    film = make_film(user, make_cast(make_character, user), chaining=False)
+    for _ in range(3):  # Render, Cancel, Retry: each Render is a new take, not an attempt.
+        film_services.render_film(film=film)
+        film_services.cancel_film(film=Film.objects.get(pk=film.pk))
+        film = Film.objects.get(pk=film.pk)
+    film_services.retry_film(film=film)
+    pipeline.advance(film_id=film.pk, message_id="first-pass")
+    film.refresh_from_db()
+    assert (film.status, film.job_message_id, film.attempts) == (JobStatus.RUNNING, "", 1)
+    assert film.stage.startswith("rendering clips")
+    assert Scene.objects.filter(film=film, status=JobStatus.QUEUED).count() == 3
+
+    report = sweep_stalled_jobs(now=later)
+    film.refresh_from_db()
+    assert (report.requeued_renders, report.failed_renders) == (0, 0)
+    assert (film.status, film.error) == (JobStatus.RUNNING, "")
+    assert film.stage.startswith("rendering clips")
+
+    # Nothing renders for it any more, and no message came: stalled, so sent again.
+    Scene.objects.filter(film=film).update(status=JobStatus.CANCELED)
+    report = sweep_stalled_jobs(now=later + timedelta(hours=1))
+    film.refresh_from_db()
+    assert report.requeued_renders == 1
+    assert (film.status, film.stage) == (JobStatus.QUEUED, "requeued: its worker stopped")
+
+
+def test_a_storyboard_whose_preparation_stopped_is_prepared_again(
+    user, make_character, broker, later
+):
+    """A storyboard being drawn is a draft, which neither the embedded resume nor the sweeper
+    looked at: after a kill it said "being drawn" for ever (embedded), or until the broker
+    redelivered. Both send its preparation again; one already prepared is left alone."""
+    from films.models import Scene
+    from jobs.embedded import resume_unfinished_jobs
+    from tests.films import make_cast, make_film
+
+    cast = make_cast(make_character, user)
+    film = make_film(user, cast)
+    done = make_film(user, cast, idea="A harbour pilot guides one last ship in.")
+    run_jobs(broker, fresh := start_worker(broker))
+    stop_worker(fresh)
+    Scene.objects.filter(film=film).update(first_keyframe="", narration_audio="")
+    broker.flush_all()  # the worker preparing it died, and its message with it
+
+    assert sweep_stalled_jobs().resent_preparations == 0, "a fresh draft is not stalled"
+    report = sweep_stalled_jobs(now=later)
+    assert report.resent_preparations == 1
+    assert sweep_stalled_jobs(now=later).resent_preparations == 0, "sent once per silence"
+    broker.flush_all()
+    assert resume_unfinished_jobs() == 1  # the embedded mode, restarted
+    run_jobs(broker, fresh := start_worker(broker))
+    stop_worker(fresh)
+    for scene in Scene.objects.filter(film__in=[film, done]):
+        assert scene.first_keyframe and scene.narration_audio and not scene.error

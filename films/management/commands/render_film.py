@@ -11,7 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from characters.models import Character
 from films import services
+from films.errors import FilmError
 from films.models import Film
+from films.quote import quote_film
+from films.script import create_film
 from generation.script import GENRES
 from generation.speech import installed_voices
 from generation.styles import STYLES
@@ -62,19 +65,19 @@ class Command(BaseCommand):
             start_embedded_workers(resume=False)
         try:
             try:
-                film = services.create_film(
+                film = create_film(
                     owner=user, cast=cast, idea=options["idea"], title=options["title"],
                     genre=options["genre"], style=options["style"], voice=voice, backend=backend,
                     scene_count=options["scenes"], target_seconds=options["seconds"],
                     chaining=not options["no_chaining"],
                 )  # fmt: skip
-                quote = services.quote_film(film=film)
+                quote = quote_film(film=film)
                 self.stdout.write(
                     f"Film {film.public_id} “{film.title}”: {len(quote.scene_seconds)} scenes, "
                     f"about {quote.seconds:.0f} s, estimated cost ${quote.cost_usd}."
                 )
                 services.render_film(film=film)
-            except services.FilmError as error:
+            except FilmError as error:
                 raise CommandError(error.message) from None
             self._follow(film, options["timeout"])
         finally:

@@ -1,32 +1,44 @@
-"""How a film's scene becomes a clip request and keeps its clip: the hooks its job kind
-registers with ``jobs.kinds`` (see ``FilmsConfig.ready``). A scene renders through the same
-clip path as a dream (``jobs.render`` for a local backend, ``jobs.cloud`` for a provider)."""
+"""Step: a scene's clip, rendered as a scene job through the same clip path as a dream
+(``jobs.render`` for a local backend, ``jobs.cloud`` for a provider); the hooks its job kind
+registers (``films.kinds``) build its request and keep its clip. Fresh while ``clip_key``
+holds and the scene succeeded; ``queue_clip`` asks for a stale one."""
 
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
 
+from generation.registry import UnknownBackend, get_backend
 from generation.styles import STYLES
 from generation.video import (
     BodyPiece,
+    ClipBackend,
+    ClipInvocationBackend,
+    ClipRenderer,
     ClipRequest,
     InvalidClipRequest,
     KeyframeDrawing,
     RenderedClip,
 )
-from jobs import lifecycle
-from jobs.dispatch import Step, send
-from jobs.kinds import JobKind
+from jobs import ledger, lifecycle
+from jobs.dispatch import send_next
+from jobs.invocations import current_invocation, new_invocation
+from jobs.models import IDLE_STATUSES, JobStatus
 
+from .errors import StepError
+from .files import fetch
+from .keyframes import keyframes_fresh
+from .keys import input_key
 from .models import Film, Scene, film_media_path
-from .steps import fetch
+from .narration import narration_fresh, scene_length
+from .pieces import body_to_make, store_body
+
+#: Photos the keyframe model draws a scene from (FLUX.2 [klein] takes up to three).
+DRAWING_PHOTOS = 3
 
 
 def scene_prompt(scene: Scene, text: str | None = None) -> str:
@@ -37,8 +49,54 @@ def scene_prompt(scene: Scene, text: str | None = None) -> str:
     return f"{text} {label} style: {look}." if label else text
 
 
-#: Photos the keyframe model draws a scene from (FLUX.2 [klein] takes up to three).
-DRAWING_PHOTOS = 3
+def previous_scene(scene: Scene) -> Scene | None:
+    """The scene before ``scene`` in its film, or None for the first."""
+    return (
+        Scene.objects.filter(film_id=scene.film_id, position__lt=scene.position)
+        .order_by("-position")
+        .first()
+    )
+
+
+def drawn_keyframes(film: Film, *, continues: bool) -> int:
+    """How many keyframes a local GPU draws before a scene's clip of ``film``: none unless the
+    film draws its keyframes; then the opening and closing frames, or only the closing one
+    where the scene ``continues`` the previous clip (a chained film's scenes after the first)."""
+    if not film.draw_keyframes:
+        return 0
+    return 1 if continues else 2
+
+
+def clip_key(scene: Scene, *, previous: Scene | None) -> str:
+    """Inputs of a scene's clip: its keyframes, shot, narration (which sets its length),
+    the film's backend and the clip seed, whether the GPU draws the keyframes, and, when the
+    film chains scenes, the previous scene's last frame (by content, so a redone scene that
+    ends the same changes nothing)."""
+    film = scene.film
+    opening = previous.last_frame_digest if film.chaining and previous is not None else ""
+    return input_key(
+        "clip-1",
+        scene.keyframes_key,
+        scene.shot,
+        scene.narration_key,
+        film.backend,
+        film.style,
+        scene.clip_seed,
+        opening,
+        # Only when on, so the keys of films made before the option stay as they were.
+        *(["drawn-keyframes"] if film.draw_keyframes else []),
+    )
+
+
+def clip_fresh(scene: Scene, *, previous: Scene | None) -> bool:
+    """Whether the scene's clip is made, it succeeded, and none of its inputs changed since:
+    its keyframes and narration are fresh and its key is the one they give now (``previous``
+    is the scene before it, for a chained film's opening frame)."""
+    if not scene.clip or scene.status != JobStatus.SUCCEEDED:
+        return False
+    if not (keyframes_fresh(scene) and narration_fresh(scene)):
+        return False
+    return scene.clip_key == clip_key(scene, previous=previous)
 
 
 def cast_photos(scene: Scene, *, workdir: Path) -> list[Path]:
@@ -59,24 +117,6 @@ def cast_photos(scene: Scene, *, workdir: Path) -> list[Path]:
         fetch(image.image, workdir / f"cast-{pk}-{turn}.jpg")
         for pk, turn, image in chosen[:DRAWING_PHOTOS]
     ]
-
-
-def previous_scene(scene: Scene) -> Scene | None:
-    """The scene before ``scene`` in its film, or None for the first."""
-    return (
-        Scene.objects.filter(film_id=scene.film_id, position__lt=scene.position)
-        .order_by("-position")
-        .first()
-    )
-
-
-def drawn_keyframes(film: Film, *, continues: bool) -> int:
-    """How many keyframes a local GPU draws before a scene's clip of ``film``: none unless the
-    film draws its keyframes; then the opening and closing frames, or only the closing one
-    where the scene ``continues`` the previous clip (a chained film's scenes after the first)."""
-    if not film.draw_keyframes:
-        return 0
-    return 1 if continues else 2
 
 
 def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequest:
@@ -125,10 +165,6 @@ def clip_request(scene: Scene, *, workdir: Path, for_provider: bool) -> ClipRequ
 
 
 def _body_to_make(scene: Scene) -> BodyPiece | None:
-    from generation.registry import UnknownBackend, get_backend
-
-    from .assembling import body_to_make
-
     try:
         backend = get_backend(scene.film.backend, offered_only=False)
     except UnknownBackend:
@@ -140,10 +176,8 @@ def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) ->
     """Save the scene's clip, its last frame and its thumbnail (and the keyframes the GPU drew
     for it, in place of the framed photos), and mark the scene succeeded with the key it was
     rendered for; files saved for a scene cancelled meanwhile are deleted again.
-    ``cost_usd`` is the actual cost (None: free). A body made with the clip
+    ``cost_usd`` is the actual cost in USD (None: free). A body made with the clip
     (``ClipRequest.body``) is stored among the film's pieces."""
-    from .assembling import store_body
-
     film_id = scene.film.public_id
     # The body made with the clip is stored first: by the time the clip is, nothing of the
     # scene is left for the assembly to encode.
@@ -181,41 +215,38 @@ def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) ->
     return finished
 
 
-def owned_scenes(user: Any) -> QuerySet[Scene]:
-    """The scenes ``user`` may follow on the live feed: those of their own films."""
-    return Scene.objects.filter(owner=user)
-
-
-def owned_films(user: Any) -> QuerySet[Film]:
-    """The films ``user`` may follow on the live feed: their own."""
-    return Film.objects.filter(owner=user)
-
-
-def scene_settled(scene: Scene) -> None:
-    """A scene's clip succeeded, failed or was cancelled: its film moves on."""
-    send(Step("advance_film", (scene.film_id,)))
-
-
-def _no_clip(job: Any, **_: Any) -> Any:
-    raise InvalidClipRequest("A film is assembled, not rendered as one clip.")
-
-
-SCENE_KIND = JobKind(
-    name="scene",
-    model=Scene,
-    render_actor="render_scene",
-    clip_request=clip_request,
-    store_clip=store_clip,
-    owned=owned_scenes,
-    on_settled=scene_settled,
-)
-
-FILM_KIND = JobKind(
-    name="film",
-    model=Film,
-    render_actor="advance_film",
-    clip_request=_no_clip,
-    store_clip=_no_clip,
-    owned=owned_films,
-    queue="media",
-)
+def queue_clip(film: Film, scene: Scene, *, key: str, backend: ClipBackend) -> None:
+    """Queue ``scene``'s clip for inputs ``key`` (a paid scene gets its invocation, or a GPU
+    scene its GPU-seconds, made when the film was rendered or now), unless it is queued or
+    rendering already. Raises ``StepError`` when its narration is too long for one clip."""
+    seconds = scene_length(scene, backend)
+    if seconds is None:
+        raise StepError(
+            f"the clip of scene {scene.number}",
+            "Its narration is too long for one clip on this backend.",
+        )
+    if not lifecycle.requeue(
+        scene, stage="waiting for a worker", from_statuses=IDLE_STATUSES,
+        pending_clip_key=key, clip_seconds=seconds, backend=film.backend,
+    ):  # fmt: skip
+        return
+    if isinstance(backend, ClipRenderer) and not ledger.has_reserved_local(scene):
+        # A GPU scene queued again (a retry, a re-render) records its GPU-seconds anew.
+        continues = film.chaining and previous_scene(scene) is not None
+        drawn = drawn_keyframes(film, continues=continues)
+        new_invocation(
+            job=scene, owner_id=scene.owner_id, backend=backend, video_seconds=seconds,
+            estimate_usd=backend.estimate_cost_usd(seconds, drawn_keyframes=drawn),
+            drawn_keyframes=drawn,
+        )  # fmt: skip
+    if isinstance(backend, ClipInvocationBackend):
+        invocation = current_invocation(scene)
+        if invocation is None or invocation.status not in ("queued",):
+            new_invocation(
+                job=scene,
+                owner_id=scene.owner_id,
+                backend=backend,
+                video_seconds=seconds,
+                estimate_usd=backend.estimate_cost_usd(seconds),
+            )
+    send_next(scene)

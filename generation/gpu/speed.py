@@ -1,9 +1,9 @@
 """The speed-ups a gpu worker applies to a pipeline once, when it loads it (docs/gpu.md,
 "Speed"): FP8 matmuls where the card has them (``GPU_FP8``), the fastest attention kernel
 installed on this machine, a first-block cache, and regional ``torch.compile`` of the
-transformer's repeated blocks. Imports torch and diffusers, so only ``gpu_render`` imports it.
+transformer's repeated blocks. Imports torch and diffusers, when it runs, in a gpu worker only.
 
-bf16 itself is chosen where the weights load (``gpu_render``). None of these downloads
+bf16 itself is chosen where the weights load (``pipelines``). None of these downloads
 anything: diffusers' ``*_hub`` attention kernels fetch code from the Hub, and are refused.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
-from .gpu_models import attention_problem, fp8_problem
-from .video import RenderError
+from ..video import RenderError
+from .readiness import attention_problem, fp8_problem
 
 logger = logging.getLogger(__name__)
 

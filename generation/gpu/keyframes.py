@@ -2,7 +2,7 @@
 4B variants) draws a character-consistent keyframe from one to three reference photos and a
 prompt, on the gpu worker. A dream on a local GPU backend can open on it ("Open on a frame
 drawn from the photos"), and a film's scenes open and close on drawn keyframes ("Draw the
-keyframes on the GPU"). Torch-free: the drawing is ``gpu_render.draw_keyframe``.
+keyframes on the GPU"). Torch-free: the drawing is ``draw.draw_keyframe``.
 
 FLUX.2 [klein] takes reference images for editing and multi-reference generation, and comes
 step- and guidance-distilled (4 steps, no guidance) or as a Base model (50 steps, guidance
@@ -18,14 +18,8 @@ from typing import ClassVar
 
 from django.conf import settings
 
-from .gpu_models import (
-    GpuClipBackend,
-    check_weights,
-    device_problem,
-    gpu_status,
-    speed_problem,
-)
-from .video import ClipBackend
+from .readiness import check_weights, device_problem, speed_problem
+from .status import gpu_status
 
 
 class GpuKeyframeModel:
@@ -83,11 +77,3 @@ def keyframe_problem() -> str | None:
         return "No keyframe model is configured (KEYFRAME_WEIGHTS)."
     status = gpu_status(model)
     return None if status.ready else f"The keyframe model is not ready: {status.detail}"
-
-
-def drawing_problem(backend: ClipBackend) -> str | None:
-    """Why a clip on ``backend`` cannot have drawn keyframes now, or None when it can: only
-    a local GPU backend draws them, and only with the keyframe model ready."""
-    if not isinstance(backend, GpuClipBackend):
-        return "Only a local GPU backend draws keyframes; choose one, or use the photos."
-    return keyframe_problem()

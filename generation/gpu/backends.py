@@ -1,6 +1,6 @@
 """The local GPU clip backends (Hugging Face diffusers): what they are, what they accept, and
 whether this site can offer them. The rendering itself, which imports torch and diffusers, is
-in ``generation.gpu_render`` and runs only in a worker serving the ``gpu`` queue.
+in ``render`` and runs only in a worker serving the ``gpu`` queue.
 
 Two models, both with first- and last-frame conditioning:
 
@@ -20,22 +20,14 @@ another machine offers what that worker can render.
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import socket
-import sys
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from django.conf import settings
-from django.core.cache import cache
-from django.utils import timezone
 
-from .video import (
+from ..registry import configured_backends
+from ..video import (
     BackendCapabilities,
     ClipRenderer,
     ClipRequest,
@@ -43,20 +35,11 @@ from .video import (
     ProgressCallback,
     RenderedClip,
 )
-
-
-@dataclass(frozen=True)
-class GpuStatus:
-    """Whether a GPU backend can render here: ``ready``, else ``detail`` says why; ``host``
-    is the machine that checked, at ``checked_at``; ``loaded_bytes``, what its weights take
-    where that machine's gpu worker keeps the model loaded (None: not loaded)."""
-
-    backend: str
-    ready: bool
-    detail: str = ""
-    host: str = ""
-    checked_at: datetime = field(default_factory=timezone.now)
-    loaded_bytes: int | None = None
+from .keyframes import GpuKeyframeModel, keyframe_model, keyframe_problem
+from .readiness import check_weights, device_problem, speed_problem
+from .render import render_clip
+from .status import gpu_status
+from .warm import GpuModel
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -160,6 +143,17 @@ class GpuClipBackend(ClipRenderer):
             )
         return speed_problem() or device_problem(settings.GPU_DEVICE)
 
+    def ready_problem(self) -> str | None:
+        """Why users cannot choose this backend now: what a running gpu worker published, or
+        this machine finds (``status.gpu_status``); None when it can render."""
+        status = gpu_status(self)
+        return None if status.ready else status.detail or "The GPU worker is not ready."
+
+    def drawing_problem(self) -> str | None:
+        """Why its clips cannot open or close on keyframes drawn from the photos now: the
+        keyframe model is not configured or not ready (``keyframes.keyframe_problem``)."""
+        return keyframe_problem()
+
     def render(
         self, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
     ) -> RenderedClip:
@@ -169,8 +163,6 @@ class GpuClipBackend(ClipRenderer):
         step i of N, decoding, encoding the video. Raises ``RenderError`` (the stage and why:
         weights that will not load, out of GPU memory) and lets ``RenderCanceled`` through
         between two denoising steps."""
-        from .gpu_render import render_clip
-
         return render_clip(self, request, workdir=workdir, progress=progress)
 
     @property
@@ -194,8 +186,6 @@ class GpuClipBackend(ClipRenderer):
         clip = steps * float(getattr(settings, self.seconds_per_step_setting)) * scale
         if drawn_keyframes <= 0:
             return clip
-        from .gpu_keyframes import GpuKeyframeModel
-
         drawing_steps, _ = GpuKeyframeModel().steps_and_guidance()
         return clip + drawn_keyframes * drawing_steps * float(settings.KEYFRAME_SECONDS_PER_STEP)
 
@@ -252,178 +242,13 @@ class LtxBackend(GpuClipBackend):
     presets = {"quality": (40, 3.0), "draft": (12, 3.0)}
 
 
-def attention_problem(kernel: str) -> str | None:
-    """Why ``GPU_ATTENTION``'s ``kernel`` cannot be used, or None: diffusers' ``*_hub``
-    kernels download their code from the Hugging Face Hub, which a gpu worker never does."""
-    if kernel.strip().endswith("_hub"):
-        return (
-            f"GPU_ATTENTION={kernel.strip()} downloads its kernel from the Hugging Face Hub, "
-            "which a gpu worker never does. Install the kernel's package locally and name it "
-            "without _hub, or use auto."
-        )
-    return None
-
-
-#: What ``GPU_FP8`` may say: never, where it can run, or always (refused where it cannot).
-FP8_MODES = ("off", "auto", "on")
-
-
-def fp8_problem(mode: str, device: str) -> str | None:
-    """Why ``GPU_FP8``'s ``mode`` cannot be honoured on ``device``, or None. Only "on" insists
-    (an NVIDIA GPU and the torchao package); "auto" falls back to bf16 where FP8 cannot run.
-    The GPU's compute capability (8.9 or later) is checked where the model loads
-    (``gpu_speed``); this reads no GPU and imports no torch."""
-    if mode not in FP8_MODES:
-        return f"GPU_FP8 must be one of {', '.join(FP8_MODES)}, not {mode!r}."
-    if mode != "on":
-        return None
-    if not device.startswith("cuda"):
-        return "GPU_FP8=on needs an NVIDIA GPU; GPU_DEVICE is cpu. Use auto or off."
-    if importlib.util.find_spec("torchao") is None:
-        return (
-            "GPU_FP8=on needs the torchao package on the gpu worker "
-            "(pip install -r requirements-gpu.txt). Use auto or off."
-        )
-    return None
-
-
-def speed_problem() -> str | None:
-    """Why the speed and memory settings (``GPU_ATTENTION``, ``GPU_FP8``,
-    ``GPU_WARM_MEMORY_SHARE``) cannot be honoured here, or None."""
-    share = settings.GPU_WARM_MEMORY_SHARE
-    if not 0 < share <= 1:
-        return (
-            f"GPU_WARM_MEMORY_SHARE is the share of the GPU's memory the models kept loaded "
-            f"may take, more than 0 and at most 1 (like 0.5); it is {share:g}."
-        )
-    return attention_problem(settings.GPU_ATTENTION) or fp8_problem(
-        settings.GPU_FP8, settings.GPU_DEVICE
-    )
-
-
-def check_weights(folder: Path, *, accepted: tuple[str, ...], label: str) -> str | None:
-    """Why ``folder`` is not a diffusers pipeline folder of one of the ``accepted`` models
-    (``model_index.json``'s ``_class_name``), or None when it is. Checks that it exists, is
-    readable, is not empty, and has a folder for every component its index names. Weights
-    that are there but damaged are found when the worker loads them."""
-    try:
-        if not folder.is_dir():
-            return f"The weights folder {folder} does not exist."
-        if not any(folder.iterdir()):
-            return f"The weights folder {folder} is empty: copy the model's files into it."
-        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
-    except PermissionError:
-        return f"The weights folder {folder} cannot be read (permission denied)."
-    except FileNotFoundError:
-        return f"The weights folder {folder} has no model_index.json: it is not a diffusers model."
-    except OSError as error:  # a folder where the file should be, a disk error...
-        return f"The model_index.json in {folder} cannot be read ({error.strerror or error})."
-    except (ValueError, UnicodeDecodeError):
-        return f"The model_index.json in {folder} is not valid JSON."
-    model = index.get("_class_name") if isinstance(index, dict) else None
-    if model not in accepted:
-        return f"The weights folder {folder} holds a {model or 'unknown'} model, not {label}."
-    for component, spec in index.items():
-        if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
-            continue
-        part = folder / component
-        if not part.is_dir():
-            return f"The weights folder {folder} lacks its {component} folder."
-        if not os.access(part, os.R_OK | os.X_OK):
-            return f"The {component} folder in {folder} cannot be read (permission denied)."
-    return None
-
-
-def device_problem(device: str) -> str | None:
-    """Why ``device`` ("cuda", "cuda:1", "cpu") is not usable here, or None. Reads what the
-    NVIDIA driver shows (``/proc/driver/nvidia/gpus``); imports no torch. "cpu" is for tests
-    and tiny models only: a real model there takes hours per clip."""
-    if device == "cpu":
-        return None
-    if not device.startswith("cuda"):
-        return f"GPU_DEVICE must be cuda, cuda:N or cpu, not {device!r}."
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return "CUDA_VISIBLE_DEVICES hides every GPU from this worker."
-    gpus = Path("/proc/driver/nvidia/gpus")
-    if not gpus.is_dir() or not any(gpus.iterdir()):
-        return "This machine has no NVIDIA GPU (or its driver is not loaded)."
-    return None
-
-
-class GpuModel(Protocol):
-    """What the status checks need of a model on the gpu worker (a clip backend, or the
-    keyframe model of ``generation.gpu_keyframes``)."""
-
-    name: ClassVar[str]
-    label: ClassVar[str]
-    size_setting: ClassVar[str]
-
-    @property
-    def weights(self) -> str: ...
-
-    def local_problem(self) -> str | None: ...
-
-
 def gpu_backends() -> list[GpuClipBackend]:
     """The GPU backends the settings name in ``CLIP_BACKENDS`` with a weights folder."""
-    from .registry import configured_backends
-
     return [b for b in configured_backends() if isinstance(b, GpuClipBackend)]
 
 
 def gpu_models() -> list[GpuModel]:
     """Every model configured for the gpu worker: the clip backends, then the keyframe model
     when ``KEYFRAME_WEIGHTS`` names one."""
-    from .gpu_keyframes import keyframe_model
-
     keyframes = keyframe_model()
     return [*gpu_backends(), *([keyframes] if keyframes else [])]
-
-
-def _status_key(backend: GpuModel) -> str:
-    # Every setting the check reads: a status found under other settings does not count.
-    size = getattr(settings, backend.size_setting) if backend.size_setting else ""
-    return (
-        f"gpu-status:{backend.name}:{backend.weights}:{size}:{settings.GPU_DEVICE}:"
-        f"{settings.GPU_ATTENTION}:{settings.GPU_FP8}:{settings.GPU_WARM_MEMORY_SHARE}"
-    )
-
-
-def local_status(backend: GpuModel) -> GpuStatus:
-    """What this machine finds for ``backend`` now (``GpuClipBackend.local_problem``), and
-    whether this process keeps it loaded."""
-    problem = backend.local_problem()
-    # Only a process that has rendered on the GPU has imported the renderer (and torch).
-    render = sys.modules.get("generation.gpu_render")
-    return GpuStatus(
-        backend=backend.name,
-        ready=problem is None,
-        detail=problem or "",
-        host=socket.gethostname(),
-        loaded_bytes=render.loaded_bytes(backend) if render else None,
-    )
-
-
-def publish_statuses() -> list[GpuStatus]:
-    """Check every GPU backend on this machine and publish the result in the shared cache,
-    where web processes read it (``gpu_status``) for three ``GPU_STATUS_SECONDS``. A gpu
-    worker calls it when it boots and every ``GPU_STATUS_SECONDS`` while it runs."""
-    statuses = []
-    for backend in gpu_models():
-        status = local_status(backend)
-        cache.set(_status_key(backend), status, timeout=3 * settings.GPU_STATUS_SECONDS)
-        statuses.append(status)
-    return statuses
-
-
-def published_status(backend: GpuModel) -> GpuStatus | None:
-    """What a running gpu worker last published for ``backend`` under these settings, or None
-    when none has in the last three ``GPU_STATUS_SECONDS``."""
-    published = cache.get(_status_key(backend))
-    return published if isinstance(published, GpuStatus) else None
-
-
-def gpu_status(backend: GpuModel) -> GpuStatus:
-    """Whether ``backend`` can render: what a running gpu worker published, or, when none has
-    in the last three ``GPU_STATUS_SECONDS``, what this machine finds."""
-    return published_status(backend) or local_status(backend)

@@ -1,0 +1,178 @@
+"""Step: the script. A brief (idea, genre, theme, style, cast, length, voice, music) becomes a
+draft film whose scenes are written offline (``generation.script``), each with its heading,
+shot, narration, keyframe descriptions and length; its storyboard is prepared next."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from characters.models import Character
+from generation.music import MOODS
+from generation.registry import UnknownBackend, get_backend
+from generation.script import GENRES, MIN_SCENES, scene_count_for, write_script
+from generation.script import MAX_SCENES as SCRIPT_MAX_SCENES
+from generation.speech import find_voice
+from generation.styles import STYLES
+from generation.video import ClipBackend, visible_text
+from jobs.models import JobStatus
+
+from .errors import FilmError
+from .models import (
+    IDEA_MAX_CHARS,
+    MAX_FILM_SECONDS,
+    MIN_FILM_SECONDS,
+    SEED_MAX,
+    THEME_MAX_CHARS,
+    Film,
+    Scene,
+)
+from .storyboard import prepare_on_commit
+
+
+def check_brief(
+    *, owner: User, idea: str, theme: str, genre: str, style: str, cast: Sequence[Character],
+    voice: str, music_mood: str, target_seconds: int, scene_count: int | None,
+) -> None:  # fmt: skip
+    """Raise ``FilmError`` (with the first problem) unless the brief can make a film: an idea
+    within ``IDEA_MAX_CHARS``, a theme within ``THEME_MAX_CHARS``, one to three of ``owner``'s
+    characters with photos, a known genre, style, voice and mood, ``target_seconds`` within
+    the film's range and ``scene_count`` (None: by length) within the script's."""
+    if not visible_text(idea):
+        raise FilmError("Write the idea of your film: what happens, to whom?")
+    if len(idea) > IDEA_MAX_CHARS:
+        raise FilmError(f"The idea is {len(idea)} characters; keep it under {IDEA_MAX_CHARS}.")
+    if len(theme) > THEME_MAX_CHARS:
+        raise FilmError(f"The theme is {len(theme)} characters; keep it under {THEME_MAX_CHARS}.")
+    if not cast:
+        raise FilmError("Choose one to three of your characters for the cast.")
+    if len(cast) > 3:
+        raise FilmError("A film's cast has at most three characters.")
+    if any(character.owner_id != owner.pk for character in cast):
+        raise FilmError("Choose the cast from your own characters.")
+    for character in cast:
+        if not character.images.exists():
+            raise FilmError(f"“{character.name}” has no reference photos yet.")
+    if genre not in GENRES:
+        raise FilmError(f"Unknown genre “{genre}”.")
+    if style not in STYLES:
+        raise FilmError(f"Unknown visual style “{style}”.")
+    if find_voice(voice) is None:
+        raise FilmError(f"The voice “{voice}” is not installed on this site.")
+    if music_mood not in ("", "none", *MOODS):
+        raise FilmError(f"Unknown music mood “{music_mood}”.")
+    if not MIN_FILM_SECONDS <= target_seconds <= MAX_FILM_SECONDS:
+        raise FilmError(
+            f"A film lasts {MIN_FILM_SECONDS} seconds to {MAX_FILM_SECONDS // 60} minutes, "
+            f"not {target_seconds} seconds."
+        )
+    if scene_count is not None and not MIN_SCENES <= scene_count <= SCRIPT_MAX_SCENES:
+        raise FilmError(
+            f"A new film has {MIN_SCENES} to {SCRIPT_MAX_SCENES} scenes, not {scene_count}."
+        )
+
+
+def offered_backend(name: str) -> ClipBackend:
+    """The clip backend called ``name``. Raises ``FilmError`` when it is not offered here."""
+    try:
+        return get_backend(name)
+    except UnknownBackend:
+        raise FilmError(f"The backend “{name}” is not available.") from None
+
+
+def create_film(
+    *,
+    owner: User,
+    idea: str,
+    genre: str,
+    style: str,
+    cast: Sequence[Character],
+    voice: str,
+    backend: str,
+    target_seconds: int = 60,
+    title: str = "",
+    theme: str = "",
+    music_mood: str = "",
+    aspect_ratio: str | None = None,
+    scene_count: int | None = None,
+    chaining: bool = True,
+    burn_subtitles: bool = False,
+    draw_keyframes: bool = False,
+    seed: int | None = None,
+    submission_key: UUID | None = None,
+) -> Film:
+    """A draft film with its script written (offline) and its storyboard being prepared.
+
+    The script has ``scene_count`` scenes (default: by ``target_seconds``). Nothing paid
+    runs: keyframes and narration are made offline for the storyboard. The same
+    ``submission_key`` sent again returns the film it made. Raises ``FilmError`` (nothing
+    saved) for an empty or over-long idea, a cast that is empty, too large, someone else's or
+    without photos, an unknown genre, style, voice or mood, a length or scene count out of
+    range, a backend not offered, or ``draw_keyframes`` (the GPU draws each scene's keyframes
+    from the cast's photos when it renders) where the backend or the keyframe model cannot.
+    Control characters are dropped from the title, idea and theme (a title is one line).
+    """
+    title = " ".join(visible_text(title).split())
+    idea, theme = visible_text(idea), visible_text(theme)
+    if submission_key is not None:
+        earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
+        if earlier is not None:
+            return earlier
+    check_brief(
+        owner=owner, idea=idea, theme=theme, genre=genre, style=style, cast=cast, voice=voice,
+        music_mood=music_mood, target_seconds=target_seconds, scene_count=scene_count,
+    )  # fmt: skip
+    clip_backend = offered_backend(backend)
+    aspect = aspect_ratio or clip_backend.capabilities.aspect_ratios[0]
+    offered = clip_backend.capabilities.aspect_ratios
+    if aspect not in offered:
+        raise FilmError(f"{clip_backend.label} makes {', '.join(offered)} video, not {aspect}.")
+    if draw_keyframes:
+        problem = clip_backend.drawing_problem()
+        if problem:
+            raise FilmError(f"The keyframes cannot be drawn on the GPU now. {problem}")
+    seed = random.SystemRandom().randint(0, SEED_MAX) if seed is None else seed
+    script = write_script(
+        idea=idea,
+        theme=theme,
+        genre=genre,
+        cast=[character.name for character in cast],
+        scene_count=scene_count or scene_count_for(target_seconds),
+        target_seconds=target_seconds,
+        seed=seed,
+        title=title,
+    )
+    by_name = {character.name: character for character in cast}
+    try:
+        with transaction.atomic():
+            film = Film.objects.create(
+                owner=owner, title=script["title"], logline=script["logline"], idea=idea.strip(),
+                genre=genre, theme=theme.strip(), style=style, target_seconds=target_seconds,
+                voice=voice, music_mood=music_mood, aspect_ratio=aspect, chaining=chaining,
+                burn_subtitles=burn_subtitles, draw_keyframes=draw_keyframes, seed=seed,
+                backend=clip_backend.name,
+                status=JobStatus.DRAFT, stage="storyboard", submission_key=submission_key,
+            )  # fmt: skip
+            film.cast.set(cast)
+            rng = random.Random(f"scenes-{seed}")
+            for position, written in enumerate(script["scenes"]):
+                scene = Scene.objects.create(
+                    film=film, owner=owner, position=position, heading=written["heading"],
+                    shot=written["shot"], narration=written["narration"],
+                    first_frame_text=written["first_frame"], last_frame_text=written["last_frame"],
+                    framing=written["framing"], planned_seconds=written["duration_seconds"],
+                    keyframe_seed=rng.randint(0, SEED_MAX), clip_seed=rng.randint(0, SEED_MAX),
+                    backend=clip_backend.name, status=JobStatus.DRAFT,
+                )  # fmt: skip
+                scene.cast.set([by_name[name] for name in written["cast"] if name in by_name])
+            prepare_on_commit(film)
+    except IntegrityError:
+        earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
+        if submission_key is None or earlier is None:
+            raise
+        return earlier
+    return film

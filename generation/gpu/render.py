@@ -1,0 +1,339 @@
+"""Rendering a clip with a diffusers pipeline on this worker's GPU, one clip at a time per
+process: the keyframes drawn first when the request asks (``draw``), the model's pipeline from
+the warm cache (``pipelines``), denoising with a progress report (and a cancel check) after
+every step, then the frames encoded. Imports torch and diffusers when it runs, so only a worker
+serving the ``gpu`` queue runs it (``backends.GpuClipBackend.render``)."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+from django.conf import settings
+from PIL import Image, ImageOps
+
+from ..assembly import ffmpeg_exe
+from ..video import (
+    ClipRequest,
+    KeyframeDrawing,
+    ProgressCallback,
+    RenderCanceled,
+    RenderedClip,
+    RenderError,
+)
+from .draw import draw_keyframe
+from .keyframes import GpuKeyframeModel
+from .pipelines import run_pipeline, save_memory, warm_pipeline
+from .warm import GpuModel, is_warm, key, warm
+
+logger = logging.getLogger(__name__)
+
+# A pipeline is not thread-safe (its scheduler keeps the step), and one GPU runs one clip well:
+# a worker process renders one clip at a time, whatever its thread count (the embedded mode).
+_gpu = threading.Lock()
+
+# Shares of the job's progress: loading, prompt, denoising, decoding, encoding.
+_DENOISE_START, _DENOISE_END, _ENCODE_START = 0.08, 0.85, 0.93
+
+
+class ClipModel(GpuModel, Protocol):
+    """What rendering needs of a clip model (``backends.GpuClipBackend``): its frame rate,
+    frame size in pixels, the frame count for a length, and its steps and guidance."""
+
+    fps: ClassVar[int]
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def frame_count(self, duration_seconds: float) -> int: ...
+
+    def steps_and_guidance(self) -> tuple[int, float]: ...
+
+
+def _frame_image(path: Path, width: int, height: int) -> Image.Image:
+    """The image at ``path`` as RGB, cropped to fill ``width``×``height`` (centre)."""
+    try:
+        with Image.open(path) as image:
+            return ImageOps.fit(image.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
+    except OSError as error:
+        raise RenderError(
+            "preparing", f"An opening or closing frame could not be read: {error}"
+        ) from error
+
+
+def _needs_last_frame(pipeline: Any) -> bool:
+    # Wan 2.1 FLF2V's transformer embeds two images (its config sets pos_embed_seq_len);
+    # Wan 2.2 I2V and LTX-Video take a closing frame or none.
+    transformer = getattr(pipeline, "transformer", None)
+    return bool(getattr(getattr(transformer, "config", None), "pos_embed_seq_len", None))
+
+
+def _inputs(
+    backend: ClipModel,
+    request: ClipRequest,
+    size: tuple[int, int],
+    frames: int,
+    *,
+    needs_last: bool,
+) -> dict[str, Any]:
+    """The pipeline's keyword arguments for ``request`` (prompt, frames to open and close on,
+    size, frame count, steps, guidance, seed). A model that must close on a frame and has
+    none closes on the character's second photo, or else where it opened."""
+    import torch
+
+    width, height = size
+    photos = list(request.reference_images)
+    opening = request.first_frame or next(iter(photos), None)
+    if opening is None:
+        raise RenderError("preparing", "The clip has no image to open on.")
+    closing = request.last_frame
+    if closing is None and needs_last:
+        closing = photos[1] if len(photos) > 1 else opening
+    first = _frame_image(opening, width, height)
+    last = _frame_image(closing, width, height) if closing else None
+    steps, guidance = backend.steps_and_guidance()
+    common: dict[str, Any] = {
+        "prompt": request.prompt,
+        "negative_prompt": "",
+        "height": height,
+        "width": width,
+        "num_frames": frames,
+        "num_inference_steps": steps,
+        "guidance_scale": guidance,
+        "generator": torch.Generator(device="cpu").manual_seed(request.seed),
+        "output_type": "np",
+    }
+    if backend.pipeline_class == "WanImageToVideoPipeline":
+        return {**common, "image": first, "last_image": last}
+    from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+    conditions = [LTXVideoCondition(image=first, frame_index=0)]
+    if last is not None:
+        conditions.append(LTXVideoCondition(image=last, frame_index=frames - 1))
+    return {**common, "conditions": conditions}
+
+
+def render_clip(
+    backend: ClipModel, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
+) -> RenderedClip:
+    """Render ``request`` with ``backend`` (see ``GpuClipBackend.render``), one clip at a time
+    per process: a second waits for the GPU ("waiting for the GPU"), and may be cancelled
+    while it waits."""
+    if not _gpu.acquire(blocking=False):
+        progress("waiting for the GPU", 0.0)
+        while not _gpu.acquire(timeout=1.0):
+            progress("waiting for the GPU", 0.0)
+    try:
+        with _Heartbeat(progress) as beating:
+            return _render_clip(backend, request, workdir=workdir, progress=beating)
+    finally:
+        _gpu.release()
+
+
+#: Seconds between repeats of the latest progress while a call gives none of its own.
+HEARTBEAT_SECONDS = 1.0
+
+
+class _Heartbeat:
+    """The render's progress callback, repeated every ``HEARTBEAT_SECONDS`` from a second
+    thread while the render sits in a long call with no callback of its own (importing torch,
+    loading the weights, the VAE decoding every frame), so the sweeper does not take a slow
+    GPU for a dead worker. A cancel it meets is raised by the render's next own report."""
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._latest: tuple[str, float] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="gpu-heartbeat", daemon=True)
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        with self._lock:
+            self._latest = (stage, fraction)
+            self._progress(stage, fraction)
+
+    def _beat(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self._stop.wait(HEARTBEAT_SECONDS):
+                with self._lock:
+                    if self._latest is not None:
+                        self._progress(*self._latest)
+        except RenderCanceled:
+            return
+        except Exception:
+            # A beat that fails (the database away for a moment) must not end the render.
+            logger.warning("The GPU render's heartbeat stopped.", exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+#: The share of a clip's progress that drawing its keyframes takes (both, when both are drawn).
+_KEYFRAME_SHARE = 0.1
+
+
+def _part(progress: ProgressCallback, start: float, end: float) -> ProgressCallback:
+    """``progress`` for one part of a job, which reports its own fraction 0..1 as
+    ``start``..``end`` of the whole."""
+
+    def report(stage: str, fraction: float) -> None:
+        progress(stage, start + (end - start) * fraction)
+
+    return report
+
+
+def _draw_keyframes(
+    request: ClipRequest,
+    drawing: KeyframeDrawing,
+    *,
+    size: tuple[int, int],
+    workdir: Path,
+    progress: ProgressCallback,
+) -> tuple[ClipRequest, dict[str, Path]]:
+    """Draw the keyframes ``drawing`` asks for; returns ``request`` opening and closing on
+    them, and the drawn PNGs by "first" and "last"."""
+    wanted = [
+        (which, slot, prompt, seed)
+        for which, slot, prompt, seed in (
+            ("opening", "first", drawing.opening, drawing.seed),
+            ("closing", "last", drawing.closing, drawing.seed + 1),
+        )
+        if prompt
+    ]
+    drawn: dict[str, Path] = {}
+    for index, (which, slot, prompt, seed) in enumerate(wanted):
+        drawn[slot] = draw_keyframe(
+            GpuKeyframeModel(), prompt=prompt, seed=seed,
+            photos=list(request.reference_images), size=size, workdir=workdir,
+            progress=_part(progress, index / len(wanted), (index + 1) / len(wanted)),
+            which=which,
+        )  # fmt: skip
+    return replace(
+        request,
+        first_frame=drawn.get("first", request.first_frame),
+        last_frame=drawn.get("last", request.last_frame),
+    ), drawn
+
+
+def _render_clip(
+    backend: ClipModel, request: ClipRequest, *, workdir: Path, progress: ProgressCallback
+) -> RenderedClip:
+    width, height = backend.size
+    frames = backend.frame_count(request.duration_seconds)
+    keyframe_seconds = 0.0
+    drawn: dict[str, Path] = {}
+    if request.drawing is not None:
+        started = time.monotonic()
+        request, drawn = _draw_keyframes(
+            request, request.drawing, size=(width, height), workdir=workdir,
+            progress=_part(progress, 0.0, _KEYFRAME_SHARE),
+        )  # fmt: skip
+        keyframe_seconds = time.monotonic() - started
+        progress = _part(progress, _KEYFRAME_SHARE, 1.0)
+
+    if not is_warm(backend):
+        progress("loading the model", 0.0)
+    pipeline, speed_ups = warm_pipeline(backend)
+    kept = warm[key(backend)]
+    prompt_stage = "encoding the prompt"
+    if "regional compile" in speed_ups and not kept.used:
+        # Compiling takes about a minute, the prompt a moment: name the long part.
+        prompt_stage = "compiling the model (first clip)"
+    arguments = _inputs(
+        backend, request, (width, height), frames, needs_last=_needs_last_frame(pipeline)
+    )
+    steps = arguments["num_inference_steps"]
+
+    def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> Any:
+        # Called after every denoising step: progress, and a cancelled job stops here.
+        done = index + 1
+        span = _DENOISE_END - _DENOISE_START
+        progress(f"denoising step {done} of {steps}", _DENOISE_START + span * done / steps)
+        if done == steps:
+            progress("decoding", _DENOISE_END)
+        return tensors
+
+    saving_memory = False
+
+    def denoise() -> Any:
+        progress(prompt_stage, 0.05)
+        # The same seed on every try: a retry makes the clip the first attempt would have.
+        arguments["generator"].manual_seed(request.seed)
+        return pipeline(**arguments, callback_on_step_end=on_step_end)
+
+    def fit(error: BaseException) -> None:
+        nonlocal saving_memory
+        if saving_memory:
+            raise RenderError(
+                "denoising",
+                f"The GPU ran out of memory for a {width}x{height} clip of {frames} frames, "
+                "even with VAE tiling and offloading. Try LTX-Video, the draft preset or a "
+                f"smaller {backend.size_setting}.",
+            ) from error
+        logger.warning("Out of GPU memory; once more with VAE tiling and offloading.")
+        save_memory(pipeline)
+        saving_memory = True
+
+    started = time.monotonic()
+    output = run_pipeline(backend, pipeline, denoise, fit=fit)
+    kept.used = True
+    gpu_seconds = time.monotonic() - started + keyframe_seconds
+    video = np.asarray(output.frames[0])
+    pictures = (np.clip(video, 0.0, 1.0) * 255).round().astype(np.uint8)
+    progress("encoding the video", _ENCODE_START)
+    video_path = workdir / "video.mp4"
+    encode_video(pictures, fps=backend.fps, path=video_path)
+    poster_path, last_frame_path = workdir / "poster.jpg", workdir / "last-frame.jpg"
+    Image.fromarray(pictures[len(pictures) // 3]).save(poster_path, "JPEG", quality=88)
+    Image.fromarray(pictures[-1]).save(last_frame_path, "JPEG", quality=92)
+    return RenderedClip(
+        video_path=video_path,
+        poster_path=poster_path,
+        last_frame_path=last_frame_path,
+        duration_seconds=len(pictures) / backend.fps,
+        metadata={
+            "width": int(pictures.shape[2]),
+            "height": int(pictures.shape[1]),
+            "fps": backend.fps,
+            "frames": len(pictures),
+            "steps": steps,
+            "gpu_seconds": round(gpu_seconds, 2),
+            "device": settings.GPU_DEVICE,
+            "memory_saving": saving_memory,
+            "speed_ups": speed_ups,
+        },
+        drawn_keyframes=drawn,
+    )
+
+
+def encode_video(pictures: np.ndarray, *, fps: int, path: Path) -> None:
+    """Encode ``pictures`` (frames × height × width × 3, uint8 RGB) as H.264 yuv420p MP4 at
+    ``fps``, ``moov`` first. Raises ``RenderError`` ("encoding the video") when ffmpeg fails."""
+    count, height, width, _ = pictures.shape
+    # yuv420p needs even sizes: pad a pixel where the model's size is odd.
+    pad = f"pad={width + width % 2}:{height + height % 2}"
+    command = [
+        ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
+        "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
+        "-vf", pad, "-c:v", "libx264", "-preset", settings.ANIMATIC_X264_PRESET, "-crf", "18",
+        "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path),
+    ]  # fmt: skip
+    done = subprocess.run(command, input=pictures.tobytes(), capture_output=True, check=False)
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip()[-300:]
+        raise RenderError("encoding the video", f"ffmpeg could not encode the clip: {tail}")

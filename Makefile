@@ -67,7 +67,7 @@ run: install fonts audio
 # time on RabbitMQ.
 test: check test-embedded test-services
 
-# ruff (lint and format), mypy with django-stubs (strict on jobs/, generation/ and lib/), and
+# ruff (lint and format), mypy with django-stubs (strict on every app), and
 # no model change without its migration.
 check: install-dev
 	$(BIN)/ruff check .

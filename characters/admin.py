@@ -1,6 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from lib.files import file_response
@@ -15,7 +19,7 @@ def _thumbnail_tag(image: ReferenceImage) -> str:
     return format_html('<img src="{}" alt="" style="max-height:80px">', url)
 
 
-class ReferenceImageInline(admin.TabularInline):
+class ReferenceImageInline(admin.TabularInline[ReferenceImage, Character]):
     model = ReferenceImage
     extra = 0
     fields = ["preview", "position", "width", "height", "original_name", "created_at"]
@@ -26,13 +30,13 @@ class ReferenceImageInline(admin.TabularInline):
     def preview(self, image: ReferenceImage) -> str:
         return _thumbnail_tag(image)
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # New images go through the upload checks in characters.services.
         return False
 
 
 @admin.register(Character)
-class CharacterAdmin(admin.ModelAdmin):
+class CharacterAdmin(admin.ModelAdmin[Character]):
     list_display = ["name", "owner", "image_count", "created_at"]
     list_select_related = ["owner"]
     search_fields = ["name", "description", "owner__email"]
@@ -44,7 +48,7 @@ class CharacterAdmin(admin.ModelAdmin):
     def image_count(self, character: Character) -> int:
         return character.images.count()
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         # Staff see thumbnails through the admin's own permission check, not a public URL.
         return [
             path(
@@ -55,7 +59,7 @@ class CharacterAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def thumbnail_view(self, request, image_id: int):
+    def thumbnail_view(self, request: HttpRequest, image_id: int) -> HttpResponseBase:
         if not self.has_view_permission(request):
             from django.core.exceptions import PermissionDenied
 

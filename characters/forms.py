@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from .images import MAX_UPLOAD_BYTES
@@ -13,7 +15,7 @@ class MultipleImageField(forms.FileField):
 
     widget = MultipleFileInput
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
         single = super().clean
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data]
@@ -25,7 +27,7 @@ _ACCEPT = "image/jpeg,image/png,image/webp"
 _PICKER = {"accept": _ACCEPT, "data-max-bytes": str(MAX_UPLOAD_BYTES)}
 
 
-class CharacterForm(forms.ModelForm):
+class CharacterForm(forms.ModelForm[Character]):
     images = MultipleImageField(
         label="Reference photos",
         help_text=f"1 to {MAX_REFERENCE_IMAGES} photos of the character: JPEG, PNG or WebP, "
@@ -39,7 +41,7 @@ class CharacterForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
-class CharacterDetailsForm(forms.ModelForm):
+class CharacterDetailsForm(forms.ModelForm[Character]):
     class Meta:
         model = Character
         fields = ["name", "description"]

@@ -19,11 +19,11 @@ from .forms import AddImagesForm, CharacterDetailsForm, CharacterForm
 from .models import Character, ReferenceImage
 
 
-def _owned_character(request: AuthenticatedRequest, public_id) -> Character:
+def _owned_character(request: AuthenticatedRequest, public_id: UUID) -> Character:
     return get_object_or_404(Character, public_id=public_id, owner=request.user)
 
 
-def _owned_image(request: AuthenticatedRequest, public_id, image_id: int) -> ReferenceImage:
+def _owned_image(request: AuthenticatedRequest, public_id: UUID, image_id: int) -> ReferenceImage:
     return get_object_or_404(
         ReferenceImage.objects.select_related("character"),
         pk=image_id,
@@ -58,8 +58,12 @@ def character_create(request: AuthenticatedRequest) -> HttpResponse:
 
 
 def _detail_page(
-    request: AuthenticatedRequest, character: Character, *, details_form=None, add_form=None
-):
+    request: AuthenticatedRequest,
+    character: Character,
+    *,
+    details_form: CharacterDetailsForm | None = None,
+    add_form: AddImagesForm | None = None,
+) -> HttpResponse:
     if details_form is None:
         details_form = CharacterDetailsForm(instance=character, prefix="details")
     if add_form is None:
@@ -73,7 +77,7 @@ def _detail_page(
 
 
 @login_required
-def character_detail(request: AuthenticatedRequest, public_id) -> HttpResponse:
+def character_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     character = _owned_character(request, public_id)
     if request.method != "POST":
         return _detail_page(request, character)
@@ -97,7 +101,7 @@ def character_detail(request: AuthenticatedRequest, public_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def image_add(request: AuthenticatedRequest, public_id) -> HttpResponse:
+def image_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     character = _owned_character(request, public_id)
     add_form = AddImagesForm(request.POST, request.FILES, prefix="add")
     if add_form.is_valid():
@@ -115,7 +119,7 @@ def image_add(request: AuthenticatedRequest, public_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def image_remove(request: AuthenticatedRequest, public_id, image_id: int) -> HttpResponse:
+def image_remove(request: AuthenticatedRequest, public_id: UUID, image_id: int) -> HttpResponse:
     image = _owned_image(request, public_id, image_id)
     try:
         services.remove_reference_image(image=image)
@@ -128,7 +132,7 @@ def image_remove(request: AuthenticatedRequest, public_id, image_id: int) -> Htt
 
 @login_required
 @require_POST
-def image_move(request: AuthenticatedRequest, public_id, image_id: int) -> HttpResponse:
+def image_move(request: AuthenticatedRequest, public_id: UUID, image_id: int) -> HttpResponse:
     image = _owned_image(request, public_id, image_id)
     offset = -1 if request.POST.get("direction") == "up" else 1
     services.move_reference_image(image=image, offset=offset)
@@ -136,7 +140,7 @@ def image_move(request: AuthenticatedRequest, public_id, image_id: int) -> HttpR
 
 
 @login_required
-def character_delete(request: AuthenticatedRequest, public_id) -> HttpResponse:
+def character_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     character = _owned_character(request, public_id)
     if request.method == "POST":
         services.delete_character(character=character)

@@ -1,5 +1,9 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from jobs.admin import InvocationInline
 from lib.admin import StoredFileLinksAdmin
@@ -96,7 +100,7 @@ class DreamAdmin(StoredFileLinksAdmin):
         ("Times", {"fields": ("created_at", "updated_at", "started_at", "finished_at")}),
     )
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Dreams are made through the service (validation, cost, enqueue), not typed in.
         return False
 
@@ -112,7 +116,13 @@ class DreamAdmin(StoredFileLinksAdmin):
     def percent(self, dream: Dream) -> str:
         return f"{dream.progress * 100:.0f}%"
 
-    def _apply(self, request, queryset: QuerySet, action, verb: str) -> None:
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Dream],
+        action: Callable[..., object],
+        verb: str,
+    ) -> None:
         done, refused = 0, []
         for dream in queryset:
             try:
@@ -126,9 +136,9 @@ class DreamAdmin(StoredFileLinksAdmin):
             self.message_user(request, line, messages.WARNING)
 
     @admin.action(description="Retry selected failed or cancelled dreams")
-    def retry_selected(self, request, queryset: QuerySet) -> None:
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[Dream]) -> None:
         self._apply(request, queryset, services.retry_dream, "Queued again")
 
     @admin.action(description="Cancel selected queued or running dreams")
-    def cancel_selected(self, request, queryset: QuerySet) -> None:
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Dream]) -> None:
         self._apply(request, queryset, services.cancel_dream, "Cancelled")

@@ -17,11 +17,11 @@ def _seconds_label(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-class OwnCharacterField(forms.ModelChoiceField):
+class OwnCharacterField(forms.ModelChoiceField[Character]):
     """A choice among the user's characters, by public id; an id that is not even a UUID
     gets the same plain message as a foreign one, not Django's "… is not a valid UUID"."""
 
-    def to_python(self, value: object) -> object:
+    def to_python(self, value: object) -> Character | None:
         try:
             return super().to_python(value)
         except ValidationError as error:
@@ -81,7 +81,7 @@ class DreamForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["submission"] = uuid.uuid4()
-        cast(forms.ModelChoiceField, self.fields["character"]).queryset = (
+        cast(forms.ModelChoiceField[Character], self.fields["character"]).queryset = (
             Character.objects.filter(owner=owner, images__isnull=False)
             .distinct()
             .prefetch_related("images")

@@ -1,5 +1,6 @@
 """Dream pages. Lookups always go through the signed-in owner: another user's dream is a 404."""
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -23,11 +24,11 @@ from .forms import DreamForm
 from .models import Dream
 
 
-def _owned_dream(request: AuthenticatedRequest, public_id) -> Dream:
+def _owned_dream(request: AuthenticatedRequest, public_id: UUID) -> Dream:
     return get_object_or_404(Dream, public_id=public_id, owner=request.user)
 
 
-def _initial_from(request: AuthenticatedRequest) -> dict:
+def _initial_from(request: AuthenticatedRequest) -> dict[str, Any]:
     """Form values copied from one of the user's dreams (``?from=<id>``), to edit and resend."""
     source = request.GET.get("from")
     if not source:
@@ -81,7 +82,7 @@ def dream_create(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
-def dream_detail(request: AuthenticatedRequest, public_id) -> HttpResponse:
+def dream_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     dream = _owned_dream(request, public_id)
     context = {
         "dream": dream,
@@ -94,7 +95,7 @@ def dream_detail(request: AuthenticatedRequest, public_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def dream_cancel(request: AuthenticatedRequest, public_id) -> HttpResponse:
+def dream_cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     try:
         services.cancel_dream(dream=_owned_dream(request, public_id))
     except services.DreamError as error:
@@ -106,7 +107,7 @@ def dream_cancel(request: AuthenticatedRequest, public_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def dream_retry(request: AuthenticatedRequest, public_id) -> HttpResponse:
+def dream_retry(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     try:
         services.retry_dream(dream=_owned_dream(request, public_id))
     except services.DreamError as error:
@@ -115,7 +116,7 @@ def dream_retry(request: AuthenticatedRequest, public_id) -> HttpResponse:
 
 
 @login_required
-def dream_delete(request: AuthenticatedRequest, public_id) -> HttpResponse:
+def dream_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     dream = _owned_dream(request, public_id)
     if request.method == "POST":
         services.delete_dream(dream=dream)

@@ -9,6 +9,7 @@ consumers' own loop with ``run_coroutine_threadsafe``, which wakes it at once.
 """
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer
@@ -24,17 +25,18 @@ class ThreadSafeInMemoryChannelLayer(InMemoryChannelLayer):
         super().__init__(*args, **kwargs)
         self._receiver_loop: asyncio.AbstractEventLoop | None = None
 
-    async def receive(self, channel: str) -> dict:
+    async def receive(self, channel: str) -> dict[str, Any]:
         self._receiver_loop = asyncio.get_running_loop()
-        return await super().receive(channel)
+        message: dict[str, Any] = await super().receive(channel)
+        return message
 
-    async def send(self, channel: str, message: dict) -> None:
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
         await self._on_receiver_loop(super().send(channel, message))
 
-    async def group_send(self, group: str, message: dict) -> None:
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
         await self._on_receiver_loop(super().group_send(group, message))
 
-    async def _on_receiver_loop(self, coroutine) -> None:
+    async def _on_receiver_loop(self, coroutine: Coroutine[Any, Any, None]) -> None:
         loop = self._receiver_loop
         if loop is None or not loop.is_running() or loop is asyncio.get_running_loop():
             await coroutine

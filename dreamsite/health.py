@@ -79,10 +79,10 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
-def run_checks() -> dict[str, dict]:
+def run_checks() -> dict[str, dict[str, Any]]:
     """Run every check in parallel; ``{name: {"ok": bool, "backend"|"error": str,
     "seconds": float}}``. A check fails on any exception or after CHECK_TIMEOUT_SECONDS."""
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="health")
     started = time.monotonic()
     futures = {name: pool.submit(check) for name, check in CHECKS.items()}

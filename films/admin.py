@@ -19,7 +19,7 @@ FILM_FILES = ("video", "poster", "subtitles_vtt", "subtitles_srt", "music")
 JOB_FIELDS = ("status", "stage", "progress", "error", "failure_kind", "operator_note", "attempts")
 
 
-class SceneInline(admin.TabularInline):
+class SceneInline(admin.TabularInline[Scene, Film]):
     model = Scene
     fields = (
         "position",
@@ -42,7 +42,7 @@ class SceneInline(admin.TabularInline):
 
 
 def _apply(
-    model_admin: admin.ModelAdmin, request: HttpRequest, items: Any, action: Any, verb: str
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, items: Any, action: Any, verb: str
 ) -> None:
     done, refused = 0, []
     for item in items:
@@ -110,7 +110,7 @@ class FilmAdmin(StoredFileLinksAdmin):
 
 
 @admin.register(Scene)
-class SceneAdmin(admin.ModelAdmin):
+class SceneAdmin(admin.ModelAdmin[Scene]):
     list_display = [
         "__str__", "owner", "status", "stage", "error", "backend", "clip_seconds",
         "estimated_cost_usd", "cost_usd", "updated_at",

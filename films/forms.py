@@ -30,7 +30,7 @@ from .models import (
 )
 
 
-class CastField(forms.ModelMultipleChoiceField):
+class CastField(forms.ModelMultipleChoiceField[Character]):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.name)
 
@@ -118,7 +118,7 @@ class FilmForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["submission"] = uuid.uuid4()
-        cast(forms.ModelMultipleChoiceField, self.fields["cast"]).queryset = (
+        cast(forms.ModelMultipleChoiceField[Character], self.fields["cast"]).queryset = (
             Character.objects.filter(owner=owner, images__isnull=False).distinct().order_by("name")
         )
         voices = installed_voices()
@@ -170,6 +170,6 @@ class SceneForm(forms.Form):
     def __init__(self, *args: Any, film: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the film's own cast: another character's id is "not one of the choices".
-        cast(forms.ModelMultipleChoiceField, self.fields["cast"]).queryset = film.cast.order_by(
-            "name"
-        )
+        cast(
+            forms.ModelMultipleChoiceField[Character], self.fields["cast"]
+        ).queryset = film.cast.order_by("name")

@@ -1,24 +1,23 @@
 """``manage.py render_dream``: render one dream from the shell, through the same service and
 actor as the portal, printing its progress until it ends."""
 
-import time
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from characters.models import Character
 from dreams import services
-from dreams.models import ACTIVE_STATUSES, Dream, DreamStatus
+from dreams.models import Dream, DreamStatus
 from jobs.embedded import start_embedded_workers, stop_embedded_workers
-
-POLL_SECONDS = 0.2
+from jobs.following import follow
 
 
 class Command(BaseCommand):
     help = "Render a dream for a user's character and print its progress."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", required=True, help="email of the dream's owner")
         parser.add_argument("--character", required=True, help="name of one of their characters")
         parser.add_argument("--prompt", required=True, help="what the character does")
@@ -28,7 +27,7 @@ class Command(BaseCommand):
             "--timeout", type=float, default=900, help="seconds to wait for the render"
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(email__iexact=options["user"]).first()
         if user is None:
             raise CommandError(f"No user with the email {options['user']!r}.")
@@ -62,19 +61,7 @@ class Command(BaseCommand):
             stop_embedded_workers()
 
     def _follow(self, dream: Dream, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last = None
-        while True:
-            dream.refresh_from_db()
-            line = f"{dream.get_status_display()}: {dream.stage} {dream.progress * 100:.0f}%"
-            if line != last:
-                self.stdout.write(line)
-                last = line
-            if dream.status not in ACTIVE_STATUSES:
-                break
-            if time.monotonic() > deadline:
-                raise CommandError(f"Gave up waiting after {timeout:.0f} s; the dream goes on.")
-            time.sleep(POLL_SECONDS)
+        follow(dream, timeout=timeout, write=self.stdout.write, what="dream")
         if dream.status != DreamStatus.SUCCEEDED:
             raise CommandError(f"The dream {dream.status}: {dream.error or dream.stage}")
         self.stdout.write(

@@ -2,12 +2,12 @@
 and actors as the portal, printing its progress (and each scene's) until it ends."""
 
 import shutil
-import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from characters.models import Character
 from films import services
@@ -19,15 +19,14 @@ from generation.script import GENRES
 from generation.speech import installed_voices
 from generation.styles import STYLES
 from jobs.embedded import start_embedded_workers, stop_embedded_workers
-from jobs.models import ACTIVE_STATUSES, JobStatus
-
-POLL_SECONDS = 0.25
+from jobs.following import describe, follow
+from jobs.models import JobStatus
 
 
 class Command(BaseCommand):
     help = "Write a film from an idea and a cast, render it and print its progress."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", required=True, help="email of the film's owner")
         parser.add_argument(
             "--character", action="append", required=True, help="a cast member's name (1-3 times)"
@@ -44,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", default=None, help="copy the finished MP4 here")
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(email__iexact=options["user"]).first()
         if user is None:
             raise CommandError(f"No user with the email {options['user']!r}.")
@@ -89,25 +88,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Saved to {options['out']}")
 
     def _follow(self, film: Film, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last = None
-        while True:
-            film.refresh_from_db()
+        def line(film: Film) -> str:
             scenes = " ".join(
                 f"{s.number}:{s.get_status_display().lower()}"
                 for s in film.scenes.order_by("position")
             )
-            line = (
-                f"{film.get_status_display()}: {film.stage} {film.progress * 100:.0f}% [{scenes}]"
-            )
-            if line != last:
-                self.stdout.write(line)
-                last = line
-            if film.status not in ACTIVE_STATUSES:
-                break
-            if time.monotonic() > deadline:
-                raise CommandError(f"Gave up waiting after {timeout:.0f} s; the film goes on.")
-            time.sleep(POLL_SECONDS)
+            return f"{describe(film)} [{scenes}]"
+
+        follow(film, timeout=timeout, write=self.stdout.write, line=line, what="film")
         if film.status != JobStatus.SUCCEEDED:
             raise CommandError(
                 f"The film {film.get_status_display().lower()}: {film.error or film.stage}"

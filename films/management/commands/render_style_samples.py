@@ -3,9 +3,10 @@ new-film form shows) from two of the fixture photographs (public domain and CC0,
 docs/licences.md), through the same code that grades keyframes."""
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from generation.framing import compose_keyframe
 from generation.styles import STYLES
@@ -17,13 +18,13 @@ SIZE = (400, 225)
 class Command(BaseCommand):
     help = "Render static/img/styles/<style>.jpg, one sample per visual style."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--photos", default=str(PHOTOS), help="folder of the fixture photos")
         parser.add_argument(
             "--out", default=str(Path(settings.BASE_DIR) / "static" / "img" / "styles")
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         photos = Path(options["photos"])
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)

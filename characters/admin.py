@@ -20,6 +20,9 @@ def _thumbnail_tag(image: ReferenceImage) -> str:
 
 
 class ReferenceImageInline(admin.TabularInline[ReferenceImage, Character]):
+    """A character's photos in the admin, as thumbnails served through the admin's permission check;
+    none added here."""
+
     model = ReferenceImage
     extra = 0
     fields = ["preview", "position", "width", "height", "original_name", "created_at"]
@@ -28,15 +31,19 @@ class ReferenceImageInline(admin.TabularInline[ReferenceImage, Character]):
 
     @admin.display(description="Image")
     def preview(self, image: ReferenceImage) -> str:
+        """The photo's thumbnail."""
         return _thumbnail_tag(image)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: new photos go through the upload checks in ``characters.services``."""
         # New images go through the upload checks in characters.services.
         return False
 
 
 @admin.register(Character)
 class CharacterAdmin(admin.ModelAdmin[Character]):
+    """Characters for operators, with their photos' thumbnails."""
+
     list_display = ["name", "owner", "image_count", "created_at"]
     list_select_related = ["owner"]
     search_fields = ["name", "description", "owner__email"]
@@ -46,9 +53,11 @@ class CharacterAdmin(admin.ModelAdmin[Character]):
 
     @admin.display(description="images")
     def image_count(self, character: Character) -> int:
+        """How many photos the character has."""
         return character.images.count()
 
     def get_urls(self) -> list[URLPattern]:
+        """The admin's URLs plus the thumbnail view (staff only)."""
         # Staff see thumbnails through the admin's own permission check, not a public URL.
         return [
             path(
@@ -60,6 +69,7 @@ class CharacterAdmin(admin.ModelAdmin[Character]):
         ]
 
     def thumbnail_view(self, request: HttpRequest, image_id: int) -> HttpResponseBase:
+        """A photo's thumbnail to staff who may view characters; 403 for others."""
         if not self.has_view_permission(request):
             from django.core.exceptions import PermissionDenied
 

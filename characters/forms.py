@@ -7,6 +7,8 @@ from .models import MAX_REFERENCE_IMAGES, Character
 
 
 class MultipleFileInput(forms.ClearableFileInput):
+    """A file input that lets the browser pick several files."""
+
     allow_multiple_selected = True
 
 
@@ -16,6 +18,7 @@ class MultipleImageField(forms.FileField):
     widget = MultipleFileInput
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        """Every uploaded file, each checked as Django's ``FileField`` checks one; [] for none."""
         single = super().clean
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data]
@@ -28,6 +31,8 @@ _PICKER = {"accept": _ACCEPT, "data-max-bytes": str(MAX_UPLOAD_BYTES)}
 
 
 class CharacterForm(forms.ModelForm[Character]):
+    """A new character: name, description and its first photos."""
+
     images = MultipleImageField(
         label="Reference photos",
         help_text=f"1 to {MAX_REFERENCE_IMAGES} photos of the character: JPEG, PNG or WebP, "
@@ -42,6 +47,8 @@ class CharacterForm(forms.ModelForm[Character]):
 
 
 class CharacterDetailsForm(forms.ModelForm[Character]):
+    """A character's name and description, edited on its page."""
+
     class Meta:
         model = Character
         fields = ["name", "description"]
@@ -49,6 +56,8 @@ class CharacterDetailsForm(forms.ModelForm[Character]):
 
 
 class AddImagesForm(forms.Form):
+    """More photos for a character (each checked again by the service)."""
+
     images = MultipleImageField(
         label="Add photos",
         widget=MultipleFileInput(attrs=_PICKER),

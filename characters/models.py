@@ -11,11 +11,13 @@ MAX_REFERENCE_IMAGES = 3
 
 
 def reference_image_path(instance: "ReferenceImage", filename: str) -> str:
+    """Where a reference photo lives in storage: a fresh name under the character's folder."""
     # A fresh random name per upload, so two uploads never overwrite each other.
     return f"characters/{instance.character.public_id}/{uuid.uuid4().hex}.jpg"
 
 
 def reference_thumbnail_path(instance: "ReferenceImage", filename: str) -> str:
+    """Where a reference photo's thumbnail lives in storage, beside the photo."""
     return f"characters/{instance.character.public_id}/{uuid.uuid4().hex}-thumb.jpg"
 
 
@@ -41,6 +43,7 @@ class Character(models.Model):
         return self.name
 
     def ordered_images(self) -> list["ReferenceImage"]:
+        """The character's photos in the owner's order (``position``), the first the cover."""
         return sorted(self.images.all(), key=lambda image: (image.position, image.id))
 
 

@@ -31,7 +31,9 @@ class Upload(Protocol):
     name: str
     size: int
 
-    def open(self, mode: str = ...) -> IO[bytes]: ...
+    def open(self, mode: str = ...) -> IO[bytes]:
+        """Reopen the upload for reading from its start."""
+        ...
 
 
 def _process_all(uploads: Sequence[Upload]) -> list[tuple[str, ProcessedImage]]:

@@ -34,12 +34,15 @@ def _owned_image(request: AuthenticatedRequest, public_id: UUID, image_id: int) 
 
 @login_required
 def character_list(request: AuthenticatedRequest) -> HttpResponse:
+    """The signed-in user's characters, newest first."""
     characters = Character.objects.filter(owner=request.user).prefetch_related("images")
     return render(request, "characters/list.html", {"characters": characters})
 
 
 @login_required
 def character_create(request: AuthenticatedRequest) -> HttpResponse:
+    """GET: the form. POST: ``create_character`` with one to ``MAX_REFERENCE_IMAGES`` photos; the
+    character's page, or the form again (400) with what was wrong (nothing saved)."""
     form = CharacterForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -78,6 +81,8 @@ def _detail_page(
 
 @login_required
 def character_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """A character's page; POST renames or redescribes it (``update_character``). 404 for another
+    user's."""
     character = _owned_character(request, public_id)
     if request.method != "POST":
         return _detail_page(request, character)
@@ -102,6 +107,8 @@ def character_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResp
 @login_required
 @require_POST
 def image_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: add photos (``add_reference_images``); the page again (400) with what was wrong,
+    nothing saved."""
     character = _owned_character(request, public_id)
     add_form = AddImagesForm(request.POST, request.FILES, prefix="add")
     if add_form.is_valid():
@@ -120,6 +127,7 @@ def image_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def image_remove(request: AuthenticatedRequest, public_id: UUID, image_id: int) -> HttpResponse:
+    """POST: remove one photo (``remove_reference_image``; a character keeps at least one)."""
     image = _owned_image(request, public_id, image_id)
     try:
         services.remove_reference_image(image=image)
@@ -133,6 +141,7 @@ def image_remove(request: AuthenticatedRequest, public_id: UUID, image_id: int) 
 @login_required
 @require_POST
 def image_move(request: AuthenticatedRequest, public_id: UUID, image_id: int) -> HttpResponse:
+    """POST: move a photo one place up or down (``direction``=up|down)."""
     image = _owned_image(request, public_id, image_id)
     offset = -1 if request.POST.get("direction") == "up" else 1
     services.move_reference_image(image=image, offset=offset)
@@ -141,6 +150,7 @@ def image_move(request: AuthenticatedRequest, public_id: UUID, image_id: int) ->
 
 @login_required
 def character_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """GET: confirm. POST: ``delete_character`` (its photos too), then the list."""
     character = _owned_character(request, public_id)
     if request.method == "POST":
         services.delete_character(character=character)
@@ -153,6 +163,8 @@ def character_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResp
 def image_file(
     request: AuthenticatedRequest, public_id: UUID, image_id: int, variant: str
 ) -> HttpResponseBase:
+    """A reference photo or its thumbnail to its owner, through ``lib.files.file_response``; 404 for
+    anyone else."""
     if variant not in ("thumb", "full"):
         raise Http404("No such file.")
     image = _owned_image(request, public_id, image_id)

@@ -14,6 +14,9 @@ from .models import Dream
 
 @admin.register(Dream)
 class DreamAdmin(StoredFileLinksAdmin):
+    """Dreams for operators: read-only rows with their invocations, file links through the admin's
+    own permission check, and Retry and Cancel as actions through the services."""
+
     file_fields = ("video", "poster")
     list_display = [
         "public_id",
@@ -101,19 +104,23 @@ class DreamAdmin(StoredFileLinksAdmin):
     )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: dreams are made through the service (validation, cost, queueing), not typed in."""
         # Dreams are made through the service (validation, cost, enqueue), not typed in.
         return False
 
     @admin.display(description="video")
     def video_link(self, dream: Dream) -> str:
+        """A link to the dream's video, checked by the admin's permission."""
         return self.file_link(dream, "video", "video.mp4")
 
     @admin.display(description="poster")
     def poster_link(self, dream: Dream) -> str:
+        """A link to the dream's poster, checked by the admin's permission."""
         return self.file_link(dream, "poster", "poster.jpg")
 
     @admin.display(description="progress", ordering="progress")
     def percent(self, dream: Dream) -> str:
+        """The dream's progress in whole percent."""
         return f"{dream.progress * 100:.0f}%"
 
     def _apply(
@@ -137,8 +144,10 @@ class DreamAdmin(StoredFileLinksAdmin):
 
     @admin.action(description="Retry selected failed or cancelled dreams")
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Dream]) -> None:
+        """``retry_dream`` on each selected dream; those it refuses are listed with why."""
         self._apply(request, queryset, services.retry_dream, "Queued again")
 
     @admin.action(description="Cancel selected queued or running dreams")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Dream]) -> None:
+        """``cancel_dream`` on each selected dream; those it refuses are listed with why."""
         self._apply(request, queryset, services.cancel_dream, "Cancelled")

@@ -22,6 +22,8 @@ class OwnCharacterField(forms.ModelChoiceField[Character]):
     gets the same plain message as a foreign one, not Django's "… is not a valid UUID"."""
 
     def to_python(self, value: object) -> Character | None:
+        """The chosen character, or None; an id that is not a UUID is "not one of the choices"
+        too."""
         try:
             return super().to_python(value)
         except ValidationError as error:

@@ -32,6 +32,7 @@ DreamStatus = JobStatus
 
 
 def dream_media_path(instance: "Dream", filename: str) -> str:
+    """Where a dream's file lives in storage: ``dreams/<public_id>/<name>``."""
     # A new name per render, so a retried dream never overwrites (or is cached as) the old one.
     extension = filename.rsplit(".", 1)[-1]
     return f"dreams/{instance.public_id}/{uuid.uuid4().hex}.{extension}"
@@ -83,6 +84,7 @@ class Dream(Job):
         return f"{self.character_name}: {self.prompt[:40]}"
 
     def feed_user_id(self) -> int:
+        """The user whose websocket hears about this dream: its owner."""
         return self.owner_id
 
     def event_extra(self) -> dict[str, Any]:

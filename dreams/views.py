@@ -50,6 +50,9 @@ def _initial_from(request: AuthenticatedRequest) -> dict[str, Any]:
 
 @login_required
 def dream_create(request: AuthenticatedRequest) -> HttpResponse:
+    """GET: the new-dream form (prefilled from one of the user's dreams with ``?from=<id>``). POST:
+    ``create_dream``; the dream's page on success, else the form again (400) with the service's
+    message."""
     backends = offered_backends()
     form = DreamForm(
         request.POST or None, owner=request.user, backends=backends, initial=_initial_from(request)
@@ -83,6 +86,8 @@ def dream_create(request: AuthenticatedRequest) -> HttpResponse:
 
 @login_required
 def dream_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """A dream's page: its live progress (the websocket's first state), video and poster. 404 for
+    another user's dream."""
     dream = _owned_dream(request, public_id)
     context = {
         "dream": dream,
@@ -96,6 +101,7 @@ def dream_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse
 @login_required
 @require_POST
 def dream_cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: ``cancel_dream``, then back to the dream's page with the service's message."""
     try:
         services.cancel_dream(dream=_owned_dream(request, public_id))
     except services.DreamError as error:
@@ -108,6 +114,7 @@ def dream_cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse
 @login_required
 @require_POST
 def dream_retry(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: ``retry_dream``, then back to the dream's page with the service's message."""
     try:
         services.retry_dream(dream=_owned_dream(request, public_id))
     except services.DreamError as error:
@@ -117,6 +124,7 @@ def dream_retry(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 def dream_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """GET: confirm. POST: ``delete_dream`` (its files too), then the history."""
     dream = _owned_dream(request, public_id)
     if request.method == "POST":
         services.delete_dream(dream=dream)
@@ -127,6 +135,8 @@ def dream_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse
 
 @login_required
 def dream_video(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
+    """The dream's MP4 to its owner (``?download=1``: as an attachment), through
+    ``lib.files.file_response`` (a presigned link on S3). 404 for anyone else."""
     dream = _owned_dream(request, public_id)
     download = f"dream-{dream.public_id}.mp4" if request.GET.get("download") else None
     return file_response(request, dream.video, download_name=download)
@@ -134,4 +144,5 @@ def dream_video(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseB
 
 @login_required
 def dream_poster(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
+    """The dream's poster JPEG to its owner; 404 for anyone else."""
     return file_response(request, _owned_dream(request, public_id).poster)

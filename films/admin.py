@@ -20,6 +20,8 @@ JOB_FIELDS = ("status", "stage", "progress", "error", "failure_kind", "operator_
 
 
 class SceneInline(admin.TabularInline[Scene, Film]):
+    """A film's scenes in the admin, read-only (scenes change through the storyboard)."""
+
     model = Scene
     fields = (
         "position",
@@ -38,6 +40,7 @@ class SceneInline(admin.TabularInline[Scene, Film]):
     ordering = ("position",)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: scenes are added on the storyboard."""
         return False
 
 
@@ -59,6 +62,9 @@ def _apply(
 
 @admin.register(Film)
 class FilmAdmin(StoredFileLinksAdmin):
+    """Films for operators: read-only rows with their scenes, file links through the admin's
+    permission check, and Cancel and Retry as actions through the services."""
+
     file_fields = FILM_FILES
     list_display = [
         "title", "owner", "status", "stage", "percent", "backend", "duration_seconds",
@@ -77,40 +83,50 @@ class FilmAdmin(StoredFileLinksAdmin):
     ]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        """Never: films are made through the service from a brief."""
         # Films are made through the service (script, checks, budget), not typed in.
         return False
 
     @admin.display(description="video")
     def video_link(self, film: Film) -> str:
+        """A link to the film's video, checked by the admin's permission."""
         return self.file_link(film, "video", "film.mp4")
 
     @admin.display(description="poster")
     def poster_link(self, film: Film) -> str:
+        """A link to the film's poster, checked by the admin's permission."""
         return self.file_link(film, "poster", "poster.jpg")
 
     @admin.display(description="subtitles")
     def subtitles_link(self, film: Film) -> str:
+        """A link to the film's WebVTT subtitles, checked by the admin's permission."""
         return self.file_link(film, "subtitles_vtt", "subtitles.vtt")
 
     @admin.display(description="music")
     def music_link(self, film: Film) -> str:
+        """A link to the film's music bed, checked by the admin's permission."""
         return self.file_link(film, "music", "music.wav")
 
     @admin.display(description="progress", ordering="progress")
     def percent(self, film: Film) -> str:
+        """The film's progress in whole percent."""
         return f"{film.progress * 100:.0f}%"
 
     @admin.action(description="Cancel selected films")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        """``cancel_film`` on each selected film; those it refuses are listed with why."""
         _apply(self, request, queryset, lambda film: services.cancel_film(film=film), "Cancelled")
 
     @admin.action(description="Retry selected failed or cancelled films")
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        """``retry_film`` on each selected film; those it refuses are listed with why."""
         _apply(self, request, queryset, lambda film: services.retry_film(film=film), "Queued again")
 
 
 @admin.register(Scene)
 class SceneAdmin(admin.ModelAdmin[Scene]):
+    """Scenes for operators, each with its film, clip, cost and invocations."""
+
     list_display = [
         "__str__", "owner", "status", "stage", "error", "backend", "clip_seconds",
         "estimated_cost_usd", "cost_usd", "updated_at",
@@ -124,10 +140,12 @@ class SceneAdmin(admin.ModelAdmin[Scene]):
     readonly_fields = [field.name for field in Scene._meta.fields if field.name not in ("id",)]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        """Never: scenes are added on the storyboard."""
         return False
 
     @admin.action(description="Render selected scenes again (and their films' assembly)")
     def rerender_selected(self, request: HttpRequest, queryset: QuerySet[Scene]) -> None:
+        """``rerender_scene`` on each selected scene; those it refuses are listed with why."""
         _apply(
             self,
             request,

@@ -31,7 +31,10 @@ from .models import (
 
 
 class CastField(forms.ModelMultipleChoiceField[Character]):
+    """A choice of the user's characters, shown by name."""
+
     def label_from_instance(self, obj: Any) -> str:
+        """The character's name."""
         return str(obj.name)
 
 
@@ -136,6 +139,7 @@ class FilmForm(forms.Form):
             del self.fields["draw_keyframes"]
 
     def clean_cast(self) -> Any:
+        """The chosen cast: one to three characters."""
         chosen = self.cleaned_data["cast"]
         if len(chosen) > 3:
             raise forms.ValidationError("A film's cast has at most three characters.")

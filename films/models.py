@@ -93,6 +93,7 @@ class Film(Job):
 
     @property
     def is_draft(self) -> bool:
+        """Whether the film was never sent to render (its storyboard is being edited)."""
         return self.status == JobStatus.DRAFT
 
     @property
@@ -106,6 +107,7 @@ class Film(Job):
         return FRAME_SIZES.get(self.aspect_ratio, FRAME_SIZES["16:9"])
 
     def feed_user_id(self) -> int:
+        """The user whose websocket hears about this film: its owner."""
         return self.owner_id
 
     @property
@@ -116,6 +118,8 @@ class Film(Job):
         return versioned_url(reverse("films:poster", args=[self.public_id]), self.poster.name)
 
     def event_extra(self) -> dict[str, Any]:
+        """What a film's progress event adds: its cut's addresses (video, poster, subtitles; new
+        for each cut), its subtitle track's language and label, and its length in seconds."""
         from generation.speech import find_voice
 
         extra: dict[str, Any] = {"status_label": "Storyboard"} if self.is_draft else {}
@@ -142,12 +146,17 @@ class Film(Job):
 
 
 class Framing(models.TextChoices):
+    """How close a scene's keyframes frame the cast."""
+
     WIDE = "wide", "Wide shot"
     MEDIUM = "medium", "Medium shot"
     CLOSE = "close", "Close-up"
 
 
 class Transition(models.TextChoices):
+    """How a scene gives way to the next: a crossfade, a dip to black, or a cut
+    (``generation.assembly``)."""
+
     CROSSFADE = "crossfade", "Crossfade"
     DIP = "dip", "Dip to black"
     CUT = "cut", "Cut"
@@ -214,6 +223,7 @@ class Scene(Job):
         return self.position + 1
 
     def feed_user_id(self) -> int:
+        """The user whose websocket hears about this scene: its film's owner."""
         return self.owner_id
 
     def _file_url(self, field: str) -> str:
@@ -224,6 +234,8 @@ class Scene(Job):
         return versioned_url(url, name)
 
     def event_extra(self) -> dict[str, Any]:
+        """What a scene's progress event adds: its film, number, the addresses of its thumbnail
+        and keyframes, and its narration's and clip's lengths in seconds."""
         return {
             "film_id": str(self.film.public_id),
             "number": self.number,

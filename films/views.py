@@ -54,12 +54,15 @@ def _owned_scene(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 
 @login_required
 def film_list(request: AuthenticatedRequest) -> HttpResponse:
+    """The signed-in user's films, newest first."""
     films = Film.objects.filter(owner=request.user).order_by("-created_at", "-id")
     return render(request, "films/list.html", {"films": films})
 
 
 @login_required
 def film_create(request: AuthenticatedRequest) -> HttpResponse:
+    """GET: the new-film form. POST: ``create_film`` (the script written, the storyboard prepared);
+    the film's storyboard, or the form again (400) with the service's message."""
     backends = offered_backends()
     # "Make a film with …" on a character's page names them as the cast.
     initial = {"cast": request.GET.getlist("cast")} if request.method == "GET" else {}
@@ -141,6 +144,8 @@ def _scene_rows(
 
 @login_required
 def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """A film's page: its storyboard with each scene's keyframes, narration and clip, the quote, and
+    its video once assembled. 404 for another user's film."""
     return _film_page(request, _owned_film(request, public_id))
 
 
@@ -215,6 +220,8 @@ def _to_film(public_id: UUID, *, place: Scene | None = None) -> HttpResponse:
 @login_required
 @require_POST
 def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    """POST: ``update_scene`` from the scene's form; the storyboard again (400) with what was
+    wrong."""
     scene = _owned_scene(request, public_id, scene_id)
     form = SceneForm(request.POST, film=scene.film, prefix=f"scene-{scene.public_id}")
     if form.is_valid():
@@ -237,6 +244,7 @@ def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 @login_required
 @require_POST
 def scene_move(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    """POST: move a scene one place earlier or later (``offset``=-1|1)."""
     scene = _owned_scene(request, public_id, scene_id)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
@@ -250,6 +258,7 @@ def scene_move(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -
 @login_required
 @require_POST
 def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    """POST: ``delete_scene`` (its files too); a film keeps at least one scene."""
     scene = _owned_scene(request, public_id, scene_id)
     # The page opens where the scene was: at the one before it (or after, for the first).
     neighbours = scene.film.scenes.exclude(pk=scene.pk)
@@ -269,6 +278,7 @@ def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 @login_required
 @require_POST
 def scene_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: ``add_scene`` after the scene named by ``after`` (or at the end)."""
     film = _owned_film(request, public_id)
     after = None
     if request.POST.get("after"):
@@ -289,6 +299,7 @@ def _uuid_or_404(value: str) -> UUID:
 @login_required
 @require_POST
 def scene_reroll(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    """POST: ``reroll_keyframes``: new keyframes from a new seed (free)."""
     scene = _owned_scene(request, public_id, scene_id)
     return _act(request, public_id, lambda: services.reroll_keyframes(scene=scene), place=scene)
 
@@ -296,6 +307,7 @@ def scene_reroll(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 @login_required
 @require_POST
 def scene_rerender(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
+    """POST: ``rerender_scene``: a new take of the scene's clip, then what depends on it."""
     scene = _owned_scene(request, public_id, scene_id)
     return _act(
         request,
@@ -309,6 +321,7 @@ def scene_rerender(request: AuthenticatedRequest, public_id: UUID, scene_id: UUI
 @login_required
 @require_POST
 def film_render(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: ``render_film``: reserve the quote against the daily budget and queue the film."""
     film = _owned_film(request, public_id)
     return _act(request, public_id, lambda: services.render_film(film=film))
 
@@ -316,6 +329,7 @@ def film_render(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def film_cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: ``cancel_film``: stop the film and its scenes still queued or rendering."""
     film = _owned_film(request, public_id)
     return _act(request, public_id, lambda: services.cancel_film(film=film), "Film cancelled.")
 
@@ -323,12 +337,14 @@ def film_cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def film_retry(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: ``retry_film``: render a failed or cancelled film again from what failed."""
     film = _owned_film(request, public_id)
     return _act(request, public_id, lambda: services.retry_film(film=film))
 
 
 @login_required
 def film_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """GET: confirm. POST: ``delete_film`` (every file too), then the list of films."""
     film = _owned_film(request, public_id)
     if request.method == "POST":
         services.delete_film(film=film)
@@ -345,6 +361,8 @@ def download_stem(film: Film) -> str:
 
 @login_required
 def film_video(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
+    """The film's MP4 to its owner (``?download=1``: as an attachment named after its title); 404
+    for anyone else."""
     film = _owned_film(request, public_id)
     download = f"{download_stem(film)}.mp4" if request.GET.get("download") else None
     return file_response(request, film.video, download_name=download)
@@ -352,11 +370,14 @@ def film_video(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBa
 
 @login_required
 def film_poster(request: AuthenticatedRequest, public_id: UUID) -> HttpResponseBase:
+    """The film's poster JPEG to its owner; 404 for anyone else."""
     return file_response(request, _owned_film(request, public_id).poster)
 
 
 @login_required
 def film_subtitles(request: AuthenticatedRequest, public_id: UUID, format: str) -> HttpResponseBase:
+    """The film's subtitles (``vtt`` or ``srt``, UTF-8) to its owner, served by the portal even when
+    media is on S3 (a ``<track>`` must be same-origin); 404 for anyone else or none yet."""
     film = _owned_film(request, public_id)
     field = {"vtt": film.subtitles_vtt, "srt": film.subtitles_srt}.get(format)
     if field is None or not field:
@@ -383,6 +404,8 @@ def film_subtitles(request: AuthenticatedRequest, public_id: UUID, format: str) 
 def scene_file(
     request: AuthenticatedRequest, public_id: UUID, scene_id: UUID, field: str
 ) -> HttpResponseBase:
+    """A scene's keyframe, narration, clip or thumbnail to its owner, through
+    ``lib.files.file_response``; 404 for anyone else or an unknown field."""
     if field not in SCENE_FILES:
         raise Http404()
     return file_response(request, getattr(_owned_scene(request, public_id, scene_id), field))

@@ -454,12 +454,14 @@ GPU_STATUS_SECONDS = env.int("GPU_STATUS_SECONDS", default=60)
 GPU_WARM_PIPELINES = env.int("GPU_WARM_PIPELINES", default=2)
 GPU_WARM_MEMORY_SHARE = env.float("GPU_WARM_MEMORY_SHARE", default=0.5)
 # Speed-ups applied when a pipeline loads (docs/gpu.md, "Speed"). The attention kernel: "auto"
-# (the fastest exact one installed: FlashAttention-3, FlashAttention-2, cuDNN's, else
-# PyTorch's default) or a diffusers backend name; never a "*_hub" one, which downloads code.
+# (FlashAttention-3 on a Hopper GPU, else FlashAttention-2, where installed and the model takes
+# no attention mask; else PyTorch's own) or a diffusers backend name; never a "*_hub" one,
+# which downloads code.
 GPU_ATTENTION = env("GPU_ATTENTION", default="auto")
 # First-block cache threshold: a step whose first transformer block changed its output by
-# less than this (relative mean) reuses the last step's other blocks. 0 turns it off.
-GPU_FIRST_BLOCK_CACHE = env.float("GPU_FIRST_BLOCK_CACHE", default=0.05)
+# less than this (relative mean) reuses the last step's other blocks. 0 (the default) turns it
+# off: its effect on quality is not yet measured on real weights (docs/gpu.md).
+GPU_FIRST_BLOCK_CACHE = env.float("GPU_FIRST_BLOCK_CACHE", default=0.0)
 # Regional torch.compile of the transformer's repeated blocks, on a GPU (the first clip after
 # a worker starts compiles for about a minute).
 GPU_COMPILE = env.bool("GPU_COMPILE", default=True)

@@ -5,25 +5,23 @@ expensive shots exist. This one slowly pans and zooms over each reference image 
 Burns" effect), crossfades between them, fades in from and out to black, and lays the prompt
 over the picture as a caption. Images are decoded and the caption drawn with Pillow; frames are
 warped and blended with OpenCV (several times faster than Pillow's resize, which would make the
-encoder wait), then encoded by moviepy through the ffmpeg binary that imageio-ffmpeg ships:
-H.264, yuv420p, ``+faststart`` so browsers play it while it downloads. The same seed gives the
+encoder wait), then fed to the one H.264 encoding (``encoding``), ``+faststart`` so browsers
+play it while it downloads. The same seed gives the
 same frames.
 """
 
 from __future__ import annotations
 
 import random
-import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from django.conf import settings
-from moviepy import VideoClip
 from PIL import Image
 
+from .encoding import FASTSTART, encode_frames, h264, save_stills
 from .text import TextSetter
 from .video import BodyPiece
 
@@ -225,55 +223,39 @@ class AnimaticRenderer:
         end = move.end - (overlap if move is not self._moves[-1] else 0.0)
         return (start + end) / 2
 
-    def _write_for_assembly(
-        self,
-        video_path: Path,
-        total: int,
-        on_frame: Callable[[float], None] | None,
-        body: tuple[BodyPiece, Path] | None = None,
-    ) -> None:
-        """Encode a film's scene with the assembly's own encoder settings and an IDR frame
-        where each transition may cut it (``TRANSITION_FRAMES`` from either end), so the
-        assembly copies its body instead of encoding it again; with ``body`` (a piece and
-        where to write it), the same frames also go, cut to the piece and its lines drawn
-        in, to a second encoder in the same process. Raises ``OSError`` when ffmpeg fails."""
-        from .assembly import TRANSITION_FRAMES, ffmpeg_exe, subtitles_filter, video_encode
+    def _frames(self, total: int, on_frame: Callable[[float], None] | None) -> Iterator[np.ndarray]:
+        """The clip's ``total`` frames in order, calling ``on_frame(fraction)`` after each."""
+        for index in range(total):
+            yield self.frame(index / self.fps)
+            if on_frame is not None:
+                on_frame((index + 1) / total)
+
+    def _outputs_for_assembly(
+        self, video_path: Path, total: int, body: tuple[BodyPiece, Path] | None
+    ) -> list[str]:
+        """A film scene's outputs: the assembly's own encoder settings with an IDR frame where
+        each transition may cut it (``TRANSITION_FRAMES`` from either end), so the assembly
+        copies its body instead of encoding it again; with ``body`` (a piece and where to write
+        it), the same frames also go, cut to the piece and its lines drawn in, to a second
+        encoder in the same process."""
+        from .assembly import TRANSITION_FRAMES, subtitles_filter, video_encode
 
         cuts = f"expr:eq(n,{TRANSITION_FRAMES})+eq(n,{total - TRANSITION_FRAMES})"
         clip_output = [*video_encode(), "-force_key_frames", cuts, "-forced-idr", "1",
-                       "-movflags", "+faststart", str(video_path)]  # fmt: skip
-        if body is not None:
-            piece, body_path = body
-            lines = subtitles_filter(piece.subtitles, body_path, width=self.width,
-                                     height=self.height)  # fmt: skip
-            graph = (
-                f"[0:v]split=2[clip][cut];[cut]trim=start_frame={piece.first}:"
-                f"end_frame={piece.end},setpts=PTS-STARTPTS{lines}[body]"
-            )
-            outputs = ["-filter_complex", graph, "-map", "[clip]", *clip_output]
-            outputs += ["-map", "[body]", *video_encode(), str(body_path)]
-        else:
-            outputs = clip_output
-        command = [
-            ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
-            "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}", "-r", str(self.fps),
-            "-i", "-", *outputs,
+                       *FASTSTART, str(video_path)]  # fmt: skip
+        if body is None:
+            return clip_output
+        piece, body_path = body
+        lines = subtitles_filter(piece.subtitles, body_path, width=self.width,
+                                 height=self.height)  # fmt: skip
+        graph = (
+            f"[0:v]split=2[clip][cut];[cut]trim=start_frame={piece.first}:"
+            f"end_frame={piece.end},setpts=PTS-STARTPTS{lines}[body]"
+        )
+        return [
+            "-filter_complex", graph, "-map", "[clip]", *clip_output,
+            "-map", "[body]", *video_encode(), str(body_path),
         ]  # fmt: skip
-        encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert encoder.stdin is not None
-        try:
-            for index in range(total):
-                encoder.stdin.write(np.ascontiguousarray(self.frame(index / self.fps)).tobytes())
-                if on_frame is not None:
-                    on_frame((index + 1) / total)
-            encoder.stdin.close()
-        except BaseException:
-            encoder.kill()
-            encoder.wait()
-            raise
-        error = encoder.stderr.read().decode(errors="replace") if encoder.stderr else ""
-        if encoder.wait() != 0:
-            raise OSError(f"ffmpeg could not encode the scene: {error.strip()[-300:]}")
 
     def write(
         self,
@@ -284,37 +266,24 @@ class AnimaticRenderer:
         on_frame: Callable[[float], None] | None = None,
         body: tuple[BodyPiece, Path] | None = None,
     ) -> None:
-        """Encode the clip to ``video_path`` (MP4), the poster to ``poster_path`` and the
-        clip's very last frame to ``last_frame_path`` (both JPEG); a film's scene also its
-        ``body`` piece, when given (``_write_for_assembly``).
+        """Encode the clip to ``video_path`` (MP4, the one H.264 encoding: ``encoding.h264``),
+        its poster to ``poster_path`` and its very last frame to ``last_frame_path`` (both
+        JPEG, ``encoding.save_stills``); a film's scene is encoded for the assembly, with its
+        ``body`` piece when given (``_outputs_for_assembly``).
 
         ``on_frame(fraction)`` is called for every frame written, fraction in [0, 1]; an
-        exception it raises stops the encode.
+        exception it raises stops the encode. Raises ``OSError`` when ffmpeg fails.
         """
-        poster = Image.fromarray(self.frame(self.poster_time()))
-        poster.save(poster_path, "JPEG", quality=88)
         total = round(self.duration * self.fps)
-        last = Image.fromarray(self.frame((total - 1) / self.fps))
-        last.save(last_frame_path, "JPEG", quality=92)
-
+        save_stills(
+            poster=self.frame(self.poster_time()), last=self.frame((total - 1) / self.fps),
+            poster_path=poster_path, last_frame_path=last_frame_path,
+        )  # fmt: skip
         if self._scene:
-            self._write_for_assembly(video_path, total, on_frame, body)
-            return
-
-        def frame_function(t: float) -> np.ndarray:
-            if on_frame is not None:
-                on_frame(min(t * self.fps / total, 1.0))
-            return self.frame(t)
-
-        clip = VideoClip(frame_function=frame_function, duration=self.duration)
-        clip.write_videofile(
-            str(video_path),
-            fps=self.fps,
-            codec="libx264",
-            preset=settings.ANIMATIC_X264_PRESET,
-            audio=False,
-            # Fixed thread count: the same seed gives the same bytes on any machine.
-            threads=2,
-            ffmpeg_params=["-crf", "20", "-movflags", "+faststart", "-pix_fmt", "yuv420p"],
-            logger=None,
-        )
+            outputs = self._outputs_for_assembly(video_path, total, body)
+        else:
+            outputs = [*h264(fps=self.fps), *FASTSTART, str(video_path)]
+        encode_frames(
+            self._frames(total, on_frame), width=self.width, height=self.height, fps=self.fps,
+            outputs=outputs,
+        )  # fmt: skip

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .encoding import ffmpeg_exe, h264
 from .speech import SAMPLE_RATE
 from .subtitles import for_burning
 
@@ -44,17 +45,9 @@ MUSIC_GAIN = 0.75
 
 
 def video_encode() -> list[str]:
-    """Encoder settings shared by every piece, so the pieces join without re-encoding: H.264
-    High, yuv420p, ``FPS``, CRF 20, the x264 preset the animatic uses (``ANIMATIC_X264_PRESET``)."""
-    from django.conf import settings
-
-    return [
-        "-c:v", "libx264", "-preset", settings.ANIMATIC_X264_PRESET, "-crf", "20",
-        "-pix_fmt", "yuv420p", "-profile:v", "high", "-r", str(FPS),
-        "-video_track_timescale", "12288", "-an",
-        # A fixed thread count: the same frames give the same bytes on any machine.
-        "-threads", "2",
-    ]  # fmt: skip
+    """Encoder settings shared by every piece, so the pieces join without re-encoding: the one
+    H.264 encoding (``encoding.h264``) at ``FPS``, on one track timescale."""
+    return [*h264(fps=FPS), "-video_track_timescale", "12288"]
 
 
 class AssemblyError(RuntimeError):
@@ -63,13 +56,6 @@ class AssemblyError(RuntimeError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary imageio-ffmpeg ships (or the one it was told to use)."""
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 def run_ffmpeg(args: Sequence[str], *, step: str) -> str:

@@ -6,12 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from moviepy import VideoFileClip
-from PIL import Image
 
+from .encoding import POSTER_AT, save_stills
 from .video import RenderError
-
-#: Where in a clip its poster frame is taken, as a fraction of its duration.
-POSTER_AT = 0.35
 
 
 def read_clip(
@@ -34,6 +31,5 @@ def read_clip(
             last = clip.get_frame(max(duration - 1.0 / (clip.fps or 24), 0.0))
     except (OSError, KeyError, IndexError) as error:
         raise RenderError(stage, f"The provider's video could not be read ({error}).") from error
-    Image.fromarray(poster).convert("RGB").save(poster_path, "JPEG", quality=88)
-    Image.fromarray(last).convert("RGB").save(last_frame_path, "JPEG", quality=92)
+    save_stills(poster=poster, last=last, poster_path=poster_path, last_frame_path=last_frame_path)
     return duration

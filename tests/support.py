@@ -235,6 +235,14 @@ def probe_video(path_or_bytes) -> VideoProbe:
     )
 
 
+def x264_options(path) -> dict[str, str]:
+    """The settings x264 wrote into the video at ``path`` (its SEI: "crf=20.0 threads=2 ...")."""
+    data = Path(path).read_bytes()
+    start = data.index(b"options: ") + len(b"options: ")
+    text = data[start : data.index(b"\x00", start)].decode()
+    return dict(option.split("=", 1) for option in text.split() if "=" in option)
+
+
 def png_bytes(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")

@@ -26,6 +26,7 @@ from tests.support import (
     run_jobs,
     stored_bytes,
     wait_for,
+    x264_options,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -535,6 +536,13 @@ def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
     )
     gpu.WAN_WEIGHTS = str(shutil.copytree(tiny_weights["wan"], tmp_path / "wan"))
     gpu.GPU_FP8 = "auto"
+    # The cache is off by default, until its effect on quality is measured on real weights.
+    clip = WanBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
+    assert clip.metadata["speed_ups"] == ["attention native"]
+    from generation.gpu.pipelines import forget_pipelines
+
+    forget_pipelines()
+    gpu.GPU_FIRST_BLOCK_CACHE = 0.05
     clip = WanBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
     # On the CPU: PyTorch's own attention, the cache; FP8 and compile are for a GPU.
     assert clip.metadata["speed_ups"] == ["attention native", "first-block cache 0.05"]
@@ -548,6 +556,11 @@ def test_the_speed_ups_are_applied_once_and_listed(gpu, tiny_weights, tmp_path):
     clip = WanBackend().render(request, workdir=tmp_path, progress=lambda stage, f: None)
     assert clip.metadata["speed_ups"] == ["attention native"]
     assert probe_video(clip.video_path).frames == 81
+    # The one encoding every backend and the assembly share (it was CRF 18 on any threads).
+    assert (x264_options(clip.video_path)["crf"], x264_options(clip.video_path)["threads"]) == (
+        "20.0",
+        "2",
+    )
 
 
 @pytest.mark.seam  # the report crosses processes through the shared cache (Redis in production)
@@ -588,3 +601,165 @@ def test_fp8_is_for_the_linear_layers_of_the_transformer_blocks():
     # The embeddings and the output projection stay in bf16.
     assert all(name.startswith("blocks.") for name in chosen)
     assert "proj_out" not in chosen
+
+
+def test_auto_never_picks_a_kernel_the_model_cannot_take(settings, monkeypatch):
+    """FlashAttention's diffusers kernels refuse an attention mask, which LTX-Video's
+    cross-attention always passes: "auto" picked them on any machine with flash-attn, and every
+    LTX clip broke there. FlashAttention-3 is for Hopper only; otherwise PyTorch's own."""
+    import importlib.util
+
+    import torch
+
+    from generation.gpu.speed import attention_kernel
+
+    capability = [(9, 0)]
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device: capability[0])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())  # all installed
+    settings.GPU_ATTENTION = "auto"
+    assert attention_kernel("cuda", masked=False) == "_flash_3"
+    assert attention_kernel("cuda", masked=True) == "native"
+    capability[0] = (10, 0)  # Blackwell: FlashAttention-3 is not built for it
+    assert attention_kernel("cuda", masked=False) == "flash"
+    capability[0] = (7, 5)
+    assert attention_kernel("cuda", masked=False) == "native"
+    assert attention_kernel("cpu", masked=False) == "native"
+
+
+def test_a_flash_kernel_named_for_ltx_is_refused_and_said(gpu, operator_client):
+    gpu.GPU_ATTENTION = "flash"
+    offered = {b.name for b in offered_backends()}
+    assert "ltx-video" not in offered and "wan-flf2v" in offered
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    assert "passes an attention mask, which GPU_ATTENTION=flash cannot take" in page
+
+
+def test_each_model_is_called_with_its_own_negative_prompt_and_arguments(
+    gpu, tiny_weights, tmp_path, monkeypatch
+):
+    """Wan was steered from an empty negative prompt, and LTX-Video decoded with diffusers'
+    defaults for 0.9.0 at 25 fps while the clip is encoded at 24."""
+    from generation.gpu.backends import LtxBackend, WanBackend
+    from generation.gpu.pipelines import warm_pipeline
+    from generation.video import ClipRequest
+
+    request = ClipRequest(
+        prompt="a cat", seed=1, duration_seconds=5.0, first_frame=photo_path("astronaut.png")
+    )
+    calls = {}
+    for backend in (WanBackend(), LtxBackend()):
+        pipeline, _ = warm_pipeline(backend)
+        real = type(pipeline).__call__
+
+        def recorded(self, *args, _real=real, _name=backend.name, **kwargs):
+            calls[_name] = kwargs
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(pipeline), "__call__", recorded)
+        backend.render(request, workdir=tmp_path, progress=lambda stage, f: None)
+    assert calls["wan-flf2v"]["negative_prompt"].startswith("Bright tones, overexposed")
+    assert "frame_rate" not in calls["wan-flf2v"]
+    ltx = calls["ltx-video"]
+    assert (
+        ltx["negative_prompt"] == "worst quality, inconsistent motion, blurry, jittery, distorted"
+    )
+    assert (ltx["frame_rate"], ltx["decode_timestep"], ltx["decode_noise_scale"]) == (
+        24,
+        0.05,
+        0.025,
+    )
+    assert ltx["image_cond_noise_scale"] == 0.025
+
+
+def test_every_transformer_of_a_pipeline_gets_the_speed_ups(settings):
+    """Wan 2.2 denoises with two experts, ``transformer`` then ``transformer_2``: only the
+    first got the kernel and the cache."""
+    from types import SimpleNamespace
+
+    from diffusers import WanTransformer3DModel
+
+    from generation.gpu.speed import speed_up
+
+    def expert() -> WanTransformer3DModel:
+        return WanTransformer3DModel(
+            patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=36,
+            out_channels=16, text_dim=32, freq_dim=256, ffn_dim=64, num_layers=2,
+            cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+        )  # fmt: skip
+
+    settings.GPU_FIRST_BLOCK_CACHE, settings.GPU_FP8 = 0.05, "off"
+    pipeline = SimpleNamespace(transformer=expert(), transformer_2=expert())
+    applied = speed_up(pipeline, device="cpu")
+    assert applied == ["attention native", "first-block cache 0.05"]
+    assert pipeline.transformer.is_cache_enabled and pipeline.transformer_2.is_cache_enabled
+
+
+def test_several_gpu_workers_each_publish_their_own_status(gpu, monkeypatch):
+    """Two gpu workers wrote one key: the last to report won, so a worker without weights
+    could hide one that had them. Each reports under its host; any ready one offers the model."""
+    import socket
+
+    from generation.gpu.backends import WanBackend
+    from generation.gpu.status import gpu_status, publish_statuses, published_statuses
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "gpu-a")
+    publish_statuses([WanBackend()])
+    # A second worker, on a machine whose folder lacks the weights.
+    monkeypatch.setattr(socket, "gethostname", lambda: "gpu-b")
+    monkeypatch.setattr(WanBackend, "local_problem", lambda self: "No weights here.")
+    publish_statuses([WanBackend()])
+    statuses = published_statuses(WanBackend())
+    assert [(s.host, s.ready) for s in statuses] == [("gpu-a", True), ("gpu-b", False)]
+    assert gpu_status(WanBackend()).ready and gpu_status(WanBackend()).host == "gpu-a"
+
+
+@pytest.mark.parametrize(
+    "visible, device, problem",
+    [
+        ("0", "cuda:1", "CUDA_VISIBLE_DEVICES=0 leaves this worker 1 GPU(s)"),
+        ("2,3", "cuda:2", "leaves this worker 2 GPU(s), numbered from cuda:0"),
+        ("0", "cuda:x", "GPU_DEVICE must be cuda, cuda:N or cpu"),
+    ],
+)
+def test_a_device_number_past_the_visible_gpus_is_named_at_boot(
+    monkeypatch, visible, device, problem
+):
+    from generation.gpu.readiness import device_problem
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert problem in (device_problem(device) or "")
+
+
+def test_ltx_takes_condition_pipeline_folders_and_counts_only_what_it_loads(
+    gpu, tiny_weights, tmp_path
+):
+    """A full LTX-Video checkout holds single-file checkpoints beside the pipeline's folders:
+    counted, they made the worker let every other model go to make room for weights it never
+    loads. And only the condition pipeline (0.9.5 and later) opens and closes on frames."""
+    import json
+
+    from generation.gpu.backends import LtxBackend
+    from generation.gpu.readiness import weights_bytes
+
+    folder = shutil.copytree(tiny_weights["ltx"], tmp_path / "ltx")
+    loaded = weights_bytes(folder)
+    assert loaded > 0
+    (folder / "ltxv-13b-0.9.8-dev.safetensors").write_bytes(b"\0" * 4_000_000)
+    assert weights_bytes(folder) == loaded
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps({**index, "_class_name": "LTXPipeline"}))
+    gpu.LTX_WEIGHTS = str(folder)
+    assert "holds a LTXPipeline model, not LTX-Video" in (LtxBackend().local_problem() or "")
+
+
+def test_wan_keeps_its_vae_and_image_encoder_in_full_precision_on_a_gpu():
+    import torch
+
+    from generation.gpu.backends import LtxBackend, WanBackend
+    from generation.gpu.pipelines import component_dtypes
+
+    assert component_dtypes(WanBackend(), "cuda") == {
+        "default": torch.bfloat16, "vae": torch.float32, "image_encoder": torch.float32,
+    }  # fmt: skip
+    assert component_dtypes(LtxBackend(), "cuda:1") == torch.bfloat16
+    assert component_dtypes(WanBackend(), "cpu") == torch.float32

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 
@@ -72,6 +72,14 @@ class GpuClipBackend(ClipRenderer):
     presets: ClassVar[dict[str, tuple[int, float]]] = {}
     #: Whether ``GPU_FIRST_BLOCK_CACHE`` applies (a model of many steps).
     first_block_cache: ClassVar[bool] = True
+    #: Whether its attention takes a mask, which FlashAttention's kernels refuse.
+    attention_mask: ClassVar[bool] = False
+    #: Components loaded in float32 on a GPU (the rest in bf16).
+    full_precision: ClassVar[tuple[str, ...]] = ()
+    #: What the model is steered away from (classifier-free guidance's other prompt).
+    negative_prompt: ClassVar[str] = ""
+    #: Further keyword arguments its pipeline is called with.
+    pipeline_arguments: ClassVar[dict[str, Any]] = {}
     #: A dream's clip length, and the shortest and longest film scene, in seconds (a scene
     #: lasts as long as its narration needs, within the model's own range).
     clip_seconds: ClassVar[float] = 5.0
@@ -141,7 +149,9 @@ class GpuClipBackend(ClipRenderer):
                 f"{self.label} makes frames whose width and height are multiples of "
                 f"{multiple} pixels; {self.size_setting} is {width}x{height}."
             )
-        return speed_problem() or device_problem(settings.GPU_DEVICE)
+        return speed_problem(masked=self.attention_mask, label=self.label) or device_problem(
+            settings.GPU_DEVICE
+        )
 
     def ready_problem(self) -> str | None:
         """Why users cannot choose this backend now: what a running gpu worker published, or
@@ -224,6 +234,18 @@ class WanBackend(GpuClipBackend):
     seconds_per_step_setting = "WAN_SECONDS_PER_STEP"
     # Wan's own: 50 steps, guidance 5.0 (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers model card).
     presets = {"quality": (50, 5.0), "draft": (16, 5.0)}
+    # The VAE and the CLIP image encoder in float32, as diffusers' Wan FLF2V example loads them:
+    # https://huggingface.co/docs/diffusers/api/pipelines/wan
+    full_precision = ("vae", "image_encoder")
+    # The negative prompt of diffusers' Wan image-to-video example (the Wan team's own,
+    # translated): https://huggingface.co/docs/diffusers/api/pipelines/wan
+    negative_prompt = (
+        "Bright tones, overexposed, static, blurred details, subtitles, style, works, "
+        "paintings, images, static, overall gray, worst quality, low quality, JPEG compression "
+        "residue, ugly, incomplete, extra fingers, poorly drawn hands, poorly drawn faces, "
+        "deformed, disfigured, misshapen limbs, fused fingers, still picture, messy background, "
+        "three legs, many people in the background, walking backwards"
+    )
 
 
 class LtxBackend(GpuClipBackend):
@@ -232,7 +254,9 @@ class LtxBackend(GpuClipBackend):
     name = "ltx-video"
     label = "LTX-Video (local GPU, fast)"
     pipeline_class = "LTXConditionPipeline"
-    accepted_models = ("LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline")
+    # The condition pipeline's folders (LTX-Video 0.9.5 and later) only: it opens and closes
+    # on frames, and the older text- and image-to-video folders lack what it needs.
+    accepted_models = ("LTXConditionPipeline",)
     fps, frame_step, size_multiple = 24, 8, 32
     # Up to 257 frames (Lightricks/LTX-Video's README): a film scene may last 10 s.
     scene_range = (2.0, 10.0)
@@ -240,6 +264,18 @@ class LtxBackend(GpuClipBackend):
     seconds_per_step_setting = "LTX_SECONDS_PER_STEP"
     # LTX-Video's own: 40 steps, guidance 3.0 (Lightricks/LTX-Video model card, diffusers docs).
     presets = {"quality": (40, 3.0), "draft": (12, 3.0)}
+    # Its cross-attention always passes a mask (the prompt's padding).
+    attention_mask = True
+    # diffusers' LTX-Video page, for 0.9.1 and later: the negative prompt, and decoding at a
+    # small timestep with a little noise (the condition images get as little); the frame
+    # rate is the one the clip is encoded at. https://huggingface.co/docs/diffusers/api/pipelines/ltx_video
+    negative_prompt = "worst quality, inconsistent motion, blurry, jittery, distorted"
+    pipeline_arguments = {
+        "frame_rate": fps,
+        "decode_timestep": 0.05,
+        "decode_noise_scale": 0.025,
+        "image_cond_noise_scale": 0.025,
+    }
 
 
 def gpu_backends() -> list[GpuClipBackend]:

@@ -36,6 +36,10 @@ class GpuKeyframeModel:
     max_references: ClassVar[int] = 3
     #: A distilled model takes 4 steps: nothing for a first-block cache to skip.
     first_block_cache: ClassVar[bool] = False
+    #: Its attention takes no mask: FlashAttention may run it.
+    attention_mask: ClassVar[bool] = False
+    #: Every component in bf16.
+    full_precision: ClassVar[tuple[str, ...]] = ()
 
     @property
     def weights(self) -> str:

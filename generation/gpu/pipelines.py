@@ -31,11 +31,19 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 logger = logging.getLogger(__name__)
 
 
-def _dtype(device: str) -> Any:
+def component_dtypes(model: GpuModel, device: str) -> Any:
+    """The dtype ``model``'s pipeline loads in on ``device``: bf16 on a GPU (the models' own
+    precision), float32 for the components the model keeps in full precision
+    (``full_precision``, as its authors' example does), and float32 for all on the CPU, which
+    lacks fast bf16. A dict by component with a "default", as diffusers'
+    ``from_pretrained(dtype=...)`` takes it, where they differ."""
     import torch
 
-    # bf16 on a GPU (the models' own precision); float32 on the CPU, which lacks fast bf16.
-    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if not device.startswith("cuda"):
+        return torch.float32
+    if not model.full_precision:
+        return torch.bfloat16
+    return {"default": torch.bfloat16, **dict.fromkeys(model.full_precision, torch.float32)}
 
 
 def _quiet() -> None:
@@ -60,7 +68,9 @@ def warm_pipeline(backend: GpuModel) -> tuple[Any, list[str]]:
     _make_room(weights_bytes(Path(backend.weights)) if backend.weights else 0)
     pipeline = _load(backend, device)
     pipeline.set_progress_bar_config(disable=True)
-    speed_ups = speed_up(pipeline, device=device, cache=backend.first_block_cache)
+    speed_ups = speed_up(
+        pipeline, device=device, cache=backend.first_block_cache, masked=backend.attention_mask
+    )
     warm[place] = Warm(backend, pipeline, speed_ups, size=_loaded_bytes(pipeline))
     logger.info(
         "Loaded %s from %s (%.1f GB); warm: %s",
@@ -141,7 +151,7 @@ def _load(backend: GpuModel, device: str) -> Any:
     _quiet()
     try:
         pipeline = pipeline_class.from_pretrained(
-            backend.weights, dtype=_dtype(device), local_files_only=True
+            backend.weights, dtype=component_dtypes(backend, device), local_files_only=True
         )
         pipeline.to(device)
     except Exception as error:  # diffusers raises OSError, ValueError, safetensors' own...
@@ -184,14 +194,24 @@ def release_memory() -> None:
 
 
 def save_memory(pipeline: Any) -> None:
-    """Turn on what lets ``pipeline`` fit a smaller GPU at some cost in speed: the VAE
-    decodes in tiles, and on a GPU each model waits in CPU memory until its turn
-    (``enable_model_cpu_offload``, which needs accelerate). It stays on for later clips."""
+    """Turn on what lets ``pipeline`` fit a smaller GPU at some cost in speed: the VAE decodes
+    in tiles, and on a GPU the models' weights wait in CPU memory and come to the GPU a block
+    at a time, the next one while the current one runs (diffusers' group offload with a
+    stream). Whole-model CPU offload would not do: it keeps the transformer, the largest
+    model, on the GPU while it denoises. It stays on for later clips."""
+    import torch
+
     vae = getattr(pipeline, "vae", None)
     if vae is not None and hasattr(vae, "enable_tiling"):
         vae.enable_tiling()
     if settings.GPU_DEVICE.startswith("cuda"):
-        pipeline.enable_model_cpu_offload(device=settings.GPU_DEVICE)
+        pipeline.enable_group_offload(
+            onload_device=torch.device(settings.GPU_DEVICE),
+            offload_device=torch.device("cpu"),
+            offload_type="block_level",
+            num_blocks_per_group=1,
+            use_stream=True,
+        )
 
 
 def run_pipeline(
@@ -210,13 +230,18 @@ def run_pipeline(
             release_memory()
             raise
         except Exception as error:
-            release_memory()
             if not is_out_of_memory(error):
+                release_memory()
                 raise
-            if _let_others_go(model):
-                logger.warning("Out of GPU memory; again with only %s kept.", model.label)
-            else:
-                fit(error)
+            out_of_memory = error
+            # Its traceback holds the failed step's frames and their tensors: let go of it,
+            # and free the memory once out of this block, or the memory stays taken.
+            out_of_memory.__traceback__ = None
+        release_memory()
+        if _let_others_go(model):
+            logger.warning("Out of GPU memory; again with only %s kept.", model.label)
+        else:
+            fit(out_of_memory)
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -11,15 +11,27 @@ from pathlib import Path
 
 from django.conf import settings
 
+#: diffusers' FlashAttention backends, which refuse an attention mask
+#: (``models/attention_dispatch.py``).
+FLASH_KERNELS = ("flash", "flash_varlen", "_flash_3", "_flash_varlen_3")
 
-def attention_problem(kernel: str) -> str | None:
-    """Why ``GPU_ATTENTION``'s ``kernel`` cannot be used, or None: diffusers' ``*_hub``
-    kernels download their code from the Hugging Face Hub, which a gpu worker never does."""
-    if kernel.strip().endswith("_hub"):
+
+def attention_problem(kernel: str, *, masked: bool = False, label: str = "") -> str | None:
+    """Why ``GPU_ATTENTION``'s ``kernel`` cannot be used (for the model ``label``, whose
+    attention takes a mask when ``masked``), or None: diffusers' ``*_hub`` kernels download
+    their code from the Hugging Face Hub, which a gpu worker never does, and FlashAttention's
+    refuse the mask LTX-Video's cross-attention always passes."""
+    kernel = kernel.strip()
+    if kernel.endswith("_hub"):
         return (
-            f"GPU_ATTENTION={kernel.strip()} downloads its kernel from the Hugging Face Hub, "
+            f"GPU_ATTENTION={kernel} downloads its kernel from the Hugging Face Hub, "
             "which a gpu worker never does. Install the kernel's package locally and name it "
             "without _hub, or use auto."
+        )
+    if masked and kernel in FLASH_KERNELS:
+        return (
+            f"{label or 'This model'} passes an attention mask, which GPU_ATTENTION={kernel} "
+            "cannot take. Use auto (it picks a kernel each model can take) or native."
         )
     return None
 
@@ -47,16 +59,17 @@ def fp8_problem(mode: str, device: str) -> str | None:
     return None
 
 
-def speed_problem() -> str | None:
+def speed_problem(*, masked: bool = False, label: str = "") -> str | None:
     """Why the speed and memory settings (``GPU_ATTENTION``, ``GPU_FP8``,
-    ``GPU_WARM_MEMORY_SHARE``) cannot be honoured here, or None."""
+    ``GPU_WARM_MEMORY_SHARE``) cannot be honoured here for the model ``label`` (whose
+    attention takes a mask when ``masked``), or None."""
     share = settings.GPU_WARM_MEMORY_SHARE
     if not 0 < share <= 1:
         return (
             f"GPU_WARM_MEMORY_SHARE is the share of the GPU's memory the models kept loaded "
             f"may take, more than 0 and at most 1 (like 0.5); it is {share:g}."
         )
-    return attention_problem(settings.GPU_ATTENTION) or fp8_problem(
+    return attention_problem(settings.GPU_ATTENTION, masked=masked, label=label) or fp8_problem(
         settings.GPU_FP8, settings.GPU_DEVICE
     )
 
@@ -102,8 +115,19 @@ def device_problem(device: str) -> str | None:
         return None
     if not device.startswith("cuda"):
         return f"GPU_DEVICE must be cuda, cuda:N or cpu, not {device!r}."
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", None)
+    if visible in ("", "-1"):
         return "CUDA_VISIBLE_DEVICES hides every GPU from this worker."
+    index = device.partition(":")[2]
+    if index and not index.isdigit():
+        return f"GPU_DEVICE must be cuda, cuda:N or cpu, not {device!r}."
+    if index and visible is not None and int(index) >= len(visible.split(",")):
+        # Numbered among the GPUs CUDA_VISIBLE_DEVICES leaves, not the machine's: found at
+        # boot, not when the first clip loads its model.
+        return (
+            f"GPU_DEVICE is {device}, but CUDA_VISIBLE_DEVICES={visible} leaves this worker "
+            f"{len(visible.split(','))} GPU(s), numbered from cuda:0."
+        )
     gpus = Path("/proc/driver/nvidia/gpus")
     if not gpus.is_dir() or not any(gpus.iterdir()):
         return "This machine has no NVIDIA GPU (or its driver is not loaded)."
@@ -115,14 +139,24 @@ _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 
 
 def weights_bytes(folder: Path) -> int:
-    """Bytes of the weight files in ``folder`` (0 when it cannot be read): about what the
-    pipeline takes once loaded, more where the files are float32 (or hold a second variant)
-    and load in bf16. The estimate used to make room before loading it."""
+    """Bytes of the weight files the pipeline in ``folder`` loads: those in the component
+    folders its ``model_index.json`` names (0 when it cannot be read). A full checkout of a
+    model's repository also holds single-file checkpoints beside them, which a pipeline never
+    loads (LTX-Video's holds several of 2B to 13B). About what the pipeline takes once loaded,
+    more where the files are float32 and load in bf16: the estimate used to make room before
+    loading it."""
     try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+        components = [
+            folder / name
+            for name, spec in index.items()
+            if not name.startswith("_") and isinstance(spec, list) and spec[0] is not None
+        ]
         return sum(
             path.stat().st_size
-            for path in folder.rglob("*")
+            for component in components
+            for path in component.rglob("*")
             if path.suffix in _WEIGHT_SUFFIXES and path.is_file()
         )
-    except OSError:
+    except (OSError, ValueError, AttributeError):
         return 0

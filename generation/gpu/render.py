@@ -7,7 +7,6 @@ serving the ``gpu`` queue runs it (``backends.GpuClipBackend.render``)."""
 from __future__ import annotations
 
 import logging
-import subprocess
 import threading
 import time
 from dataclasses import replace
@@ -18,7 +17,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image, ImageOps
 
-from ..assembly import ffmpeg_exe
+from ..encoding import FASTSTART, encode_frames, h264, poster_index, save_stills
 from ..video import (
     ClipRequest,
     KeyframeDrawing,
@@ -44,9 +43,12 @@ _DENOISE_START, _DENOISE_END, _ENCODE_START = 0.08, 0.85, 0.93
 
 class ClipModel(GpuModel, Protocol):
     """What rendering needs of a clip model (``backends.GpuClipBackend``): its frame rate,
-    frame size in pixels, the frame count for a length, and its steps and guidance."""
+    negative prompt and other pipeline arguments, frame size in pixels, the frame count for a
+    length, and its steps and guidance."""
 
     fps: ClassVar[int]
+    negative_prompt: ClassVar[str]
+    pipeline_arguments: ClassVar[dict[str, Any]]
 
     @property
     def size(self) -> tuple[int, int]: ...
@@ -100,7 +102,7 @@ def _inputs(
     steps, guidance = backend.steps_and_guidance()
     common: dict[str, Any] = {
         "prompt": request.prompt,
-        "negative_prompt": "",
+        "negative_prompt": backend.negative_prompt,
         "height": height,
         "width": width,
         "num_frames": frames,
@@ -108,6 +110,7 @@ def _inputs(
         "guidance_scale": guidance,
         "generator": torch.Generator(device="cpu").manual_seed(request.seed),
         "output_type": "np",
+        **backend.pipeline_arguments,
     }
     if backend.pipeline_class == "WanImageToVideoPipeline":
         return {**common, "image": first, "last_image": last}
@@ -299,8 +302,10 @@ def _render_clip(
     video_path = workdir / "video.mp4"
     encode_video(pictures, fps=backend.fps, path=video_path)
     poster_path, last_frame_path = workdir / "poster.jpg", workdir / "last-frame.jpg"
-    Image.fromarray(pictures[len(pictures) // 3]).save(poster_path, "JPEG", quality=88)
-    Image.fromarray(pictures[-1]).save(last_frame_path, "JPEG", quality=92)
+    save_stills(
+        poster=pictures[poster_index(len(pictures))], last=pictures[-1],
+        poster_path=poster_path, last_frame_path=last_frame_path,
+    )  # fmt: skip
     return RenderedClip(
         video_path=video_path,
         poster_path=poster_path,
@@ -322,18 +327,18 @@ def _render_clip(
 
 
 def encode_video(pictures: np.ndarray, *, fps: int, path: Path) -> None:
-    """Encode ``pictures`` (frames × height × width × 3, uint8 RGB) as H.264 yuv420p MP4 at
-    ``fps``, ``moov`` first. Raises ``RenderError`` ("encoding the video") when ffmpeg fails."""
+    """Encode ``pictures`` (frames × height × width × 3, uint8 RGB) with the one H.264
+    encoding (``encoding.h264``) at ``fps``, index first. Raises ``RenderError`` ("encoding the
+    video") when ffmpeg fails."""
     count, height, width, _ = pictures.shape
     # yuv420p needs even sizes: pad a pixel where the model's size is odd.
     pad = f"pad={width + width % 2}:{height + height % 2}"
-    command = [
-        ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
-        "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
-        "-vf", pad, "-c:v", "libx264", "-preset", settings.ANIMATIC_X264_PRESET, "-crf", "18",
-        "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path),
-    ]  # fmt: skip
-    done = subprocess.run(command, input=pictures.tobytes(), capture_output=True, check=False)
-    if done.returncode != 0:
-        tail = done.stderr.decode(errors="replace").strip()[-300:]
-        raise RenderError("encoding the video", f"ffmpeg could not encode the clip: {tail}")
+    try:
+        encode_frames(
+            iter(pictures), width=width, height=height, fps=fps,
+            outputs=["-vf", pad, *h264(fps=fps), *FASTSTART, str(path)],
+        )  # fmt: skip
+    except OSError as error:
+        raise RenderError(
+            "encoding the video", f"ffmpeg could not encode the clip: {error}"
+        ) from error

@@ -20,37 +20,37 @@ from .readiness import attention_problem, fp8_problem
 
 logger = logging.getLogger(__name__)
 
-# The kernels "auto" tries, fastest first, each with the module that must be installed (None:
-# PyTorch's own). All compute exact attention; FlashAttention-3 needs a Hopper GPU (sm90),
-# cuDNN's a GPU of sm80 or later. diffusers' names (models/attention_dispatch.py).
-_KERNELS: tuple[tuple[str, str | None, int], ...] = (
-    ("_flash_3", "flash_attn_interface", 90),
-    ("flash", "flash_attn", 80),
-    ("_native_cudnn", None, 80),
+# The kernels "auto" tries, fastest first: diffusers' name, the module that must be installed,
+# and the compute capabilities it runs on. Both compute exact attention, and neither takes an
+# attention mask. FlashAttention-3 is built for Hopper (sm90) only; FlashAttention-2 for sm80
+# and later (Dao-AILab/flash-attention's README). Anything else gets PyTorch's own
+# scaled_dot_product_attention ("native"), which picks its best kernel per call.
+_KERNELS: tuple[tuple[str, str, tuple[int, int]], ...] = (
+    ("_flash_3", "flash_attn_interface", (90, 90)),
+    ("flash", "flash_attn", (80, 999)),
 )
 
 
-def attention_kernel(device: str) -> str:
-    """The diffusers attention backend for ``device`` named by ``GPU_ATTENTION``: "auto" picks
-    the fastest exact kernel installed (FlashAttention-3, FlashAttention-2, cuDNN's), else
-    PyTorch's default ("native"); the CPU always gets "native". Raises ``RenderError``
-    ("loading the model") for a ``*_hub`` kernel, which would download code."""
+def attention_kernel(device: str, *, masked: bool = False) -> str:
+    """The diffusers attention backend for a model on ``device`` named by ``GPU_ATTENTION``:
+    "auto" picks FlashAttention-3 on a Hopper GPU, else FlashAttention-2, where installed and
+    the model's attention takes no mask (``masked``); else PyTorch's own ("native"). The CPU
+    always gets "native". Raises ``RenderError`` ("loading the model") for a ``*_hub`` kernel,
+    which would download code, or a FlashAttention kernel named for a masked model."""
     chosen = settings.GPU_ATTENTION.strip() or "auto"
-    problem = attention_problem(chosen)
+    problem = attention_problem(chosen, masked=masked)
     if problem:
         raise RenderError("loading the model", problem)
     if chosen != "auto":
         return chosen
-    if not device.startswith("cuda"):
+    if not device.startswith("cuda") or masked:
         return "native"
     import torch
 
     major, minor = torch.cuda.get_device_capability(device)
     capability = major * 10 + minor
-    for name, module, needs in _KERNELS:
-        if capability < needs:
-            continue
-        if module is None or importlib.util.find_spec(module) is not None:
+    for name, module, (lowest, highest) in _KERNELS:
+        if lowest <= capability <= highest and importlib.util.find_spec(module) is not None:
             return name
     return "native"
 
@@ -129,20 +129,40 @@ def to_fp8(transformer: Any) -> int:
     return len(chosen)
 
 
-def speed_up(pipeline: Any, *, device: str, cache: bool = True) -> list[str]:
+def speed_up(pipeline: Any, *, device: str, cache: bool = True, masked: bool = False) -> list[str]:
     """Apply the speed-ups to ``pipeline`` (already on ``device``) and return what was applied,
     in words, for the worker's log and the clip's metadata: FP8 (``GPU_FP8``), the attention
-    kernel (``GPU_ATTENTION``), a first-block cache (``GPU_FIRST_BLOCK_CACHE``, a threshold; 0 is
-    off; never without ``cache``) and regional compile (``GPU_COMPILE``, on a GPU only).
-    Raises ``RenderError`` ("loading the model") when a kernel or FP8 that was asked for
-    cannot run here."""
+    kernel (``GPU_ATTENTION``; one that takes a mask when ``masked``), a first-block cache
+    (``GPU_FIRST_BLOCK_CACHE``, a threshold; 0, the default, is off; never without ``cache``)
+    and regional compile (``GPU_COMPILE``, on a GPU only), each on every transformer the
+    pipeline has (Wan 2.2's ``transformer_2`` too). Raises ``RenderError`` ("loading the
+    model") when a kernel or FP8 that was asked for cannot run here."""
+    transformers = [
+        model
+        for model in (
+            getattr(pipeline, "transformer", None),
+            getattr(pipeline, "transformer_2", None),
+        )
+        if model is not None
+    ]
+    if not transformers:
+        return []
+    fp8 = fp8_wanted(device)
+    kernel = attention_kernel(device, masked=masked)
+    applied: dict[str, None] = {}
+    for transformer in transformers:
+        for done in _speed_up_one(transformer, device=device, cache=cache, fp8=fp8, kernel=kernel):
+            applied[done] = None
+    logger.info("GPU speed-ups: %s", ", ".join(applied))
+    return list(applied)
+
+
+def _speed_up_one(
+    transformer: Any, *, device: str, cache: bool, fp8: bool, kernel: str
+) -> list[str]:
     applied: list[str] = []
-    transformer = getattr(pipeline, "transformer", None)
-    if transformer is None:
-        return applied
-    if fp8_wanted(device):
+    if fp8:
         applied.append(f"fp8 ({to_fp8(transformer)} layers)")
-    kernel = attention_kernel(device)
     if kernel != "native":
         try:
             transformer.set_attention_backend(kernel)
@@ -162,13 +182,11 @@ def speed_up(pipeline: Any, *, device: str, cache: bool = True) -> list[str]:
         # Skips the later blocks on a step whose first block changed its output by less
         # than the threshold (mean absolute difference, relative), reusing the last
         # step's residual. Chen et al., ParaAttention's "First Block Cache".
-        config = FirstBlockCacheConfig(threshold=threshold)
-        transformer.enable_cache(config)
+        transformer.enable_cache(FirstBlockCacheConfig(threshold=threshold))
         applied.append(f"first-block cache {threshold:g}")
     if settings.GPU_COMPILE and device.startswith("cuda"):
         # The cache decides per step in Python, a graph break: whole-graph compile only
         # without it.
         transformer.compile_repeated_blocks(fullgraph=threshold <= 0)
         applied.append("regional compile")
-    logger.info("GPU speed-ups: %s", ", ".join(applied))
     return applied

@@ -52,27 +52,49 @@ def local_status(backend: GpuModel) -> GpuStatus:
     )
 
 
+def _hosts_key(backend: GpuModel) -> str:
+    return f"{status_key(backend)}:hosts"
+
+
 def publish_statuses(models: Sequence[GpuModel]) -> list[GpuStatus]:
-    """Check ``models`` on this machine and publish the result in the shared cache, where web
-    processes read it (``gpu_status``) for three ``GPU_STATUS_SECONDS``. A gpu worker calls it
-    for every model when it boots and every ``GPU_STATUS_SECONDS`` while it runs
-    (``backends.gpu_models``), and for a model it loads or lets go."""
+    """Check ``models`` on this machine and publish the result in the shared cache, under this
+    host's name (several gpu workers each publish their own), where web processes read it
+    (``gpu_status``) for three ``GPU_STATUS_SECONDS``. A gpu worker calls it for every model
+    when it boots and every ``GPU_STATUS_SECONDS`` while it runs (``backends.gpu_models``),
+    and for a model it loads or lets go."""
     statuses = []
     for backend in models:
         status = local_status(backend)
-        cache.set(status_key(backend), status, timeout=3 * settings.GPU_STATUS_SECONDS)
+        key = status_key(backend)
+        cache.set(f"{key}:{status.host}", status, timeout=3 * settings.GPU_STATUS_SECONDS)
+        hosts = cache.get(_hosts_key(backend)) or []
+        if status.host not in hosts:
+            # Read and written again: a host lost to a race adds itself on its next report.
+            cache.set(_hosts_key(backend), [*hosts, status.host], timeout=None)
         statuses.append(status)
     return statuses
 
 
+def published_statuses(backend: GpuModel) -> list[GpuStatus]:
+    """What each running gpu worker last published for ``backend`` under these settings, in
+    the order they first reported; those silent for three ``GPU_STATUS_SECONDS`` are gone."""
+    key = status_key(backend)
+    hosts = cache.get(_hosts_key(backend)) or []
+    found = cache.get_many([f"{key}:{host}" for host in hosts])
+    statuses = [found.get(f"{key}:{host}") for host in hosts]
+    return [status for status in statuses if isinstance(status, GpuStatus)]
+
+
 def published_status(backend: GpuModel) -> GpuStatus | None:
-    """What a running gpu worker last published for ``backend`` under these settings, or None
-    when none has in the last three ``GPU_STATUS_SECONDS``."""
-    published = cache.get(status_key(backend))
-    return published if isinstance(published, GpuStatus) else None
+    """What the gpu workers last published for ``backend``: a ready worker's report when one
+    is ready, else the first's, or None when none has in the last three
+    ``GPU_STATUS_SECONDS``."""
+    statuses = published_statuses(backend)
+    return next((s for s in statuses if s.ready), statuses[0] if statuses else None)
 
 
 def gpu_status(backend: GpuModel) -> GpuStatus:
-    """Whether ``backend`` can render: what a running gpu worker published, or, when none has
-    in the last three ``GPU_STATUS_SECONDS``, what this machine finds."""
+    """Whether ``backend`` can render: what a running gpu worker published (any one ready
+    makes it ready), or, when none has in the last three ``GPU_STATUS_SECONDS``, what this
+    machine finds."""
     return published_status(backend) or local_status(backend)

@@ -15,13 +15,16 @@ class GpuModel(Protocol):
     """What a model on the gpu worker declares (a clip backend, or the keyframe model):
     its name and label, the diffusers pipeline class and weights folder it loads, the
     setting of its frame size ("" when it has none), whether a first-block cache applies,
-    and why it cannot run here (``local_problem``, None when it can)."""
+    whether its attention takes a mask, and why it cannot run here (``local_problem``, None
+    when it can)."""
 
     name: ClassVar[str]
     label: ClassVar[str]
     pipeline_class: ClassVar[str]
     size_setting: ClassVar[str]
     first_block_cache: ClassVar[bool]
+    attention_mask: ClassVar[bool]
+    full_precision: ClassVar[tuple[str, ...]]
 
     @property
     def weights(self) -> str: ...

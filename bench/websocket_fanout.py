@@ -13,6 +13,8 @@ Redis channel layer, with real signed-in websocket clients.
 The clients run in their own process (asyncio, the ``websockets`` library), so they do not
 share an interpreter with the publisher. Loopback only; bounded by the counts above and
 --seconds per steady run.
+Both channel layers are measured in the same run: the default (Redis pub/sub) first, then
+channels-redis's ``RedisChannelLayer``; capacity on the default only.
 Run: .venv/bin/python bench/websocket_fanout.py [--clients 1000 --max-clients 4000]
 """
 
@@ -23,6 +25,7 @@ import asyncio
 import json
 import multiprocessing
 import random
+import statistics
 import tempfile
 import threading
 import time
@@ -147,28 +150,30 @@ def publish(dreams, *, rate: float | None) -> None:
     thread.join()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=100.0, help="steady events per second")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--step", type=int, default=500)
-    parser.add_argument("--max-clients", type=int, default=4000)
-    options = parser.parse_args()
+#: The layers measured side by side: the one production uses, then channels-redis's own.
+LAYERS = {
+    "pub/sub (the default)": "dreamsite.channel_layers.ResyncingPubSubChannelLayer",
+    "sorted sets (RedisChannelLayer)": "channels_redis.core.RedisChannelLayer",
+}
 
-    home = Path(tempfile.mkdtemp(prefix="dreamsite-bench-"))
-    database = scratch_database()
-    redis = RedisServer(home).start()
-    env = production_env(
-        database.url, MEDIA_ROOT=str(home / "media"), CHANNEL_LAYER_URL=redis.url(0)
-    )
-    portal = Portal(home, extra_env=env, server="daphne")
+
+def use_layer(backend: str) -> None:
+    """Publish from this process through ``backend``, as the web process under test reads."""
+    from channels.layers import channel_layers
+    from django.conf import settings
+
+    settings.CHANNEL_LAYERS["default"]["BACKEND"] = backend
+    channel_layers.backends.clear()
+
+
+def measure_layer(options, home, env, backend, dreams, cookies, *, capacity: bool):
+    """One web process on ``backend``: the steady and burst delays (ms), and with
+    ``capacity`` the capacity steps (printed); returns (steady, burst, held, served, closed)."""
+    use_layer(backend)
+    portal = Portal(home, extra_env={**env, "CHANNEL_LAYER_BACKEND": backend}, server="daphne")
     pipe, child_pipe = multiprocessing.Pipe()
     clients = None
     try:
-        setup_django(portal.env)
-        users, dreams = make_users(options.clients)
-        cookies = session_cookies(users)
         portal.start()
         ws_url = f"ws://127.0.0.1:{portal.port}/ws/jobs/"
         clients = multiprocessing.get_context("spawn").Process(
@@ -194,7 +199,7 @@ def main() -> None:
         burst_delays, closed = send("collect", len(dreams), 30)
 
         held, served = opened, True
-        while served and held < options.max_clients:
+        while capacity and served and held < options.max_clients:
             more = send("connect", cookies[: min(options.step, options.max_clients - held)])
             held += more
             time.sleep(1)
@@ -211,25 +216,67 @@ def main() -> None:
         if clients is not None:
             clients.join(timeout=30)
         portal.stop()
+    return steady_delays, burst_delays, held, served, closed
+
+
+def p99(values_ms: list[float]) -> float:
+    return statistics.quantiles(values_ms, n=100, method="inclusive")[98]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0, help="steady events per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--step", type=int, default=500)
+    parser.add_argument("--max-clients", type=int, default=4000)
+    options = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="dreamsite-bench-"))
+    database = scratch_database()
+    redis = RedisServer(home).start()
+    env = production_env(
+        database.url, MEDIA_ROOT=str(home / "media"), CHANNEL_LAYER_URL=redis.url(0)
+    )
+    results = {}
+    try:
+        setup_django(env)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        users, dreams = make_users(options.clients)
+        cookies = session_cookies(users)
+        for number, (name, backend) in enumerate(LAYERS.items()):
+            results[name] = measure_layer(
+                options, home, env, backend, dreams, cookies, capacity=number == 0
+            )
+    finally:
         redis.stop()
         database.drop()
 
     print(
-        f"Websocket benchmark: one daphne process, DEBUG off, Redis channel layer, "
-        f"{options.clients} signed-in clients"
+        f"Websocket benchmark: one daphne process, DEBUG off, Redis, {options.clients} "
+        f"signed-in clients; each channel layer in turn, in the same run"
     )
+    steady_count = int(options.rate * options.seconds)
+    for name, (steady, burst, _, _, closed) in results.items():
+        print(f"  {name}:")
+        print(
+            f"    steady, {options.rate:g} events/s for {options.seconds:g} s: "
+            f"{percentiles(steady)} ({len(steady)} of {steady_count} arrived)"
+        )
+        print(
+            f"    burst, one event to each of {options.clients} clients back to back: "
+            f"{percentiles(burst)} ({len(burst)} arrived)"
+        )
+        print(f"    sockets the server closed during the run: {closed}")
+    (_, default_burst, held, served, _), (_, core_burst, *_) = results.values()
     print(
-        f"  steady, {options.rate:g} events/s for {options.seconds:g} s: "
-        f"{percentiles(steady_delays)} ({len(steady_delays)} of {steady_count} arrived)"
+        f"  burst p99, sorted sets / pub/sub: {p99(core_burst) / p99(default_burst):.1f}x; "
+        f"target: p99 under 50 ms"
     )
-    print(
-        f"  burst, one event to each of {len(dreams)} clients back to back: "
-        f"{percentiles(burst_delays)} ({len(burst_delays)} arrived)"
-    )
-    print("  target: p99 under 50 ms")
-    print(f"  sockets the server closed during the run: {closed}")
     verdict = "every one served" if served else "the last step was not fully served"
-    print(f"  capacity: {held} clients held ({verdict}; limit --max-clients)")
+    print(f"  capacity (pub/sub): {held} clients held ({verdict}; limit --max-clients)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,3 @@
-import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -81,8 +80,6 @@ class DreamForm(forms.Form):
         self, *args: Any, owner: User, backends: Sequence[ClipBackend], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial["submission"] = uuid.uuid4()
         cast(forms.ModelChoiceField[Character], self.fields["character"]).queryset = (
             Character.objects.filter(owner=owner, images__isnull=False)
             .distinct()

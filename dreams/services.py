@@ -12,7 +12,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts.models import User
 from characters.models import Character
@@ -23,6 +23,7 @@ from jobs.dispatch import send_next_on_commit
 from jobs.invocations import let_go_of_invocations, new_invocation
 from jobs.models import RETRYABLE_STATUSES
 from lib.errors import UserError
+from lib.submissions import submit_once
 
 from .models import SEED_MAX, Dream, DreamStatus
 
@@ -93,10 +94,35 @@ def create_dream(
     drawn (a backend other than a local GPU one, no keyframe model ready), or a cost over the
     daily budget.
     """
-    if submission_key is not None:
-        earlier = Dream.objects.filter(owner=owner, submission_key=submission_key).first()
-        if earlier is not None:
-            return earlier
+
+    def make() -> Dream:
+        video_backend, request = _checked_request(
+            owner=owner, character=character, prompt=prompt, backend=backend, seed=seed,
+            duration_seconds=duration_seconds, aspect_ratio=aspect_ratio,
+            draw_first_frame=draw_first_frame,
+        )  # fmt: skip
+        return _create_and_queue(
+            owner=owner, character=character, backend=video_backend, request=request,
+            first_frame=first_frame, draw_first_frame=draw_first_frame,
+            submission_key=submission_key,
+        )  # fmt: skip
+
+    return submit_once(Dream, owner=owner, submission_key=submission_key, create=make)
+
+
+def _checked_request(
+    *,
+    owner: User,
+    character: Character,
+    prompt: str,
+    backend: str,
+    seed: int | None,
+    duration_seconds: float | None,
+    aspect_ratio: str | None,
+    draw_first_frame: bool,
+) -> tuple[ClipBackend, ClipRequest]:
+    """The backend and the clip request ``create_dream`` asks for, checked; raises
+    ``DreamError`` as it says."""
     if character is None or character.owner_id != owner.id:
         raise DreamError("Choose one of your characters.")
     try:
@@ -125,23 +151,7 @@ def create_dream(
         raise DreamError(f"“{character.name}” has no reference images yet.")
     if draw_first_frame:
         _check_drawing(video_backend)
-    try:
-        with transaction.atomic():
-            return _create_and_queue(
-                owner=owner,
-                character=character,
-                backend=video_backend,
-                request=request,
-                first_frame=first_frame,
-                draw_first_frame=draw_first_frame,
-                submission_key=submission_key,
-            )
-    except IntegrityError:
-        # The same submission raced this one and won: it is the dream asked for.
-        earlier = Dream.objects.filter(owner=owner, submission_key=submission_key).first()
-        if submission_key is None or earlier is None:
-            raise
-        return earlier
+    return video_backend, request
 
 
 def _check_drawing(backend: ClipBackend) -> None:

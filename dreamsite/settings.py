@@ -293,6 +293,11 @@ if DRAMATIQ_BROKER_URL.startswith("redis"):
             # A worker silent this long (ms) is presumed dead and its unacked messages go
             # back on the queue (Dramatiq's at-least-once delivery).
             "heartbeat_timeout": env.int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", default=60_000),
+            # Per million broker commands, how many also look for such dead workers. Dramatiq's
+            # 1,000 left a killed worker's prefetched messages waiting minutes (an idle worker
+            # sends about one command a second per queue) while other workers sat idle; the
+            # look is two sorted-set reads when no worker died.
+            "maintenance_chance": env.int("DRAMATIQ_MAINTENANCE_CHANCE", default=100_000),
         },
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
@@ -317,15 +322,21 @@ CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default="")
 if CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub, told of a lost connection (see dreamsite/channel_layers.py);
+            # "channels_redis.core.RedisChannelLayer" keeps messages through a short loss but
+            # is slower in bursts (bench/websocket_fanout.py compares them).
+            "BACKEND": env(
+                "CHANNEL_LAYER_BACKEND",
+                default="dreamsite.channel_layers.ResyncingPubSubChannelLayer",
+            ),
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout by default, as long as the layer's
                 # blocking pop waits, so busy pages lost their socket every few seconds
                 # (django/channels_redis#422): give reads more than the 5 s pop.
                 "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 15}],
-                # Messages waiting per web process (all its sockets share one Redis list):
-                # beyond it channels-redis drops events, saying so only at INFO. The stock
-                # 100 is small for one process holding thousands of pages.
+                # RedisChannelLayer only: messages waiting per web process (all its sockets
+                # share one Redis list): beyond it channels-redis drops events, saying so only
+                # at INFO. The stock 100 is small for one process holding thousands of pages.
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=10_000),
             },
         }

@@ -30,7 +30,7 @@ from jobs.invocations import current_invocation, new_invocation
 from jobs.models import IDLE_STATUSES, JobStatus
 
 from .errors import StepError
-from .files import fetch
+from .files import fetch, scene_file_names
 from .keyframes import keyframes_fresh
 from .keys import input_key
 from .models import Film, Scene, film_media_path
@@ -196,7 +196,7 @@ def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) ->
     ):
         with path.open("rb") as data:
             names[field] = default_storage.save(
-                film_media_path(film_id, f"scene-{scene.number}-{path.name}"), File(data)
+                film_media_path(film_id, f"{_take_prefix(scene)}{path.name}"), File(data)
             )
     old = [getattr(scene, field).name for field in names]
     digest = hashlib.sha256(clip.last_frame_path.read_bytes()).hexdigest()
@@ -212,7 +212,33 @@ def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) ->
     for name in [*names.values(), body] if not finished else old:
         if name:
             default_storage.delete(name)
+    if finished:
+        _remove_unfinished_takes(scene)
     return finished
+
+
+def _take_prefix(scene: Scene) -> str:
+    # By the scene's lasting id, not its number, which a move changes.
+    return f"take-{scene.public_id.hex}-"
+
+
+def _remove_unfinished_takes(scene: Scene) -> None:
+    """Delete the files of the scene's takes that its row does not name: those of a worker
+    killed between storing them and marking the scene, which would otherwise stay until the
+    film is deleted. Only the scene's holder stores a take."""
+    folder = f"films/{scene.film.public_id}"
+    try:
+        _, names = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    stored = Scene.objects.filter(pk=scene.pk).first()
+    if stored is None:  # deleted meanwhile: the film's folder goes with it
+        return
+    current = set(scene_file_names(stored))
+    prefix = _take_prefix(scene)
+    for name in names:
+        if name.startswith(prefix) and f"{folder}/{name}" not in current:
+            default_storage.delete(f"{folder}/{name}")
 
 
 def queue_clip(film: Film, scene: Scene, *, key: str, backend: ClipBackend) -> None:

@@ -4,7 +4,6 @@ everything again."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -119,8 +118,6 @@ class FilmForm(forms.Form):
         self, *args: Any, owner: User, backends: Sequence[ClipBackend], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial["submission"] = uuid.uuid4()
         cast(forms.ModelMultipleChoiceField[Character], self.fields["cast"]).queryset = (
             Character.objects.filter(owner=owner, images__isnull=False).distinct().order_by("name")
         )

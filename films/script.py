@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
-
-from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from characters.models import Character
@@ -20,6 +19,7 @@ from generation.speech import find_voice
 from generation.styles import STYLES
 from generation.video import ClipBackend, visible_text
 from jobs.models import JobStatus
+from lib.submissions import submit_once
 
 from .errors import FilmError
 from .models import (
@@ -118,61 +118,59 @@ def create_film(
     """
     title = " ".join(visible_text(title).split())
     idea, theme = visible_text(idea), visible_text(theme)
-    if submission_key is not None:
-        earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
-        if earlier is not None:
-            return earlier
-    check_brief(
-        owner=owner, idea=idea, theme=theme, genre=genre, style=style, cast=cast, voice=voice,
-        music_mood=music_mood, target_seconds=target_seconds, scene_count=scene_count,
-    )  # fmt: skip
-    clip_backend = offered_backend(backend)
-    aspect = aspect_ratio or clip_backend.capabilities.aspect_ratios[0]
-    offered = clip_backend.capabilities.aspect_ratios
-    if aspect not in offered:
-        raise FilmError(f"{clip_backend.label} makes {', '.join(offered)} video, not {aspect}.")
-    if draw_keyframes:
-        problem = clip_backend.drawing_problem()
-        if problem:
+
+    def make() -> Film:
+        check_brief(
+            owner=owner, idea=idea, theme=theme, genre=genre, style=style, cast=cast,
+            voice=voice, music_mood=music_mood, target_seconds=target_seconds,
+            scene_count=scene_count,
+        )  # fmt: skip
+        clip_backend = offered_backend(backend)
+        aspect = aspect_ratio or clip_backend.capabilities.aspect_ratios[0]
+        offered = clip_backend.capabilities.aspect_ratios
+        if aspect not in offered:
+            raise FilmError(f"{clip_backend.label} makes {', '.join(offered)} video, not {aspect}.")
+        if draw_keyframes and (problem := clip_backend.drawing_problem()):
             raise FilmError(f"The keyframes cannot be drawn on the GPU now. {problem}")
-    seed = random.SystemRandom().randint(0, SEED_MAX) if seed is None else seed
-    script = write_script(
-        idea=idea,
-        theme=theme,
-        genre=genre,
-        cast=[character.name for character in cast],
-        scene_count=scene_count or scene_count_for(target_seconds),
-        target_seconds=target_seconds,
-        seed=seed,
-        title=title,
-    )
+        chosen_seed = random.SystemRandom().randint(0, SEED_MAX) if seed is None else seed
+        script = write_script(
+            idea=idea, theme=theme, genre=genre, cast=[character.name for character in cast],
+            scene_count=scene_count or scene_count_for(target_seconds),
+            target_seconds=target_seconds, seed=chosen_seed, title=title,
+        )  # fmt: skip
+        return _storyboard_film(
+            owner=owner, script=script, cast=cast, submission_key=submission_key,
+            idea=idea.strip(), genre=genre, theme=theme.strip(), style=style,
+            target_seconds=target_seconds, voice=voice, music_mood=music_mood,
+            aspect_ratio=aspect, chaining=chaining, burn_subtitles=burn_subtitles,
+            draw_keyframes=draw_keyframes, seed=chosen_seed, backend=clip_backend.name,
+        )  # fmt: skip
+
+    return submit_once(Film, owner=owner, submission_key=submission_key, create=make)
+
+
+def _storyboard_film(
+    *, owner: User, script: dict[str, Any], cast: Sequence[Character],
+    submission_key: UUID | None, seed: int, backend: str, **brief: Any,
+) -> Film:  # fmt: skip
+    """The draft film of ``script`` with its scenes, its storyboard prepared once committed."""
+    film = Film.objects.create(
+        owner=owner, title=script["title"], logline=script["logline"], seed=seed,
+        backend=backend, status=JobStatus.DRAFT, stage="storyboard",
+        submission_key=submission_key, **brief,
+    )  # fmt: skip
+    film.cast.set(cast)
     by_name = {character.name: character for character in cast}
-    try:
-        with transaction.atomic():
-            film = Film.objects.create(
-                owner=owner, title=script["title"], logline=script["logline"], idea=idea.strip(),
-                genre=genre, theme=theme.strip(), style=style, target_seconds=target_seconds,
-                voice=voice, music_mood=music_mood, aspect_ratio=aspect, chaining=chaining,
-                burn_subtitles=burn_subtitles, draw_keyframes=draw_keyframes, seed=seed,
-                backend=clip_backend.name,
-                status=JobStatus.DRAFT, stage="storyboard", submission_key=submission_key,
-            )  # fmt: skip
-            film.cast.set(cast)
-            rng = random.Random(f"scenes-{seed}")
-            for position, written in enumerate(script["scenes"]):
-                scene = Scene.objects.create(
-                    film=film, owner=owner, position=position, heading=written["heading"],
-                    shot=written["shot"], narration=written["narration"],
-                    first_frame_text=written["first_frame"], last_frame_text=written["last_frame"],
-                    framing=written["framing"], planned_seconds=written["duration_seconds"],
-                    keyframe_seed=rng.randint(0, SEED_MAX), clip_seed=rng.randint(0, SEED_MAX),
-                    backend=clip_backend.name, status=JobStatus.DRAFT,
-                )  # fmt: skip
-                scene.cast.set([by_name[name] for name in written["cast"] if name in by_name])
-            prepare_on_commit(film)
-    except IntegrityError:
-        earlier = Film.objects.filter(owner=owner, submission_key=submission_key).first()
-        if submission_key is None or earlier is None:
-            raise
-        return earlier
+    rng = random.Random(f"scenes-{seed}")
+    for position, written in enumerate(script["scenes"]):
+        scene = Scene.objects.create(
+            film=film, owner=owner, position=position, heading=written["heading"],
+            shot=written["shot"], narration=written["narration"],
+            first_frame_text=written["first_frame"], last_frame_text=written["last_frame"],
+            framing=written["framing"], planned_seconds=written["duration_seconds"],
+            keyframe_seed=rng.randint(0, SEED_MAX), clip_seed=rng.randint(0, SEED_MAX),
+            backend=backend, status=JobStatus.DRAFT,
+        )  # fmt: skip
+        scene.cast.set([by_name[name] for name in written["cast"] if name in by_name])
+    prepare_on_commit(film)
     return film

@@ -96,6 +96,12 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
     async def job_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "event", "event": message["event"]})
 
+    async def layer_reconnected(self, message: dict[str, Any]) -> None:
+        """This web process lost Redis and got it back (``dreamsite.channel_layers``): events
+        may have been lost meanwhile, so close (1012, service restart) and let the page
+        reconnect and re-sync its jobs from the database."""
+        await self.close(code=1012)
+
     async def session_recheck(self, message: dict[str, Any]) -> None:
         """The user signed out somewhere or changed their password: close this socket if
         its session is the one that ended, or no longer signs the same user in (read afresh,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -21,7 +22,8 @@ class SubmissionField(forms.UUIDField):
     widget = forms.HiddenInput
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, **kwargs)
+        # A new key each time the form is shown (a callable initial is called per render).
+        super().__init__(required=False, initial=uuid.uuid4, **kwargs)
 
     def to_python(self, value: Any) -> Any:
         try:

@@ -310,3 +310,37 @@ def test_two_workers_preparing_one_scene_speak_it_once(user, make_character, mon
     names = {PurePosixPath(name) for name in stored_files(f"films/{film.public_id}")}
     assert sum(1 for name in names if "narration" in name.name and name.parent.name != "pieces"
                ) == 1  # fmt: skip
+
+
+def test_a_take_stored_by_a_worker_killed_before_it_finished_is_removed_by_the_next(
+    user, make_character, broker, worker, monkeypatch
+):
+    """A kill between storing a scene's clip, last frame and thumbnail and marking the scene
+    left them in storage, named by no row, until the film was deleted. The scene's next take
+    (a Retry, the sweeper's requeue) removes them, and no other scene's files."""
+    from jobs import lifecycle
+
+    film = make_film(user, make_cast(make_character, user))
+    real_finish = lifecycle.finish
+    killed = []
+
+    def killed_before_the_scene_is_marked(job, **fields):
+        if isinstance(job, Scene) and fields.get("clip") and not killed:
+            killed.extend(fields[f] for f in ("clip", "clip_last_frame", "thumbnail"))
+            raise RuntimeError("the worker was killed")
+        return real_finish(job, **fields)
+
+    monkeypatch.setattr(lifecycle, "finish", killed_before_the_scene_is_marked)
+    run_jobs(broker, worker)
+    services.render_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert killed and film.status == JobStatus.FAILED
+    assert all(default_storage.exists(name) for name in killed)  # what a kill leaves
+    services.retry_film(film=film)
+    run_jobs(broker, worker)
+    film.refresh_from_db()
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    assert not any(default_storage.exists(name) for name in killed)
+    files = stored_files(f"films/{film.public_id}")
+    assert {name for name in files if "pieces" not in name.parts} == named_files(film)

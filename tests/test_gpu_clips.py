@@ -752,6 +752,41 @@ def test_ltx_takes_condition_pipeline_folders_and_counts_only_what_it_loads(
     assert "holds a LTXPipeline model, not LTX-Video" in (LtxBackend().local_problem() or "")
 
 
+def test_quantized_weights_count_at_the_size_they_take():
+    """torchao's FP8 (and int8) weights say bf16, the dtype they stand for: counted by it, the
+    warm cache let other models go for memory the quantized weights never take. (FP8 runs on
+    a GPU only; int8 weight-only is the same kind of wrapper tensor and runs on the CPU.)"""
+    import torch
+    from torchao.quantization import Int8WeightOnlyConfig, quantize_
+
+    from generation.gpu.pipelines import tensor_bytes
+
+    layer = torch.nn.Linear(256, 256, bias=False, dtype=torch.bfloat16)
+    assert tensor_bytes(layer.weight) == 256 * 256 * 2
+    quantize_(layer, Int8WeightOnlyConfig())
+    # One byte a weight, plus a scale and zero point per row.
+    assert 256 * 256 <= tensor_bytes(layer.weight) < 256 * 256 * 1.1
+
+
+def test_a_second_process_on_the_card_shrinks_the_warm_budget(settings, monkeypatch):
+    """Two worker processes on one GPU each counted on the whole card's share and loaded
+    until the card ran out. The budget is the share less what other processes hold (the
+    driver's free memory), so they share it. (No GPU here: the driver's answers are given.)"""
+    import torch
+
+    from generation.gpu.pipelines import warm_memory_budget
+
+    gib = 1024**3
+    settings.GPU_WARM_MEMORY_SHARE = 0.75
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device: 10 * gib)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (70 * gib, 80 * gib))
+    assert warm_memory_budget("cuda:0") == 60 * gib  # nobody else: 3/4 of the card
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (40 * gib, 80 * gib))
+    assert warm_memory_budget("cuda:0") == 30 * gib  # another process holds 30 GiB
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (0, 80 * gib))
+    assert warm_memory_budget("cuda:0") == 0
+
+
 def test_wan_keeps_its_vae_and_image_encoder_in_full_precision_on_a_gpu():
     import torch
 

@@ -317,3 +317,48 @@ def test_a_password_change_closes_the_users_other_sessions_pages(client, user):
         return await page.receive_output(timeout=2)
 
     assert change_password_while_listening() == {"type": "websocket.close", "code": 4401}
+
+
+def test_a_page_cut_off_by_a_redis_restart_is_told_to_resync(
+    client, user, make_dream, settings, tmp_path
+):
+    """Redis pub/sub keeps nothing for a web process that lost its connection: events of that
+    gap are gone. Once Redis is back each open socket is closed as a service restart (1012),
+    so the page reconnects and re-syncs instead of showing a job that stopped moving; the
+    sockets it opens then get events again."""
+    from tests.processes import RedisServer
+
+    dream = make_dream(user)
+    redis = RedisServer(tmp_path).start()
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "dreamsite.channel_layers.ResyncingPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis.url(0)]},
+        }
+    }
+    headers = session_headers(client, user)
+
+    @async_to_sync
+    async def restart_redis_under_a_page():
+        communicator = WebsocketCommunicator(application, "/ws/jobs/", headers=headers)
+        assert (await communicator.connect())[0]
+        await asyncio.to_thread(publish_dream, dream)
+        before = await receive_events(communicator, 1)
+        redis.stop()
+        await asyncio.sleep(1.5)
+        redis.start()
+        closed = await communicator.receive_output(timeout=15)
+        again = WebsocketCommunicator(application, "/ws/jobs/", headers=headers)
+        assert (await again.connect())[0]
+        await asyncio.to_thread(publish_dream, dream)
+        after = await receive_events(again, 1)
+        await again.disconnect()
+        return before, closed, after
+
+    try:
+        before, closed, after = restart_redis_under_a_page()
+    finally:
+        redis.stop()
+    assert [event["id"] for event in before] == [str(dream.public_id)]
+    assert closed == {"type": "websocket.close", "code": 1012}
+    assert [event["id"] for event in after] == [str(dream.public_id)]

@@ -105,6 +105,47 @@ def test_a_worker_killed_mid_render_leaves_one_video_made_by_the_other(
     assert {line["job_id"] for line in about_dreams} == {f"dream-{dream.pk}"}
 
 
+def test_dreams_a_killed_worker_had_fetched_but_not_started_go_to_another_within_seconds(
+    user, make_character, start_worker, sweeper, media_root
+):
+    """A worker fetches more messages than it runs (Dramatiq prefetches two per thread). Killed,
+    the Redis broker gives them back only when a live worker's command looks for dead ones,
+    which Dramatiq's default did once in a thousand commands: the queued dream waited minutes
+    (until the sweeper's queued resend) beside an idle worker. RabbitMQ gives them back as the
+    connection drops."""
+    fast = {"DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "2000"}
+    character = make_character(user, photos=("astronaut.png", "chelsea.png"))
+    dreams = [
+        services.create_dream(
+            owner=user, character=character, prompt=prompt, backend="animatic", seed=3
+        )
+        for prompt in ("Eileen floats through the station", "Eileen waits her turn")
+    ]
+    first = start_worker("media", **fast)
+    wait_for(
+        lambda: Dream.objects.filter(
+            pk=dreams[0].pk, status=DreamStatus.RUNNING, progress__gt=0.1
+        ).exists(),
+        timeout=60,
+    )
+    first.kill()
+    second = start_worker("media", **fast)
+
+    done = wait_for(
+        lambda: (
+            list(Dream.objects.filter(pk__in=[d.pk for d in dreams]).order_by("pk"))
+            if not Dream.objects.filter(
+                pk__in=[d.pk for d in dreams], status__in=(DreamStatus.QUEUED, DreamStatus.RUNNING)
+            ).exists()
+            else None
+        ),
+        timeout=60,
+    )
+    assert [d.status for d in done] == [DreamStatus.SUCCEEDED] * 2, second.log()
+    # The waiting dream was never started by the killed worker: one attempt, the second's.
+    assert done[1].attempts == 1
+
+
 @pytest.mark.broker
 def test_a_worker_killed_while_polling_never_starts_the_cloud_job_twice(
     cloud, settings, user, make_character, start_worker, sweeper

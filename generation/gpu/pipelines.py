@@ -95,22 +95,39 @@ def _loaded_bytes(pipeline: Any) -> int:
     import torch
 
     return sum(
-        tensor.numel() * tensor.element_size()
+        tensor_bytes(tensor)
         for component in pipeline.components.values()
         if isinstance(component, torch.nn.Module)
         for tensor in (*component.parameters(), *component.buffers())
     )
 
 
+def tensor_bytes(tensor: Any) -> int:
+    """Bytes ``tensor`` holds. A wrapper tensor, such as torchao's FP8 or int8 weights, says
+    the dtype it stands for (bf16: 2 bytes an element); what it holds are the tensors inside
+    it (the 1-byte data and its scales), listed by PyTorch's ``__tensor_flatten__`` protocol
+    (torch.utils._python_dispatch)."""
+    from torch.utils._python_dispatch import is_traceable_wrapper_subclass
+
+    if is_traceable_wrapper_subclass(tensor):
+        names, _ = tensor.__tensor_flatten__()
+        return sum(tensor_bytes(getattr(tensor, name)) for name in names)
+    return int(tensor.numel() * tensor.element_size())
+
+
 def warm_memory_budget(device: str) -> int:
     """Bytes the warm pipelines' weights may take together on ``device``:
-    ``GPU_WARM_MEMORY_SHARE`` of the GPU's memory, or of this machine's memory on the CPU."""
+    ``GPU_WARM_MEMORY_SHARE`` of the GPU's memory less what other processes hold on it now
+    (``torch.cuda.mem_get_info``: the driver's free and total bytes), so two worker processes
+    on one card share it rather than each counting on all of it; on the CPU, the share of
+    this machine's memory."""
     if device.startswith("cuda"):
         import torch
 
-        total = int(torch.cuda.get_device_properties(device).total_memory)
-    else:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        free, total = torch.cuda.mem_get_info(device)
+        others = int(total - free - torch.cuda.memory_reserved(device))
+        return max(0, int(settings.GPU_WARM_MEMORY_SHARE * total) - max(0, others))
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return int(settings.GPU_WARM_MEMORY_SHARE * total)
 
 

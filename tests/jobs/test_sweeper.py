@@ -197,7 +197,7 @@ def test_a_film_waiting_on_its_clips_is_waiting_not_stalled(user, make_character
     from films import services as film_services
     from films.models import Film, Scene
     from jobs.models import JobStatus
-    from tests.films import make_cast, make_film
+    from tests.film_fixtures import make_cast, make_film
 
     film = make_film(user, make_cast(make_character, user), chaining=False)
     for _ in range(3):  # Render, Cancel, Retry: each Render is a new take, not an attempt.
@@ -233,7 +233,7 @@ def test_a_storyboard_whose_preparation_stopped_is_prepared_again(
     redelivered. Both send its preparation again; one already prepared is left alone."""
     from films.models import Scene
     from jobs.embedded import resume_unfinished_jobs
-    from tests.films import make_cast, make_film
+    from tests.film_fixtures import make_cast, make_film
 
     cast = make_cast(make_character, user)
     film = make_film(user, cast)

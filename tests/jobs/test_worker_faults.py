@@ -189,7 +189,7 @@ def test_a_worker_killed_mid_film_resumes_without_redoing_finished_scenes(
     from films import services as film_services
     from films.models import Film, Scene
     from jobs.models import JobStatus
-    from tests.films import make_cast, make_film
+    from tests.film_fixtures import make_cast, make_film
 
     first = start_worker("media")
     film = make_film(user, make_cast(make_character, user), scene_count=3, target_seconds=30)
@@ -225,7 +225,7 @@ def test_a_worker_killed_mid_cloud_film_starts_each_scene_once(
     from films import services as film_services
     from films.models import Film, Scene
     from jobs.models import JobStatus
-    from tests.films import make_cast, make_film
+    from tests.film_fixtures import make_cast, make_film
 
     cloud.in_progress_polls = 3
     provider = {

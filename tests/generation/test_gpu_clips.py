@@ -17,7 +17,7 @@ from dreams.models import DreamStatus
 from films.errors import FilmError
 from films.quote import quote_film
 from generation.registry import offered_backends
-from tests.films import make_cast, make_film, render_to_end
+from tests.film_fixtures import make_cast, make_film, render_to_end
 from tests.support import (
     Events,
     photo_path,
@@ -261,7 +261,7 @@ def test_the_web_process_never_imports_torch():
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     assert done.stdout.split() == ["False", "False"]
 
@@ -409,7 +409,7 @@ def test_the_gpu_benchmark_and_dream_check_run_on_tiny_weights(tmp_path):
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "GPU_STEPS": "8"}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     bench = subprocess.run(

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from films.models import Film, Scene
 from jobs.models import JobStatus
-from tests.films import make_cast, make_film
+from tests.film_fixtures import make_cast, make_film
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

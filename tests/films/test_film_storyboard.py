@@ -12,7 +12,7 @@ from films.models import Film, Scene
 from films.quote import quote_film
 from generation.script import GENRES, ScriptError, check_script, write_script
 from jobs.models import JobStatus
-from tests.films import make_cast, make_film
+from tests.film_fixtures import make_cast, make_film
 from tests.support import run_jobs, stored_files
 
 pytestmark = pytest.mark.django_db

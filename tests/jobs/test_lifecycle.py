@@ -8,7 +8,7 @@ import pytest
 from films.models import Film
 from jobs import lifecycle
 from jobs.models import IDLE_STATUSES, JobStatus
-from tests.films import make_cast, make_film
+from tests.film_fixtures import make_cast, make_film
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ from films.errors import FilmError
 from films.models import Film
 from films.quote import quote_film
 from jobs.models import JobStatus
-from tests.films import make_cast, make_film
+from tests.film_fixtures import make_cast, make_film
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from films.models import Film
 from films.pieces import prepare_early
 from films.quote import film_has_changes
 from jobs.models import JobStatus
-from tests.films import make_cast, make_film, render_to_end
+from tests.film_fixtures import make_cast, make_film, render_to_end
 from tests.support import (
     Events,
     mp4_chapters,

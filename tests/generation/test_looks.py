@@ -9,7 +9,7 @@ from PIL import Image
 
 from generation.framing import compose_keyframe
 
-PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "images"
+PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "images"
 
 
 def _colours(image: Image.Image) -> int:

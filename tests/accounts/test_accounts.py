@@ -14,7 +14,7 @@ from django.urls import reverse
 from tests.support import PASSWORD, PRODUCTION_ENV
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sign_up_by_email_logs_in_and_lands_on_history(client, django_user_model):

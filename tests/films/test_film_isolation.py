@@ -13,9 +13,9 @@ from dreamsite.routing import application
 from films.models import Film, Scene
 from jobs.events import publish
 from jobs.models import JobStatus
-from tests.films import make_cast, make_film
+from tests.film_fixtures import make_cast, make_film
+from tests.jobs.test_websocket import receive_events, session_headers
 from tests.support import served_media
-from tests.test_websocket import receive_events, session_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from films.narration import narration_fresh, narration_key, needed_seconds, scen
 from films.storyboard import stale_steps
 from generation.registry import get_backend
 from jobs.models import JobStatus
-from tests.films import make_cast, make_film, render_to_end
+from tests.film_fixtures import make_cast, make_film, render_to_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

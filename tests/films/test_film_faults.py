@@ -12,7 +12,7 @@ from django.urls import reverse
 from films import clips, keyframes, music, narration, pieces, pipeline, services, storyboard
 from films.models import Film, Scene
 from jobs.models import ACTIVE_STATUSES, JobStatus
-from tests.films import make_cast, make_film
+from tests.film_fixtures import make_cast, make_film
 from tests.support import probe_video, run_jobs, stored_bytes, stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -158,7 +158,7 @@ def test_an_empty_piece_left_by_a_killed_worker_is_made_again_not_reused(
     """A piece of the assembly is reused whenever its name exists: one cut short by a kill (a
     0-byte file) failed the film and every Retry ("Invalid data found") until a scene was
     re-rendered."""
-    from tests.films import render_to_end
+    from tests.film_fixtures import render_to_end
 
     film = render_to_end(make_film(user, make_cast(make_character, user)), broker, worker)
     pieces = [

@@ -8,7 +8,7 @@ from films.errors import FilmError
 from films.models import Scene
 from films.quote import quote_film
 from jobs.models import Charge, ChargeStatus, Invocation, JobStatus
-from tests.films import make_cast, make_film
+from tests.film_fixtures import make_cast, make_film
 from tests.support import run_jobs, run_until_idle
 
 pytestmark = pytest.mark.django_db(transaction=True)

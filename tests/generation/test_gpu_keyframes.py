@@ -18,7 +18,7 @@ from films import services as film_services
 from films.errors import FilmError
 from films.models import Film
 from films.quote import quote_film
-from tests.films import make_cast, make_film, render_to_end
+from tests.film_fixtures import make_cast, make_film, render_to_end
 from tests.support import (
     Events,
     photo_path,

@@ -42,13 +42,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from generation import assembly  # noqa: E402
+from generation import assembly, sound_mix  # noqa: E402
 from generation.animatic import AnimaticBackend  # noqa: E402
 from generation.framing import compose_keyframe  # noqa: E402
 from generation.music import render_music, write_midi  # noqa: E402
-from generation.speech import find_voice, installed_voices, synthesise  # noqa: E402
+from generation.speech import synthesise  # noqa: E402
 from generation.subtitles import shifted, to_srt, within  # noqa: E402
 from generation.video import BodyPiece, ClipRequest  # noqa: E402
+from generation.voices import find_voice, installed_voices  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
 NAMES = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
@@ -162,8 +163,8 @@ def assemble(
     key = ("sound", len(clips), id(narrations), music)
     if key not in cache:
         cache[key] = folder / "sound.m4a"
-        assembly.narration_track(offsets[: len(clips)], seconds=seconds, out=track)
-        assembly.mix_audio(narration=track, music=music, seconds=seconds, out=cache[key])
+        sound_mix.narration_track(offsets[: len(clips)], seconds=seconds, out=track)
+        sound_mix.mix_audio(narration=track, music=music, seconds=seconds, out=cache[key])
     sound = cache[key]
     srt = folder / "subs.srt"
     srt.write_text(to_srt(cues))

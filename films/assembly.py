@@ -4,19 +4,16 @@ transition and heading, the music, the title and the subtitle options."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from django.core.files.storage import default_storage
-
 from generation import assembly
 from generation.poster import sharpness, title_card
-from generation.speech import find_voice
 from generation.subtitles import to_srt, to_vtt
+from generation.voices import find_voice
 
 from .errors import StepError
-from .files import fetch, store
+from .files import fetch, remove_unnamed_files, store
 from .keys import input_key
 from .models import Film, Scene
 from .pieces import make_pieces, make_sound, remove_old_pieces
@@ -84,7 +81,7 @@ def assemble(
             poster, "JPEG", quality=88
         )
     remove_old_pieces(film, {name for _, name in pieces} | {sound_name})
-    _remove_unfinished_cuts(film)
+    remove_unnamed_files(film)
     return {
         "video": store(film, "film.mp4", video),
         "poster": store(film, "poster.jpg", poster) if keyframes else "",
@@ -105,22 +102,3 @@ def film_chapters(*, film: Film) -> list[tuple[str, float]]:
         (f"{s.number}. {s.heading}", round(start, 2))
         for s, start in zip(scenes, plan.starts_seconds, strict=False)
     ]
-
-
-#: The files of a finished cut (``store``'s names): only the film's own pass makes them.
-_CUT_FILE = re.compile(r"(film|poster|subtitles)-[0-9a-f]{12}\.(mp4|jpg|vtt|srt)")
-
-
-def _remove_unfinished_cuts(film: Film) -> None:
-    """Delete the film's cut files that its row does not name: those of a pass killed between
-    storing them and marking the film finished, which would otherwise stay until the film is
-    deleted. Only the film's own pass, which holds the film, makes such files."""
-    folder = f"films/{film.public_id}"
-    try:
-        _, names = default_storage.listdir(folder)
-    except (FileNotFoundError, NotImplementedError):
-        return
-    current = {f.name for f in (film.video, film.poster, film.subtitles_vtt, film.subtitles_srt)}
-    for name in names:
-        if _CUT_FILE.fullmatch(name) and f"{folder}/{name}" not in current:
-            default_storage.delete(f"{folder}/{name}")

@@ -57,17 +57,15 @@ def delete_film_files(public_id: uuid.UUID) -> None:
     remove(f"films/{public_id}")
 
 
+#: A scene's fields that hold files: keyframes, narration, clip and its frames.
+SCENE_FILE_FIELDS = (
+    "first_keyframe", "last_keyframe", "narration_audio", "clip", "clip_last_frame", "thumbnail",
+)  # fmt: skip
+
+
 def scene_file_names(scene: Scene) -> list[str]:
-    """The storage names of every file a scene holds (keyframes, narration, clip and frames)."""
-    fields = (
-        "first_keyframe",
-        "last_keyframe",
-        "narration_audio",
-        "clip",
-        "clip_last_frame",
-        "thumbnail",
-    )
-    return [getattr(scene, f).name for f in fields if getattr(scene, f)]
+    """The storage names of every file a scene holds (``SCENE_FILE_FIELDS``)."""
+    return [getattr(scene, f).name for f in SCENE_FILE_FIELDS if getattr(scene, f)]
 
 
 def save_result(
@@ -107,3 +105,28 @@ def clean_up_if_deleted(film: Film) -> None:
     """A film deleted while a worker made its files: delete whatever it stored since."""
     if not Film.objects.filter(pk=film.pk).exists():
         delete_film_files(film.public_id)
+
+
+#: The film's fields that hold files (its scenes': ``scene_file_names``).
+FILM_FILE_FIELDS = ("video", "poster", "subtitles_vtt", "subtitles_srt", "music")
+
+
+def remove_unnamed_files(film: Film) -> None:
+    """Delete the files in the film's folder (its pieces apart) that neither the film nor any
+    of its scenes names: those a step stored and a kill kept it from naming (a cut, a take, a
+    keyframe, a narration, the music), which would otherwise stay until the film is deleted.
+    Called by the film's own pass while it holds the film, with every scene's clip made, when
+    no other step of the film stores anything (a late duplicate finds its work done and
+    deletes its own files)."""
+    folder = f"films/{film.public_id}"
+    try:
+        _, names = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    row = Film.objects.filter(pk=film.pk).values(*FILM_FILE_FIELDS).first() or {}
+    named = {name for name in row.values() if name}
+    for scene in Scene.objects.filter(film_id=film.pk):
+        named.update(scene_file_names(scene))
+    for name in names:
+        if f"{folder}/{name}" not in named:
+            default_storage.delete(f"{folder}/{name}")

@@ -11,11 +11,12 @@ from django import forms
 
 from accounts.models import User
 from characters.models import Character
+from generation.beats import GENRES
 from generation.music import MOODS
-from generation.script import GENRES, MAX_SCENES, MIN_SCENES
-from generation.speech import installed_voices
+from generation.script import MAX_SCENES, MIN_SCENES
 from generation.styles import STYLES
 from generation.video import ClipBackend
+from generation.voices import installed_voices
 from lib.forms import SubmissionField
 
 from .models import (

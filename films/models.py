@@ -120,7 +120,7 @@ class Film(Job):
     def event_extra(self) -> dict[str, Any]:
         """What a film's progress event adds: its cut's addresses (video, poster, subtitles; new
         for each cut), its subtitle track's language and label, and its length in seconds."""
-        from generation.speech import find_voice
+        from generation.voices import find_voice
 
         extra: dict[str, Any] = {"status_label": "Storyboard"} if self.is_draft else {}
         video = reverse("films:video", args=[self.public_id])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generation.beats import GENRES
 from generation.music import MOODS, MusicError, music_available, render_music, write_midi
-from generation.script import GENRES
 
 from .errors import StepError
 from .files import fetch, save_result, store

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from generation.assembly import TRANSITION_SECONDS
-from generation.speech import SpeechError, find_voice, synthesise
+from generation.speech import SpeechError, synthesise
 from generation.video import ClipBackend
+from generation.voices import find_voice
 
 from .errors import StepError
 from .files import save_result, store

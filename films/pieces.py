@@ -26,7 +26,7 @@ from typing import Any
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from generation import assembly
+from generation import assembly, sound_mix
 from generation.video import BodyPiece, ClipBackend
 
 from .errors import StepError
@@ -103,6 +103,15 @@ def _store(film: Film, key: str, path: Path) -> str:
     return name
 
 
+def _seam_key(clip_key: str, next_clip_key: str, plan: Layout, index: int, subtitles: str) -> str:
+    """The key of the seam after scene ``index``: both clips, the transition, where it falls,
+    the frame size and the lines drawn into it."""
+    return piece_key(
+        "seam", clip_key, next_clip_key, plan.seams[index].transition, plan.frames[index],
+        plan.width, plan.height, *([subtitles] if subtitles else []),
+    )  # fmt: skip
+
+
 def _body_key(clip_key: str, plan: Layout, index: int, *, copy: bool, subtitles: str) -> str:
     head, tail = plan.edges(index)
     return piece_key(
@@ -168,12 +177,16 @@ def make_pieces(
             clips[index] = fetch(scenes[index].clip, workdir / f"clip-{index}.mp4")
         return clips[index]
 
-    def find(key: str) -> Piece | None:
-        return _stored(film, key, workdir, ".mp4", fetch_stored=fetch_stored)
-
     found: dict[tuple[str, int], Piece] = {}
     bodies: list[tuple[str, assembly.BodyJob]] = []
     seams: list[tuple[str, assembly.SeamJob]] = []
+
+    def missing(place: tuple[str, int], key: str) -> Path | None:
+        # Notes where the piece is; the path to make it at when it is not stored yet.
+        stored = _stored(film, key, workdir, ".mp4", fetch_stored=fetch_stored)
+        found[place] = stored or (workdir / f"{key}.mp4", "")
+        return None if stored else found[place][0]
+
     frames, size, starts = plan.frames, (plan.width, plan.height), plan.starts
     # Burnt-in subtitles are drawn into each piece as it is made: a piece's key holds the
     # cues it shows, so a piece is redone only when its own lines change.
@@ -186,29 +199,18 @@ def make_pieces(
         # lines are drawn into them (then the animatic made it with the clip, under this key).
         copy = scene.clip_copyable and size == (1280, 720) and not subtitles
         key = _body_key(scene.clip_key, plan, index, copy=copy, subtitles=subtitles)
-        stored = find(key)
-        if stored is None:
-            out = workdir / f"{key}.mp4"
+        if out := missing(("body", index), key):
             bodies.append((key, assembly.BodyJob(clip_of(index), first, end, out, copy, subtitles)))
-            stored = (out, "")
-        found[("body", index)] = stored
         if index + 1 >= len(scenes) or not ready[index + 1] or not plan.seams[index].frames:
             continue
-        following = scenes[index + 1]
         subtitles = lines_between(cues, starts[index + 1], starts[index] + frames[index])
-        key = piece_key(
-            "seam", scene.clip_key, following.clip_key, plan.seams[index].transition,
-            frames[index], *size, *([subtitles] if subtitles else []),
-        )  # fmt: skip
-        stored = find(key)
-        if stored is None:
-            out = workdir / f"{key}.mp4"
-            seam = assembly.SeamJob(
-                clip_of(index), frames[index], clip_of(index + 1), plan.seams[index], out, subtitles
+        key = _seam_key(scene.clip_key, scenes[index + 1].clip_key, plan, index, subtitles)
+        if out := missing(("seam", index), key):
+            seam = plan.seams[index]
+            after = clip_of(index + 1)
+            seams.append(
+                (key, assembly.SeamJob(clip_of(index), frames[index], after, seam, out, subtitles))
             )
-            seams.append((key, seam))
-            stored = (out, "")
-        found[("seam", index)] = stored
     assembly.encode_pieces(
         [job for _, job in bodies], [job for _, job in seams], width=plan.width,
         height=plan.height,
@@ -236,7 +238,7 @@ def make_sound(
         ],
         [seam.transition for seam in plan.seams],
         music_key(film, plan.seconds) if has_music(film) else "",
-        assembly.TARGET_LUFS,
+        sound_mix.TARGET_LUFS,
     )
     stored = _stored(film, key, workdir, ".m4a", fetch_stored=fetch_stored)
     if stored is not None:
@@ -250,8 +252,8 @@ def make_sound(
         if s.narration_audio
     ]
     narration, out = workdir / "narration.wav", workdir / f"{key}.m4a"
-    assembly.narration_track(spoken, seconds=plan.seconds, out=narration)
-    assembly.mix_audio(narration=narration, music=music, seconds=plan.seconds, out=out)
+    sound_mix.narration_track(spoken, seconds=plan.seconds, out=narration)
+    sound_mix.mix_audio(narration=narration, music=music, seconds=plan.seconds, out=out)
     return out, _store(film, key, out)
 
 

@@ -18,9 +18,11 @@ key of its inputs (``keys``).
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
 
@@ -29,6 +31,7 @@ from jobs import lifecycle
 from jobs.events import publish
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from jobs.workdirs import work_folder
+from lib.heartbeat import beating
 
 from .assembly import assemble, assembly_key
 from .clips import clip_fresh, clip_key, queue_clip
@@ -66,7 +69,7 @@ def advance(*, film_id: int, message_id: str) -> None:
         return
     while True:
         try:
-            with work_folder(film.log_id) as folder:
+            with work_folder(film.log_id) as folder, _alive(film):
                 waiting = _advance_once(film, Path(folder))
         except (_Lost, FilmGone):
             logger.info("%s stopped meanwhile.", film.log_id)
@@ -92,6 +95,14 @@ def advance(*, film_id: int, message_id: str) -> None:
         if held is None:
             return
         film = held
+
+
+def _alive(film: Film) -> AbstractContextManager[None]:
+    """Beat for the held film while its pass runs: making the pieces, the music or the cut
+    may take longer than the sweep's allowance with no step to report, and a sweep then
+    requeued a live pass (three times: a false failure)."""
+    every = min(10.0, max(0.5, settings.SWEEP_RENDER_STALL_SECONDS / 3))
+    return beating(lambda: lifecycle.beat(film), every_seconds=every)
 
 
 def _has_settled_work(film: Film) -> bool:

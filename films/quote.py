@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from generation.assembly import TRANSITION_SECONDS
 from generation.registry import UnknownBackend, get_backend
-from generation.speech import find_voice, unreadable_script
 from generation.video import ClipRequest, InvalidClipRequest
+from generation.voices import find_voice, unreadable_script
 
 from .assembly import assembly_key
 from .clips import clip_fresh, drawn_keyframes, scene_prompt
@@ -85,16 +85,12 @@ def quote_film(*, film: Film) -> Quote:
         costs.append(
             Decimal(0) if fresh else backend.estimate_cost_usd(length, drawn_keyframes=drawn)
         )
+        request = ClipRequest(
+            prompt=scene_prompt(scene), seed=0, duration_seconds=length,
+            aspect_ratio=film.aspect_ratio, scene=True,
+        )  # fmt: skip
         try:
-            backend.validate(
-                ClipRequest(
-                    prompt=scene_prompt(scene),
-                    seed=0,
-                    duration_seconds=length,
-                    aspect_ratio=film.aspect_ratio,
-                    scene=True,
-                )
-            )
+            backend.validate(request)
         except InvalidClipRequest as error:
             if "makes clips of" not in error.message:
                 problems.append(f"Scene {scene.number}: {error.message}")
@@ -110,16 +106,24 @@ def quote_film(*, film: Film) -> Quote:
         + seconds * RENDER_SECONDS_PER_FILM_SECOND
         + CLOUD_SECONDS_PER_SCENE * (backend.queue == "cloud") * len(scenes)
     )
+    return Quote(
+        seconds, sum(costs, start=Decimal(0)), lengths, costs, render_seconds, problems,
+        _unreadable_narrations(film, scenes),
+    )  # fmt: skip
+
+
+def _unreadable_narrations(film: Film, scenes: list[Scene]) -> list[str]:
+    """A warning for each scene whose narration is in letters the film's voice cannot read."""
     voice = find_voice(film.voice)
+    if voice is None:
+        return []
     warnings = []
     for scene in scenes:
-        script = unreadable_script(scene.narration, voice) if voice else None
+        script = unreadable_script(scene.narration, voice)
         if script:
             warnings.append(
                 f"Scene {scene.number}'s narration is in {script.title()} letters, which the "
-                f"voice “{voice.label if voice else film.voice}” cannot read: it would speak "
-                "noise. Rewrite it, or make the film with a voice in its language."
+                f"voice “{voice.label}” cannot read: it would speak noise. Rewrite it, or make "
+                "the film with a voice in its language."
             )
-    return Quote(
-        seconds, sum(costs, start=Decimal(0)), lengths, costs, render_seconds, problems, warnings
-    )
+    return warnings

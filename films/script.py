@@ -11,13 +11,14 @@ from uuid import UUID
 
 from accounts.models import User
 from characters.models import Character
+from generation.beats import GENRES
 from generation.music import MOODS
 from generation.registry import UnknownBackend, get_backend
-from generation.script import GENRES, MIN_SCENES, scene_count_for, write_script
 from generation.script import MAX_SCENES as SCRIPT_MAX_SCENES
-from generation.speech import find_voice
+from generation.script import MIN_SCENES, scene_count_for, write_script
 from generation.styles import STYLES
 from generation.video import ClipBackend, visible_text
+from generation.voices import find_voice
 from jobs.models import JobStatus
 from lib.submissions import submit_once
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import file_views, views
 
 app_name = "films"
 
@@ -28,10 +28,10 @@ urlpatterns = [
     ),
     path(
         "<uuid:public_id>/scenes/<uuid:scene_id>/<str:field>",
-        views.scene_file,
+        file_views.scene_file,
         name="scene_file",
     ),
-    path("<uuid:public_id>/film.mp4", views.film_video, name="video"),
-    path("<uuid:public_id>/poster.jpg", views.film_poster, name="poster"),
-    path("<uuid:public_id>/subtitles.<str:format>", views.film_subtitles, name="subtitles"),
+    path("<uuid:public_id>/film.mp4", file_views.film_video, name="video"),
+    path("<uuid:public_id>/poster.jpg", file_views.film_poster, name="poster"),
+    path("<uuid:public_id>/subtitles.<str:format>", file_views.film_subtitles, name="subtitles"),
 ]

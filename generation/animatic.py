@@ -54,27 +54,8 @@ class AnimaticBackend(ClipRenderer):
 
         caps = self.capabilities
         progress("preparing", 0.0)
-        images = []
-        if request.scene:
-            # A film's scene moves from its first keyframe to its last, ending on it exactly.
-            keyframes = [request.first_frame, request.last_frame]
-            sources = [path for path in keyframes if path is not None] or request.reference_images
-        else:
-            sources = request.reference_images or (
-                [request.first_frame] if request.first_frame is not None else []
-            )
-        for path in sources:
-            try:
-                with Image.open(path) as image:
-                    images.append(image.convert("RGB"))
-            except OSError as error:
-                raise RenderError(
-                    "preparing", f"A reference image could not be read: {error}"
-                ) from error
-        if not images:
-            raise RenderError("preparing", "The character has no reference images.")
         renderer = AnimaticRenderer(
-            images=images,
+            images=_source_images(request),
             prompt=request.prompt,
             seed=request.seed,
             duration=request.duration_seconds,
@@ -117,3 +98,29 @@ class AnimaticBackend(ClipRenderer):
                 "assembly_copyable": request.scene,
             },
         )
+
+
+def _source_images(request: ClipRequest) -> list[Image.Image]:
+    """The pictures a clip is made of, as RGB: a film's scene moves from its first keyframe to
+    its last (the reference photos when it has none); a dream shows its reference photos (or
+    its opening frame when none). Raises ``RenderError`` ("preparing") for an image that
+    cannot be read, or none at all."""
+    if request.scene:
+        keyframes = [request.first_frame, request.last_frame]
+        sources = [path for path in keyframes if path is not None] or request.reference_images
+    else:
+        sources = request.reference_images or (
+            [request.first_frame] if request.first_frame is not None else []
+        )
+    images = []
+    for path in sources:
+        try:
+            with Image.open(path) as image:
+                images.append(image.convert("RGB"))
+        except OSError as error:
+            raise RenderError(
+                "preparing", f"A reference image could not be read: {error}"
+            ) from error
+    if not images:
+        raise RenderError("preparing", "The character has no reference images.")
+    return images

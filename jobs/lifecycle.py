@@ -317,6 +317,15 @@ def fail_stalled(
     return changed
 
 
+def beat(job: Job) -> bool:
+    """A sign of life of the attempt this message holds (its ``updated_at`` is now), while it
+    works long between reports: the sweep leaves it alone. Returns False when the message no
+    longer holds the running job (nothing written)."""
+    if not job.job_message_id:
+        return False
+    return _update(job, _guard(job, (JobStatus.RUNNING,), same_attempt=True))
+
+
 def touch(job: Job, *, silent_since: datetime, now: datetime) -> bool:
     """Take a stalled job for this sweep: True if it is in the same state and attempt, and
     silent since ``silent_since`` (no other sweeper or worker got there first). Its heartbeat

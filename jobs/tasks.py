@@ -14,7 +14,7 @@ from django.db import InterfaceError, OperationalError
 
 from lib.logs import job_context
 
-from . import cloud
+from . import cloud, cloud_poll
 from .dispatch import send
 
 #: Wall-clock limit of one provider call plus copying a finished video, in milliseconds.
@@ -56,6 +56,6 @@ def start_invocation(invocation_id: int) -> None:
 def poll_invocation(invocation_id: int) -> None:
     """Poll invocation ``invocation_id`` once, then send the next poll if there is one."""
     with job_context(invocation_id=invocation_id):
-        step = cloud.poll_invocation(invocation_id=invocation_id)
+        step = cloud_poll.poll_invocation(invocation_id=invocation_id)
         if step is not None:
             send(step)

@@ -46,6 +46,10 @@ class GpuKeyframeModel:
         """The weights folder the settings name ("" when none)."""
         return str(settings.KEYFRAME_WEIGHTS or "")
 
+    def scheduler_shift(self) -> float | None:
+        """None: FLUX.2 [klein] keeps its checkpoint's scheduler."""
+        return None
+
     def local_problem(self) -> str | None:
         """Why this machine cannot draw keyframes, or None: the weights folder and its
         model, the attention kernel, the device. Reads files only; imports no torch."""

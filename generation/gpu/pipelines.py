@@ -170,6 +170,7 @@ def _load(backend: GpuModel, device: str) -> Any:
         pipeline = pipeline_class.from_pretrained(
             backend.weights, dtype=component_dtypes(backend, device), local_files_only=True
         )
+        _shift_scheduler(pipeline, backend.scheduler_shift())
         pipeline.to(device)
     except Exception as error:  # diffusers raises OSError, ValueError, safetensors' own...
         release_memory()
@@ -266,3 +267,14 @@ def is_out_of_memory(error: BaseException) -> bool:
     import torch
 
     return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+def _shift_scheduler(pipeline: Any, shift: float | None) -> None:
+    """Give ``pipeline``'s flow-matching scheduler the ``shift`` (None: leave it): UniPC calls
+    it ``flow_shift`` (Wan's checkpoints), flow-match Euler ``shift``."""
+    if shift is None:
+        return
+    config = pipeline.scheduler.config
+    name = "flow_shift" if "flow_shift" in config else "shift" if "shift" in config else None
+    if name is not None:
+        pipeline.scheduler = type(pipeline.scheduler).from_config(config, **{name: shift})

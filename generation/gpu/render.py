@@ -22,11 +22,11 @@ from ..video import (
     ClipRequest,
     KeyframeDrawing,
     ProgressCallback,
-    RenderCanceled,
     RenderedClip,
     RenderError,
 )
 from .draw import draw_keyframe
+from .heartbeat import Heartbeat
 from .keyframes import GpuKeyframeModel
 from .pipelines import run_pipeline, save_memory, warm_pipeline
 from .warm import GpuModel, is_warm, key, warm
@@ -133,57 +133,10 @@ def render_clip(
         while not _gpu.acquire(timeout=1.0):
             progress("waiting for the GPU", 0.0)
     try:
-        with _Heartbeat(progress) as beating:
+        with Heartbeat(progress) as beating:
             return _render_clip(backend, request, workdir=workdir, progress=beating)
     finally:
         _gpu.release()
-
-
-#: Seconds between repeats of the latest progress while a call gives none of its own.
-HEARTBEAT_SECONDS = 1.0
-
-
-class _Heartbeat:
-    """The render's progress callback, repeated every ``HEARTBEAT_SECONDS`` from a second
-    thread while the render sits in a long call with no callback of its own (importing torch,
-    loading the weights, the VAE decoding every frame), so the sweeper does not take a slow
-    GPU for a dead worker. A cancel it meets is raised by the render's next own report."""
-
-    def __init__(self, progress: ProgressCallback) -> None:
-        self._progress = progress
-        self._lock = threading.Lock()
-        self._latest: tuple[str, float] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="gpu-heartbeat", daemon=True)
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        with self._lock:
-            self._latest = (stage, fraction)
-            self._progress(stage, fraction)
-
-    def _beat(self) -> None:
-        from django.db import connections
-
-        try:
-            while not self._stop.wait(HEARTBEAT_SECONDS):
-                with self._lock:
-                    if self._latest is not None:
-                        self._progress(*self._latest)
-        except RenderCanceled:
-            return
-        except Exception:
-            # A beat that fails (the database away for a moment) must not end the render.
-            logger.warning("The GPU render's heartbeat stopped.", exc_info=True)
-        finally:
-            connections.close_all()  # this thread's own database connection
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 #: The share of a clip's progress that drawing its keyframes takes (both, when both are drawn).
@@ -248,30 +201,22 @@ def _render_clip(
         )  # fmt: skip
         keyframe_seconds = time.monotonic() - started
         progress = _part(progress, _KEYFRAME_SHARE, 1.0)
-
     if not is_warm(backend):
         progress("loading the model", 0.0)
     pipeline, speed_ups = warm_pipeline(backend)
     kept = warm[key(backend)]
-    prompt_stage = "encoding the prompt"
-    if "regional compile" in speed_ups and not kept.used:
-        # Compiling takes about a minute, the prompt a moment: name the long part.
-        prompt_stage = "compiling the model (first clip)"
+    # Compiling takes about a minute, the prompt a moment: name the long part.
+    compiling = "regional compile" in speed_ups and not kept.used
+    prompt_stage = "compiling the model (first clip)" if compiling else "encoding the prompt"
     arguments = _inputs(
         backend, request, (width, height), frames, needs_last=_needs_last_frame(pipeline)
     )
     steps = arguments["num_inference_steps"]
 
-    def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> Any:
-        # Called after every denoising step: progress, and a cancelled job stops here.
-        done = index + 1
-        span = _DENOISE_END - _DENOISE_START
-        progress(f"denoising step {done} of {steps}", _DENOISE_START + span * done / steps)
-        if done == steps:
-            progress("decoding", _DENOISE_END)
-        return tensors
-
-    saving_memory = False
+    on_step_end = _step_reporter(progress, steps)
+    fit = _MemoryFallback(
+        pipeline, f"a {width}x{height} clip of {frames} frames", backend.size_setting
+    )
 
     def denoise() -> Any:
         progress(prompt_stage, 0.05)
@@ -279,33 +224,13 @@ def _render_clip(
         arguments["generator"].manual_seed(request.seed)
         return pipeline(**arguments, callback_on_step_end=on_step_end)
 
-    def fit(error: BaseException) -> None:
-        nonlocal saving_memory
-        if saving_memory:
-            raise RenderError(
-                "denoising",
-                f"The GPU ran out of memory for a {width}x{height} clip of {frames} frames, "
-                "even with VAE tiling and offloading. Try LTX-Video, the draft preset or a "
-                f"smaller {backend.size_setting}.",
-            ) from error
-        logger.warning("Out of GPU memory; once more with VAE tiling and offloading.")
-        save_memory(pipeline)
-        saving_memory = True
-
     started = time.monotonic()
     output = run_pipeline(backend, pipeline, denoise, fit=fit)
     kept.used = True
     gpu_seconds = time.monotonic() - started + keyframe_seconds
-    video = np.asarray(output.frames[0])
-    pictures = (np.clip(video, 0.0, 1.0) * 255).round().astype(np.uint8)
+    pictures = (np.clip(np.asarray(output.frames[0]), 0.0, 1.0) * 255).round().astype(np.uint8)
     progress("encoding the video", _ENCODE_START)
-    video_path = workdir / "video.mp4"
-    encode_video(pictures, fps=backend.fps, path=video_path)
-    poster_path, last_frame_path = workdir / "poster.jpg", workdir / "last-frame.jpg"
-    save_stills(
-        poster=pictures[poster_index(len(pictures))], last=pictures[-1],
-        poster_path=poster_path, last_frame_path=last_frame_path,
-    )  # fmt: skip
+    video_path, poster_path, last_frame_path = _encode(pictures, fps=backend.fps, workdir=workdir)
     return RenderedClip(
         video_path=video_path,
         poster_path=poster_path,
@@ -319,7 +244,7 @@ def _render_clip(
             "steps": steps,
             "gpu_seconds": round(gpu_seconds, 2),
             "device": settings.GPU_DEVICE,
-            "memory_saving": saving_memory,
+            "memory_saving": fit.saving_memory,
             "speed_ups": speed_ups,
         },
         drawn_keyframes=drawn,
@@ -342,3 +267,52 @@ def encode_video(pictures: np.ndarray, *, fps: int, path: Path) -> None:
         raise RenderError(
             "encoding the video", f"ffmpeg could not encode the clip: {error}"
         ) from error
+
+
+def _step_reporter(progress: ProgressCallback, steps: int) -> Any:
+    """The pipeline's ``callback_on_step_end``: progress after each of ``steps`` denoising
+    steps (and "decoding" after the last); a cancelled job stops there (``progress`` raises)."""
+
+    def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> Any:
+        done = index + 1
+        span = _DENOISE_END - _DENOISE_START
+        progress(f"denoising step {done} of {steps}", _DENOISE_START + span * done / steps)
+        if done == steps:
+            progress("decoding", _DENOISE_END)
+        return tensors
+
+    return on_step_end
+
+
+class _MemoryFallback:
+    """``run_pipeline``'s ``fit``: on the first out-of-memory, save memory (VAE tiling and
+    offloading) for the retry; on the second, raise ``RenderError`` naming ``what`` was asked
+    and the ``size_setting`` to lower. ``saving_memory`` tells whether the retry happened."""
+
+    def __init__(self, pipeline: Any, what: str, size_setting: str) -> None:
+        self.pipeline, self.what, self.size_setting = pipeline, what, size_setting
+        self.saving_memory = False
+
+    def __call__(self, error: BaseException) -> None:
+        if self.saving_memory:
+            raise RenderError(
+                "denoising",
+                f"The GPU ran out of memory for {self.what}, even with VAE tiling and "
+                f"offloading. Try LTX-Video, the draft preset or a smaller {self.size_setting}.",
+            ) from error
+        logger.warning("Out of GPU memory; once more with VAE tiling and offloading.")
+        save_memory(self.pipeline)
+        self.saving_memory = True
+
+
+def _encode(pictures: np.ndarray, *, fps: int, workdir: Path) -> tuple[Path, Path, Path]:
+    """Encode ``pictures`` (frames × height × width × 3, uint8) at ``fps`` into the clip, its
+    poster and its last frame in ``workdir``; returns their paths in that order."""
+    video_path = workdir / "video.mp4"
+    encode_video(pictures, fps=fps, path=video_path)
+    poster_path, last_frame_path = workdir / "poster.jpg", workdir / "last-frame.jpg"
+    save_stills(
+        poster=pictures[poster_index(len(pictures))], last=pictures[-1],
+        poster_path=poster_path, last_frame_path=last_frame_path,
+    )  # fmt: skip
+    return video_path, poster_path, last_frame_path

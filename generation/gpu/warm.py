@@ -31,6 +31,8 @@ class GpuModel(Protocol):
 
     def local_problem(self) -> str | None: ...
 
+    def scheduler_shift(self) -> float | None: ...
+
 
 @dataclass
 class Warm:

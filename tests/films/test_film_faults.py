@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from films import clips, keyframes, music, narration, pieces, pipeline, services, storyboard
+from films.files import FILM_FILE_FIELDS, SCENE_FILE_FIELDS
 from films.models import Film, Scene
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from tests.film_fixtures import make_cast, make_film
@@ -25,12 +26,9 @@ LONG_IDEA = (
 
 def named_files(film: Film) -> set[PurePosixPath]:
     """Every file the film's rows point at."""
-    fields = ("first_keyframe", "last_keyframe", "narration_audio", "clip", "clip_last_frame",
-              "thumbnail")  # fmt: skip
-    names = {getattr(film, f).name for f in ("video", "poster", "subtitles_vtt",
-                                             "subtitles_srt", "music")}  # fmt: skip
+    names = {getattr(film, f).name for f in FILM_FILE_FIELDS}
     for scene in film.scenes.all():
-        names |= {getattr(scene, f).name for f in fields}
+        names |= {getattr(scene, f).name for f in SCENE_FILE_FIELDS}
     return {PurePosixPath(name) for name in names if name}
 
 
@@ -275,7 +273,7 @@ def test_two_workers_preparing_one_scene_speak_it_once(user, make_character, mon
 
     from django.db import connections
 
-    from generation import speech
+    from generation.voices import find_voice
 
     film = make_film(user, make_cast(make_character, user), voice="piper-joe")
     scene = film.scenes.order_by("position").first()
@@ -287,7 +285,7 @@ def test_two_workers_preparing_one_scene_speak_it_once(user, make_character, mon
         return real(text, **arguments)
 
     monkeypatch.setattr(narration, "synthesise", counted)
-    assert speech.find_voice("piper-joe")
+    assert find_voice("piper-joe")
 
     def prepare(folder):
         try:
@@ -344,3 +342,28 @@ def test_a_take_stored_by_a_worker_killed_before_it_finished_is_removed_by_the_n
     assert not any(default_storage.exists(name) for name in killed)
     files = stored_files(f"films/{film.public_id}")
     assert {name for name in files if "pieces" not in name.parts} == named_files(film)
+
+
+def test_files_steps_stored_but_never_named_are_removed_by_the_next_cut(
+    user, make_character, broker, worker, tmp_path
+):
+    """A kill between a step storing its file and naming it on its row (a keyframe, a
+    narration, the music) left the file in storage until the film was deleted. The film's
+    next cut removes every file of its folder that no row names; its pieces stay."""
+    from films.files import store
+    from tests.film_fixtures import render_to_end
+
+    film = make_film(user, make_cast(make_character, user))
+    run_jobs(broker, worker)
+    blank = tmp_path / "blank.bin"
+    blank.write_bytes(b"\0" * 64)
+    killed = [
+        store(film, name, blank)
+        for name in ("scene-1-first.jpg", "scene-2-narration.wav", "music.wav")
+    ]
+    film = render_to_end(Film.objects.get(pk=film.pk), broker, worker)
+    assert film.status == JobStatus.SUCCEEDED, film.error
+    assert not any(default_storage.exists(name) for name in killed)
+    files = stored_files(f"films/{film.public_id}")
+    assert {name for name in files if "pieces" not in name.parts} == named_files(film)
+    assert any("pieces" in name.parts for name in files)

@@ -114,7 +114,7 @@ def test_downloads_are_named_after_the_film(alice_client, user, make_character):
         reverse("films:subtitles", args=[film.public_id, "vtt"]), {"download": 1}
     )
     assert "%C3%A9lodies-harbour-part-2.vtt" in response["Content-Disposition"]
-    from films.views import download_stem
+    from films.file_views import download_stem
 
     assert download_stem(film) == "élodies-harbour-part-2"
     film.title = "!!!"

@@ -10,6 +10,7 @@ import pytest
 
 from films import services
 from films.assembly import film_chapters
+from films.files import SCENE_FILE_FIELDS
 from films.models import Film
 from films.pieces import prepare_early
 from films.quote import film_has_changes
@@ -296,14 +297,7 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
     film = render_to_end(
         make_film(user, make_cast(make_character, user), scene_count=3), broker, worker
     )
-    fields = (
-        "first_keyframe",
-        "last_keyframe",
-        "narration_audio",
-        "clip",
-        "clip_last_frame",
-        "thumbnail",
-    )
+    fields = SCENE_FILE_FIELDS
     before = {s.pk: {f: getattr(s, f).name for f in fields} for s in film.scenes.all()}
     contents = {s.pk: stored_bytes(s.clip) for s in film.scenes.all()}
     old_video, old_url = film.video.name, film.progress_event()["video_url"]

@@ -10,7 +10,8 @@ from films import services
 from films.errors import FilmError
 from films.models import Film, Scene
 from films.quote import quote_film
-from generation.script import GENRES, ScriptError, check_script, write_script
+from generation.beats import GENRES
+from generation.script import ScriptError, check_script, write_script
 from jobs.models import JobStatus
 from tests.film_fixtures import make_cast, make_film
 from tests.support import run_jobs, stored_files

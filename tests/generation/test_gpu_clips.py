@@ -304,6 +304,22 @@ def test_out_of_memory_is_retried_once_saving_memory(gpu, tiny_weights, tmp_path
     assert pipeline.vae.use_tiling
 
 
+def test_wan_takes_the_flow_shift_of_its_frame_size(gpu):
+    """The Wan FLF2V checkpoint is trained at 720p and its scheduler's shift is for that;
+    diffusers' Wan pages shift 3.0 below 720p and 5.0 at 720p. (The tiny scheduler's own is
+    7.0.) LTX-Video keeps its checkpoint's."""
+    from generation.gpu.backends import LtxBackend, WanBackend
+    from generation.gpu.pipelines import forget_pipelines, warm_pipeline
+
+    forget_pipelines()
+    assert warm_pipeline(WanBackend())[0].scheduler.config.shift == 3.0  # 32x32
+    forget_pipelines()
+    gpu.WAN_SIZE = "1280x720"
+    assert warm_pipeline(WanBackend())[0].scheduler.config.shift == 5.0
+    assert warm_pipeline(LtxBackend())[0].scheduler.config.shift == 1.0
+    forget_pipelines()
+
+
 def _stages_of(backend, request, workdir):
     stages: list[str] = []
     backend.render(request, workdir=workdir, progress=lambda stage, f: stages.append(stage))

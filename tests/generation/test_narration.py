@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generation.speech import find_voice, installed_voices, synthesise
+from generation.speech import synthesise
 from generation.subtitles import to_srt, to_vtt
+from generation.voices import find_voice, installed_voices
 
 
 def test_only_installed_voices_are_offered_and_piper_is_first():

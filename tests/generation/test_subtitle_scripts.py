@@ -8,8 +8,9 @@ import imageio_ffmpeg
 import numpy as np
 
 from generation import assembly
-from generation.speech import Cue, find_voice, installed_voices, split_cues, synthesise
+from generation.speech import Cue, split_cues, synthesise
 from generation.subtitles import to_srt
+from generation.voices import find_voice, installed_voices
 
 # Two lines per script, the same number of letters, no letter shared at the same place: a
 # font without the script draws the same empty boxes for both.

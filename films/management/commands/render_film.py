@@ -15,9 +15,9 @@ from films.errors import FilmError
 from films.models import Film
 from films.quote import quote_film
 from films.script import create_film
-from generation.script import GENRES
-from generation.speech import installed_voices
+from generation.beats import GENRES
 from generation.styles import STYLES
+from generation.voices import installed_voices
 from jobs.embedded import start_embedded_workers, stop_embedded_workers
 from jobs.following import describe, follow
 from jobs.models import JobStatus

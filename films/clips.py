@@ -30,7 +30,7 @@ from jobs.invocations import current_invocation, new_invocation
 from jobs.models import IDLE_STATUSES, JobStatus
 
 from .errors import StepError
-from .files import fetch, scene_file_names
+from .files import fetch
 from .keyframes import keyframes_fresh
 from .keys import input_key
 from .models import Film, Scene, film_media_path
@@ -212,33 +212,13 @@ def store_clip(scene: Scene, *, clip: RenderedClip, cost_usd: Decimal | None) ->
     for name in [*names.values(), body] if not finished else old:
         if name:
             default_storage.delete(name)
-    if finished:
-        _remove_unfinished_takes(scene)
     return finished
 
 
 def _take_prefix(scene: Scene) -> str:
-    # By the scene's lasting id, not its number, which a move changes.
+    # By the scene's lasting id, not its number, which a move changes. A take killed before
+    # the scene was marked is removed by the film's next cut (files.remove_unnamed_files).
     return f"take-{scene.public_id.hex}-"
-
-
-def _remove_unfinished_takes(scene: Scene) -> None:
-    """Delete the files of the scene's takes that its row does not name: those of a worker
-    killed between storing them and marking the scene, which would otherwise stay until the
-    film is deleted. Only the scene's holder stores a take."""
-    folder = f"films/{scene.film.public_id}"
-    try:
-        _, names = default_storage.listdir(folder)
-    except (FileNotFoundError, NotImplementedError):
-        return
-    stored = Scene.objects.filter(pk=scene.pk).first()
-    if stored is None:  # deleted meanwhile: the film's folder goes with it
-        return
-    current = set(scene_file_names(stored))
-    prefix = _take_prefix(scene)
-    for name in names:
-        if name.startswith(prefix) and f"{folder}/{name}" not in current:
-            default_storage.delete(f"{folder}/{name}")
 
 
 def queue_clip(film: Film, scene: Scene, *, key: str, backend: ClipBackend) -> None:

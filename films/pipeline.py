@@ -22,7 +22,6 @@ from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
 
@@ -44,6 +43,9 @@ from .storyboard import prepare_scene, scenes_of, show_error, stale_steps
 
 logger = logging.getLogger(__name__)
 
+#: Seconds between a held film's signs of life while its pass runs (as a GPU render's):
+#: short of any sweep allowance, whatever the sweeper's own settings say.
+HEARTBEAT_SECONDS = 1.0
 #: Shares of a film's progress by stage (they add up to 1).
 WEIGHTS = {"keyframes": 0.05, "narration": 0.05, "clips": 0.75, "assembly": 0.15}
 
@@ -101,8 +103,7 @@ def _alive(film: Film) -> AbstractContextManager[None]:
     """Beat for the held film while its pass runs: making the pieces, the music or the cut
     may take longer than the sweep's allowance with no step to report, and a sweep then
     requeued a live pass (three times: a false failure)."""
-    every = min(10.0, max(0.5, settings.SWEEP_RENDER_STALL_SECONDS / 3))
-    return beating(lambda: lifecycle.beat(film), every_seconds=every)
+    return beating(lambda: lifecycle.beat(film), every_seconds=HEARTBEAT_SECONDS)
 
 
 def _has_settled_work(film: Film) -> bool:

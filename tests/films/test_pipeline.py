@@ -71,13 +71,13 @@ def test_a_pass_working_long_between_reports_is_not_taken_for_dead(
 
     from jobs.sweeper import sweep_stalled_jobs
 
-    settings.SWEEP_RENDER_STALL_SECONDS = 1
+    settings.SWEEP_RENDER_STALL_SECONDS = 2
     film = queued_film(chaining=False)
     sweeps = []
     real = pipeline.prepare_early
 
     def slow_then_swept(*arguments, **keywords):
-        time.sleep(2.5)
+        time.sleep(3.5)
         sweeps.append(sweep_stalled_jobs())
         return real(*arguments, **keywords)
 

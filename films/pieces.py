@@ -211,13 +211,25 @@ def make_pieces(
             seams.append(
                 (key, assembly.SeamJob(clip_of(index), frames[index], after, seam, out, subtitles))
             )
+    names = _encode_and_store(film, bodies, seams, plan=plan)
+    return {place: (path, name or names[path]) for place, (path, name) in found.items()}
+
+
+def _encode_and_store(
+    film: Film,
+    bodies: Sequence[tuple[str, assembly.BodyJob]],
+    seams: Sequence[tuple[str, assembly.SeamJob]],
+    *,
+    plan: Layout,
+) -> dict[Path, str]:
+    """Encode the missing pieces, each (key, job), and store them; returns {local path:
+    storage name}."""
     assembly.encode_pieces(
         [job for _, job in bodies], [job for _, job in seams], width=plan.width,
         height=plan.height,
     )  # fmt: skip
     made: list[tuple[str, assembly.BodyJob | assembly.SeamJob]] = [*bodies, *seams]
-    names = {job.out: _store(film, key, job.out) for key, job in made}
-    return {place: (path, name or names[path]) for place, (path, name) in found.items()}
+    return {job.out: _store(film, key, job.out) for key, job in made}
 
 
 def make_sound(

@@ -85,6 +85,23 @@ def offered_backend(name: str) -> ClipBackend:
         raise FilmError(f"The backend “{name}” is not available.") from None
 
 
+def shooting_backend(
+    name: str, *, aspect_ratio: str | None, draw_keyframes: bool
+) -> tuple[ClipBackend, str]:
+    """The clip backend called ``name`` and the aspect ratio (e.g. "16:9") it will shoot:
+    ``aspect_ratio`` or, when None, the backend's first. Raises ``FilmError`` when the backend
+    is not offered, does not make that aspect ratio, or cannot draw keyframes now where
+    ``draw_keyframes`` asks it to."""
+    clip_backend = offered_backend(name)
+    offered = clip_backend.capabilities.aspect_ratios
+    aspect = aspect_ratio or offered[0]
+    if aspect not in offered:
+        raise FilmError(f"{clip_backend.label} makes {', '.join(offered)} video, not {aspect}.")
+    if draw_keyframes and (problem := clip_backend.drawing_problem()):
+        raise FilmError(f"The keyframes cannot be drawn on the GPU now. {problem}")
+    return clip_backend, aspect
+
+
 def create_film(
     *,
     owner: User,
@@ -126,13 +143,9 @@ def create_film(
             voice=voice, music_mood=music_mood, target_seconds=target_seconds,
             scene_count=scene_count,
         )  # fmt: skip
-        clip_backend = offered_backend(backend)
-        aspect = aspect_ratio or clip_backend.capabilities.aspect_ratios[0]
-        offered = clip_backend.capabilities.aspect_ratios
-        if aspect not in offered:
-            raise FilmError(f"{clip_backend.label} makes {', '.join(offered)} video, not {aspect}.")
-        if draw_keyframes and (problem := clip_backend.drawing_problem()):
-            raise FilmError(f"The keyframes cannot be drawn on the GPU now. {problem}")
+        clip_backend, aspect = shooting_backend(
+            backend, aspect_ratio=aspect_ratio, draw_keyframes=draw_keyframes
+        )
         chosen_seed = random.SystemRandom().randint(0, SEED_MAX) if seed is None else seed
         script = write_script(
             idea=idea, theme=theme, genre=genre, cast=[character.name for character in cast],

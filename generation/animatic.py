@@ -55,15 +55,10 @@ class AnimaticBackend(ClipRenderer):
         caps = self.capabilities
         progress("preparing", 0.0)
         renderer = AnimaticRenderer(
-            images=_source_images(request),
-            prompt=request.prompt,
-            seed=request.seed,
-            duration=request.duration_seconds,
-            width=caps.width,
-            height=caps.height,
-            fps=caps.fps,
-            scene=request.scene,
-        )
+            images=_source_images(request), prompt=request.prompt, seed=request.seed,
+            duration=request.duration_seconds, width=caps.width, height=caps.height,
+            fps=caps.fps, scene=request.scene,
+        )  # fmt: skip
         progress("rendering", _PREPARING_END)
         video_path, poster_path = workdir / "video.mp4", workdir / "poster.jpg"
         last_frame_path = workdir / "last-frame.jpg"

@@ -205,10 +205,8 @@ def write_script(
         raise ScriptError(f"A script has {MIN_SCENES} to {MAX_SCENES} scenes, not {scene_count}.")
     vocabulary = GENRES[genre]
     rng = random.Random(f"script-{seed}")
-    idea_text = _sentence(fit_text(" ".join(idea.split()), IDEA_IN_NARRATION))
-    idea_text = idea_text or "something unexpected happened"
-    theme_text = _sentence(fit_text(" ".join(theme.split()), IDEA_IN_NARRATION))
-    theme_text = theme_text or "what we share is worth more than what we keep"
+    idea_text = _narrated(idea) or "something unexpected happened"
+    theme_text = _narrated(theme) or "what we share is worth more than what we keep"
     seconds = min(max(target_seconds / scene_count, MIN_SCENE_SECONDS), MAX_SCENE_SECONDS)
     used: dict[str, set[str]] = {}
     beats = _beat_indices(scene_count)
@@ -240,6 +238,12 @@ def write_script(
     }
     check_script(script)
     return script
+
+
+def _narrated(text: str) -> str:
+    """``text`` on one line, cut to ``IDEA_IN_NARRATION`` characters, as a sentence to speak
+    ("" when empty)."""
+    return _sentence(fit_text(" ".join(text.split()), IDEA_IN_NARRATION))
 
 
 def _write_scene(

@@ -137,6 +137,14 @@ def start_invocation(*, invocation_id: int) -> Step | None:
                 error, invocation=invocation, job=job, backend=backend, stage="submitting"
             )
             return None
+    return _mark_started(invocation, job, backend, arn)
+
+
+def _mark_started(
+    invocation: Invocation, job: Job, backend: ClipInvocationBackend, arn: str
+) -> Step | None:
+    """Record that the provider took ``invocation`` as ``arn``; returns the first poll, or
+    None when the job was cancelled while the start was in flight."""
     taken = set_status(
         invocation,
         Status.IN_PROGRESS,

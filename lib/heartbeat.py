@@ -11,11 +11,17 @@ logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def beating(beat: Callable[[], object], *, every_seconds: float) -> Iterator[None]:
+def beating(
+    beat: Callable[[], object],
+    *,
+    every_seconds: float,
+    ends_on: tuple[type[BaseException], ...] = (),
+) -> Iterator[None]:
     """Call ``beat`` every ``every_seconds`` from a second thread while the block runs (so a
-    sweep does not take slow work for a dead worker), and once more never after it ends. A
-    beat that fails is logged and ends the beating, never the work; the thread's own
-    database connection is closed when it stops."""
+    sweep does not take slow work for a dead worker), and never after it ends. A beat that
+    raises one of ``ends_on`` ends the beating quietly (the work meets it itself); one that
+    fails otherwise is logged and ends the beating, never the work. The thread's own database
+    connection is closed when it stops."""
     stop = threading.Event()
 
     def run() -> None:
@@ -24,6 +30,8 @@ def beating(beat: Callable[[], object], *, every_seconds: float) -> Iterator[Non
         try:
             while not stop.wait(every_seconds):
                 beat()
+        except ends_on:
+            return
         except Exception:
             logger.warning("A heartbeat stopped.", exc_info=True)
         finally:

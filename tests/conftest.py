@@ -24,9 +24,9 @@ SAME_ON_EVERY_SETUP = {
     "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_chapters.py",
     "test_cloud_operator.py",  # its S3 tests put media on moto's S3 in both passes
     "test_film_render.py", "test_film_steps.py", "test_film_storyboard.py", "test_pipeline.py",
-    "test_gpu_clips.py", "test_gpu_keyframes.py", "test_layout.py", "test_licences.py",
-    "test_looks.py", "test_narration.py", "test_settings.py", "test_static_paths.py",
-    "test_subtitle_scripts.py",
+    "test_gpu_clips.py", "test_gpu_heartbeat.py", "test_gpu_keyframes.py", "test_layout.py",
+    "test_licences.py", "test_looks.py", "test_narration.py", "test_settings.py",
+    "test_static_paths.py", "test_subtitle_scripts.py",
 }  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from ..video import (
     RenderError,
 )
 from .draw import draw_keyframe
-from .heartbeat import Heartbeat
+from .heartbeat import heartbeat
 from .keyframes import GpuKeyframeModel
 from .pipelines import run_pipeline, save_memory, warm_pipeline
 from .warm import GpuModel, is_warm, key, warm
@@ -133,8 +133,8 @@ def render_clip(
         while not _gpu.acquire(timeout=1.0):
             progress("waiting for the GPU", 0.0)
     try:
-        with Heartbeat(progress) as beating:
-            return _render_clip(backend, request, workdir=workdir, progress=beating)
+        with heartbeat(progress) as reporting:
+            return _render_clip(backend, request, workdir=workdir, progress=reporting)
     finally:
         _gpu.release()
 
@@ -203,10 +203,10 @@ def _render_clip(
         progress = _part(progress, _KEYFRAME_SHARE, 1.0)
     if not is_warm(backend):
         progress("loading the model", 0.0)
-    pipeline, speed_ups = warm_pipeline(backend)
+    pipeline, speeds = warm_pipeline(backend)
     kept = warm[key(backend)]
     # Compiling takes about a minute, the prompt a moment: name the long part.
-    compiling = "regional compile" in speed_ups and not kept.used
+    compiling = "regional compile" in speeds and not kept.used
     prompt_stage = "compiling the model (first clip)" if compiling else "encoding the prompt"
     arguments = _inputs(
         backend, request, (width, height), frames, needs_last=_needs_last_frame(pipeline)
@@ -236,19 +236,28 @@ def _render_clip(
         poster_path=poster_path,
         last_frame_path=last_frame_path,
         duration_seconds=len(pictures) / backend.fps,
-        metadata={
-            "width": int(pictures.shape[2]),
-            "height": int(pictures.shape[1]),
-            "fps": backend.fps,
-            "frames": len(pictures),
-            "steps": steps,
-            "gpu_seconds": round(gpu_seconds, 2),
-            "device": settings.GPU_DEVICE,
-            "memory_saving": fit.saving_memory,
-            "speed_ups": speed_ups,
-        },
+        metadata=_clip_metadata(pictures, backend, steps, gpu_seconds, fit.saving_memory, speeds),
         drawn_keyframes=drawn,
     )
+
+
+def _clip_metadata(
+    pictures: np.ndarray, backend: ClipModel, steps: int, gpu_seconds: float,
+    memory_saving: bool, speed_ups: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """What the clip's row records of its render: size (pixels), fps, frames, steps, GPU
+    seconds, device, whether memory was saved and the speed-ups used."""
+    return {
+        "width": int(pictures.shape[2]),
+        "height": int(pictures.shape[1]),
+        "fps": backend.fps,
+        "frames": len(pictures),
+        "steps": steps,
+        "gpu_seconds": round(gpu_seconds, 2),
+        "device": settings.GPU_DEVICE,
+        "memory_saving": memory_saving,
+        "speed_ups": speed_ups,
+    }
 
 
 def encode_video(pictures: np.ndarray, *, fps: int, path: Path) -> None:

@@ -16,11 +16,9 @@ Run: .venv/bin/python bench/film_sound.py [--voice piper-joe] [--seconds 60] [--
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +27,8 @@ from films.script import create_film
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
+
+from scratch import scratch_site  # noqa: E402
 
 
 def loudness(ffmpeg: str, film: Path, spans: list[tuple[float, float]]) -> float | None:
@@ -54,30 +54,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--scenes", type=int, default=5)
     options = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="film-sound-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "dreamsite.settings",
-            "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-            "MEDIA_ROOT": str(folder / "media"),
-            "DRAMATIQ_BROKER_URL": "",
-            "CHANNEL_LAYER_URL": "",
-            "EMBEDDED_WORKERS": "false",
-        }
-    )
-    import django
-
-    django.setup()
+    scratch_site("film-sound-")
     import dramatiq
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
 
     from characters.services import create_character
     from films import services
     from generation.assembly import ffmpeg_exe
 
-    call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("sound-check@example.com")
     cast = [
         create_character(

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PHOTOS = ROOT.parent / "shared" / "fixtures" / "images"
+
+from scratch import scratch_site  # noqa: E402
 
 
 def main() -> None:
@@ -40,36 +40,21 @@ def main() -> None:
         "--draw", action="store_true", help="open on a frame drawn by KEYFRAME_WEIGHTS' model"
     )
     options = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="gpu-dream-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "dreamsite.settings",
-            "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-            "MEDIA_ROOT": str(folder / "media"),
-            "DRAMATIQ_BROKER_URL": "",
-            "CHANNEL_LAYER_URL": "",
-            "EMBEDDED_WORKERS": "false",
-            "CLIP_BACKENDS": options.backend,
-        }
-    )
+    extra = {"CLIP_BACKENDS": options.backend}
     if options.device:
-        os.environ["GPU_DEVICE"] = options.device
-    import django
-
-    django.setup()
+        extra["GPU_DEVICE"] = options.device
+    scratch_site("gpu-dream-", **extra)
     import dramatiq
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
 
     from characters.services import create_character
     from dreams import services
     from generation.registry import offered_backends
     from jobs.events import user_group
 
-    call_command("migrate", verbosity=0)
     offered = [b.name for b in offered_backends()]
     if options.backend not in offered:
         sys.exit(f"{options.backend} is not offered here (offered: {offered}); see the model "

@@ -425,6 +425,21 @@ BEDROCK_POLL_SECONDS = env.list("BEDROCK_POLL_SECONDS", cast=float, default=[10.
 # First wait after the provider answers "busy" (throttling, quota), in seconds; it doubles on
 # each further busy answer, up to 5 minutes.
 BEDROCK_BUSY_RETRY_SECONDS = env.float("BEDROCK_BUSY_RETRY_SECONDS", default=5.0)
+# Script writers offered on the new-film form and to `manage.py write_script`, in order:
+# "template" (offline, always works), "claude" and "nova" (language models on Bedrock's Converse
+# API, offered once BEDROCK_WRITER_REGION is set; IAM action bedrock:InvokeModel and model
+# access for the model ids below). Prices are USD per 1,000 tokens: check the Bedrock pricing
+# page for your region.
+SCRIPT_WRITERS = env.list("SCRIPT_WRITERS", default=["template", "claude", "nova"])
+BEDROCK_WRITER_REGION = env("BEDROCK_WRITER_REGION", default="")
+CLAUDE_WRITER_MODEL_ID = env(
+    "CLAUDE_WRITER_MODEL_ID", default="us.anthropic.claude-haiku-4-5-20251001-v1:0"
+)
+CLAUDE_WRITER_USD_PER_1K_INPUT = env("CLAUDE_WRITER_USD_PER_1K_INPUT", default="0.001")
+CLAUDE_WRITER_USD_PER_1K_OUTPUT = env("CLAUDE_WRITER_USD_PER_1K_OUTPUT", default="0.005")
+NOVA_WRITER_MODEL_ID = env("NOVA_WRITER_MODEL_ID", default="us.amazon.nova-2-lite-v1:0")
+NOVA_WRITER_USD_PER_1K_INPUT = env("NOVA_WRITER_USD_PER_1K_INPUT", default="0.0003")
+NOVA_WRITER_USD_PER_1K_OUTPUT = env("NOVA_WRITER_USD_PER_1K_OUTPUT", default="0.0025")
 # How long a model status check is trusted before the next one, in seconds.
 MODEL_STATUS_TTL_SECONDS = env.int("MODEL_STATUS_TTL_SECONDS", default=600)
 # Each user's spending limit on paid backends per day (TIME_ZONE's day), in USD.

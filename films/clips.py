@@ -234,6 +234,8 @@ def queue_clip(film: Film, scene: Scene, *, key: str, backend: ClipBackend) -> N
     if not lifecycle.requeue(
         scene, stage="waiting for a worker", from_statuses=IDLE_STATUSES,
         pending_clip_key=key, clip_seconds=seconds, backend=film.backend,
+        # A new take: the sweeper counts the attempts of this one only.
+        attempts=0,
     ):  # fmt: skip
         return
     if isinstance(backend, ClipRenderer) and not ledger.has_reserved_local(scene):

@@ -19,6 +19,7 @@ from generation.script import MIN_SCENES, scene_count_for, write_script
 from generation.styles import STYLES
 from generation.video import ClipBackend, visible_text
 from generation.voices import find_voice
+from generation.writing import CastMember, ScriptBrief
 from jobs.models import JobStatus
 from lib.submissions import submit_once
 
@@ -100,6 +101,36 @@ def shooting_backend(
     if draw_keyframes and (problem := clip_backend.drawing_problem()):
         raise FilmError(f"The keyframes cannot be drawn on the GPU now. {problem}")
     return clip_backend, aspect
+
+
+def script_brief(
+    *, owner: User, idea: str, genre: str, style: str, cast: Sequence[Character], voice: str,
+    backend: str, target_seconds: int = 60, scene_count: int | None = None, theme: str = "",
+    title: str = "", seed: int = 0,
+) -> ScriptBrief:  # fmt: skip
+    """What a script writer is given for this brief: the cast with their descriptions as
+    character sheets, the narration voice's language and the clip backend's scene lengths
+    (its ``scene_seconds``, else its shortest to longest duration). Raises ``FilmError`` as
+    ``check_brief`` does, or for a backend not offered."""
+    idea, theme = visible_text(idea), visible_text(theme)
+    check_brief(
+        owner=owner, idea=idea, theme=theme, genre=genre, style=style, cast=cast, voice=voice,
+        music_mood="", target_seconds=target_seconds, scene_count=scene_count,
+    )  # fmt: skip
+    capabilities = offered_backend(backend).capabilities
+    durations = capabilities.durations_seconds
+    spoken = find_voice(voice)
+    return ScriptBrief(
+        idea=idea.strip(), theme=theme.strip(), genre=genre, style=style, seed=seed,
+        title=" ".join(visible_text(title).split()),
+        cast=tuple(CastMember(c.name, " ".join(c.description.split())) for c in cast),
+        scene_count=scene_count or scene_count_for(target_seconds),
+        target_seconds=target_seconds,
+        language=spoken.language_name if spoken else "English",
+        scene_seconds=capabilities.scene_seconds or (min(durations), max(durations)),
+        # Scenes of any length are rendered between their keyframes (the animatic, the GPU).
+        keyframes=bool(capabilities.first_frame_durations or capabilities.scene_seconds),
+    )  # fmt: skip
 
 
 def create_film(

@@ -65,11 +65,13 @@ def start_embedded_workers(*, resume: bool = True) -> dramatiq.Worker | None:
     with _lock:
         if _worker is None:
             remove_orphans()
+            # Everything unfinished is queued before the worker takes anything: a job that a
+            # resumed one queues (a film's scene) is then not found and resumed again.
+            resumed = resume_unfinished_jobs() if resume else 0
             broker = dramatiq.get_broker()
             _worker = dramatiq.Worker(broker, worker_threads=settings.EMBEDDED_WORKER_THREADS)
             _worker.start()
             if resume:
-                resumed = resume_unfinished_jobs()
                 logger.info("Embedded workers started; %d unfinished job(s) resumed.", resumed)
     return _worker
 

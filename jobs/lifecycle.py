@@ -214,9 +214,7 @@ def fail(
     )
     if changed:
         job.refresh_from_db()
-        ledger.settle_local(job)
-        publish(job)
-        kinds.settled(job)
+        _settled(job)
     return changed
 
 
@@ -254,9 +252,7 @@ def cancel(job: Job) -> bool:
     )
     job.refresh_from_db()
     if changed:
-        ledger.settle_local(job)
-        publish(job)
-        kinds.settled(job)
+        _settled(job)
     return changed
 
 
@@ -311,9 +307,7 @@ def fail_stalled(
     )
     if changed:
         job.refresh_from_db()
-        ledger.settle_local(job)
-        publish(job)
-        kinds.settled(job)
+        _settled(job)
     return changed
 
 
@@ -335,3 +329,11 @@ def touch(job: Job, *, silent_since: datetime, now: datetime) -> bool:
         _guard(job, (job.status,), same_attempt=True, silent_since=silent_since),
         updated_at=now,
     )
+
+
+def _settled(job: Job) -> None:
+    """After ``job`` ended (refreshed): settle its local charge, tell its pages, and let its
+    kind move on (a scene's film)."""
+    ledger.settle_local(job)
+    publish(job)
+    kinds.settled(job)

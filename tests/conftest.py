@@ -26,7 +26,8 @@ SAME_ON_EVERY_SETUP = {
     "test_film_render.py", "test_film_steps.py", "test_film_storyboard.py", "test_pipeline.py",
     "test_gpu_clips.py", "test_gpu_heartbeat.py", "test_gpu_keyframes.py", "test_layout.py",
     "test_licences.py", "test_looks.py", "test_narration.py", "test_settings.py",
-    "test_static_paths.py", "test_subtitle_scripts.py",
+    "test_reading_path.py", "test_script_writers.py", "test_static_paths.py",
+    "test_subtitle_scripts.py", "test_write_script_command.py",
 }  # fmt: skip
 
 

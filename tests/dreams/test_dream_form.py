@@ -4,6 +4,7 @@ and refuses bad input with a clear message and nothing saved."""
 import pytest
 from django.urls import reverse
 
+from characters.models import Character
 from dreams.models import Dream, DreamStatus
 from tests.support import queue_size
 
@@ -37,9 +38,13 @@ def test_form_shows_own_characters_with_thumbnails_and_backends(
     assert 'Estimated cost: <strong id="cost-value">$0.00</strong>' in page
 
 
-def test_form_without_characters_points_to_creating_one(alice_client):
-    page = alice_client.get(reverse("dreams:create")).content.decode()
+@pytest.mark.parametrize("form", ["dreams:create", "films:create"])
+def test_form_without_characters_points_to_creating_one(alice_client, user, form):
+    # A character without photos counts as none.
+    Character.objects.create(owner=user, name="Empty")
+    page = alice_client.get(reverse(form)).content.decode()
     assert "You need a character with at least one photo first." in page
+    assert f'href="{reverse("characters:create")}"' in page
 
 
 def test_valid_dream_is_queued_and_enqueued_after_commit(

@@ -36,14 +36,18 @@ def test_a_pass_queues_the_clips_it_may_and_lets_go_of_the_film(
 ):
     """Unchained, every scene's clip is queued at once (they render side by side); chained,
     only the first (the next opens on its last frame). Either way the film is let go: it
-    stays running, held by no message, and says how many clips are done."""
+    stays running, held by no message, and says how many clips are done. A clip queued is a
+    new take, whose attempts count from nothing (a scene re-rendered three times, then
+    stalled once, was failed as "stopped responding 3 times")."""
     film = queued_film(chaining=chaining)
+    Scene.objects.filter(film=film).update(attempts=4)  # earlier takes
     pipeline.advance(film_id=film.pk, message_id="first-pass")
     film.refresh_from_db()
     scenes = list(Scene.objects.filter(film=film).order_by("position"))
     assert [s.status == JobStatus.QUEUED for s in scenes] == [True] * queued + [False] * (
         3 - queued
     )
+    assert [s.attempts for s in scenes] == [0] * queued + [4] * (3 - queued)
     assert queue_size(broker, "media") == queued
     assert (film.status, film.job_message_id) == (JobStatus.RUNNING, "")
     assert film.stage == "rendering clips (0 of 3 done)"

@@ -426,17 +426,17 @@ def test_the_gpu_benchmark_and_dream_check_run_on_tiny_weights(tmp_path):
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    environment = {**os.environ, "GPU_STEPS": "8"}
+    environment = {**os.environ, "GPU_STEPS": "4"}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     bench = subprocess.run(
         [sys.executable, "bench/gpu_clip.py", "--tiny", "--keep", str(tmp_path / "wan")],
         capture_output=True, text=True, timeout=600, cwd=root, env=environment, check=False,
     )  # fmt: skip
     assert bench.returncode == 0, bench.stderr[-2000:]
-    assert "diffusers' defaults, 8 steps" in bench.stdout
-    assert "ours, quality, 8 steps, no cache" in bench.stdout
-    assert "ours, quality, 8 steps, cache 0.05" in bench.stdout
-    assert "ours, draft, 8 steps, cache 0.05" in bench.stdout
+    assert "diffusers' defaults, 4 steps" in bench.stdout
+    assert "ours, quality, 4 steps, no cache" in bench.stdout
+    assert "ours, quality, 4 steps, cache 0.05" in bench.stdout
+    assert "ours, draft, 4 steps, cache 0.05" in bench.stdout
     assert "PSNR vs defaults" in bench.stdout
     assert "speed-ups: attention native, first-block cache 0.05" in bench.stdout
     from tests.gpu_models import build_tiny_flux2_klein

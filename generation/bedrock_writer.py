@@ -1,0 +1,235 @@
+"""Script writers on Amazon Bedrock's Converse API: Anthropic Claude with native structured
+output, Amazon Nova with a forced tool. Both are sent the script's JSON schema; the reply is
+checked (``writing.script_problems``) and sent back once with its problems before failing.
+
+Sources (as of December 2026): the Converse API reference
+(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html: ``system``,
+``messages``, ``inferenceConfig``, ``toolConfig``, ``outputConfig``, ``stopReason``, ``usage``);
+"Get validated JSON results from models"
+(https://docs.aws.amazon.com/bedrock/latest/userguide/structured-output.html: ``outputConfig.
+textFormat`` of type ``json_schema``, the schema sent as a string, a subset of draft 2020-12);
+Amazon Nova's tool use ("Tool choice": ``toolChoice: {"tool": {"name": ...}}`` makes the model
+call that tool, whose ``inputSchema`` is the schema). IAM: ``bedrock:InvokeModel``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from . import aws
+from .prompts import repair_message, script_request, system_prompt
+from .script import script_schema
+from .writing import (
+    REPAIR_ROUNDS,
+    ScriptBrief,
+    ScriptWriter,
+    WriterBusy,
+    WriterError,
+    WrittenScript,
+    script_problems,
+)
+
+#: Keywords the models' schema subset refuses or ignores (lengths, counts, bounds); they are
+#: checked here after the reply instead, and a reply breaking them is sent back.
+_CHECKED_HERE = {
+    "$schema", "$id", "minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum",
+    "uniqueItems",
+}  # fmt: skip
+#: Most tokens a script's reply may take (a 12-scene script is about 4,000).
+MAX_OUTPUT_TOKENS = 8000
+_TOOL = "write_script"
+
+
+def wire_schema() -> dict[str, Any]:
+    """The script's JSON schema as sent to a model: its shape, types, enums and descriptions
+    without the keywords in ``_CHECKED_HERE``."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: strip(value) for key, value in node.items() if key not in _CHECKED_HERE}
+        if isinstance(node, list):
+            return [strip(value) for value in node]
+        return node
+
+    stripped: dict[str, Any] = strip(script_schema())
+    return stripped
+
+
+class ConverseWriter(ScriptWriter):
+    """A language model on Bedrock's Converse API. Subclasses say how the schema is sent
+    (``structure``) and where the script is in the reply (``script_of``); ``model_id``,
+    ``region`` and the prices (USD per 1,000 input and output tokens) come from settings."""
+
+    paid = True
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """The model or inference-profile id ("us.anthropic...")."""
+
+    @property
+    @abstractmethod
+    def prices(self) -> tuple[Decimal, Decimal]:
+        """USD per 1,000 input tokens and per 1,000 output tokens."""
+
+    @property
+    def region(self) -> str:
+        """The AWS region the writer is called in."""
+        return str(settings.BEDROCK_WRITER_REGION)
+
+    def is_configured(self) -> bool:
+        """Configured once the settings give a model id and a region."""
+        return bool(self.model_id and self.region)
+
+    @abstractmethod
+    def structure(self) -> dict[str, Any]:
+        """The Converse arguments that make the reply a script (``outputConfig`` or
+        ``toolConfig``)."""
+
+    @abstractmethod
+    def script_of(self, message: dict[str, Any]) -> Any:
+        """The script in the reply's ``message`` (a dict, or the text to parse). Raises
+        ``ValueError`` when the reply holds none."""
+
+    def write(self, brief: ScriptBrief) -> WrittenScript:
+        """Ask the model for a script for ``brief``; send a wrong one back once with its
+        problems. Raises ``WriterError`` (``WriterBusy`` when throttled or unreachable)."""
+        messages: list[dict[str, Any]] = [script_request(brief)]
+        used = [0, 0]
+        for repairs in range(REPAIR_ROUNDS + 1):
+            reply = self._converse(messages, used)
+            try:
+                script = self.script_of(reply["output"]["message"])
+                if isinstance(script, str):
+                    script = json.loads(script)
+                problems = script_problems(script, brief)
+            except (ValueError, KeyError, TypeError) as error:
+                problems = [f"the reply is not a JSON script ({error})"]
+            if not problems:
+                return WrittenScript(
+                    script=script, writer=self.name, input_tokens=used[0],
+                    output_tokens=used[1], cost_usd=self.cost_usd(*used), repairs=repairs,
+                )  # fmt: skip
+            answer = reply["output"]["message"]
+            messages += [answer, repair_message(problems, answer)]
+        raise WriterError(
+            f"{self.label} wrote a script that does not fit ({'; '.join(problems[:3])}). "
+            "Try again, or write it with the template."
+        )
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> Decimal:
+        """What ``input_tokens`` and ``output_tokens`` cost at this model's prices, in USD."""
+        per_input, per_output = self.prices
+        return (per_input * input_tokens + per_output * output_tokens) / 1000
+
+    def _converse(self, messages: list[dict[str, Any]], used: list[int]) -> dict[str, Any]:
+        """One Converse call; adds its tokens to ``used``. Raises ``WriterError``."""
+        try:
+            reply: dict[str, Any] = aws.client("bedrock-runtime", self.region).converse(
+                modelId=self.model_id,
+                system=[{"text": system_prompt()}],
+                messages=messages,
+                inferenceConfig={"maxTokens": MAX_OUTPUT_TOKENS, "temperature": 0.7},
+                **self.structure(),
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise self._failure(aws.classify(error)) from error
+        usage = reply.get("usage", {})
+        used[0] += int(usage.get("inputTokens", 0))
+        used[1] += int(usage.get("outputTokens", 0))
+        stop = reply.get("stopReason", "")
+        if stop == "max_tokens":
+            raise WriterError(
+                f"{self.label} ran out of room before the script ended "
+                f"({MAX_OUTPUT_TOKENS} tokens). Ask for fewer scenes, or use the template."
+            )
+        if stop in ("content_filtered", "guardrail_intervened"):
+            raise WriterError(
+                f"{self.label}'s content filters refused this idea. Change the idea or its "
+                "wording and try again."
+            )
+        return reply
+
+    def _failure(self, error: aws.ProviderError) -> WriterError:
+        """The message a provider error gives the user."""
+        if isinstance(error, aws.ProviderBusy):
+            return WriterBusy(f"{self.label} is busy ({error.code}); try again in a minute.")
+        if isinstance(error, aws.ContentFiltered):
+            return WriterError(
+                f"{self.label}'s content filters refused this idea. Change the idea and retry."
+            )
+        if isinstance(error, aws.ProviderUnavailable):
+            return WriterError(
+                f"{self.label} cannot be reached with this site's AWS access ({error.code}); "
+                "the operator must grant it. Write the script with the template meanwhile."
+            )
+        return WriterError(f"{self.label} refused the request ({error.code}: {error.message}).")
+
+
+class ClaudeWriter(ConverseWriter):
+    """Anthropic Claude on Bedrock, whose reply text is made to fit the schema (structured
+    output, ``outputConfig.textFormat``)."""
+
+    name, label = "claude", "Claude (Bedrock)"
+
+    @property
+    def model_id(self) -> str:
+        return str(settings.CLAUDE_WRITER_MODEL_ID)
+
+    @property
+    def prices(self) -> tuple[Decimal, Decimal]:
+        return Decimal(settings.CLAUDE_WRITER_USD_PER_1K_INPUT), Decimal(
+            settings.CLAUDE_WRITER_USD_PER_1K_OUTPUT
+        )
+
+    def structure(self) -> dict[str, Any]:
+        schema = {"name": "film_script", "schema": json.dumps(wire_schema())}
+        return {
+            "outputConfig": {
+                "textFormat": {"type": "json_schema", "structure": {"jsonSchema": schema}}
+            }
+        }
+
+    def script_of(self, message: dict[str, Any]) -> Any:
+        texts = [block["text"] for block in message.get("content", []) if "text" in block]
+        if not texts:
+            raise ValueError("no text in the reply")
+        return "".join(texts)
+
+
+class NovaWriter(ConverseWriter):
+    """Amazon Nova on Bedrock, made to call one tool whose input is the script (a forced
+    tool: ``toolChoice`` names it)."""
+
+    name, label = "nova", "Amazon Nova (Bedrock)"
+
+    @property
+    def model_id(self) -> str:
+        return str(settings.NOVA_WRITER_MODEL_ID)
+
+    @property
+    def prices(self) -> tuple[Decimal, Decimal]:
+        return Decimal(settings.NOVA_WRITER_USD_PER_1K_INPUT), Decimal(
+            settings.NOVA_WRITER_USD_PER_1K_OUTPUT
+        )
+
+    def structure(self) -> dict[str, Any]:
+        spec = {
+            "name": _TOOL,
+            "description": "Hand over the film's script.",
+            "inputSchema": {"json": wire_schema()},
+        }
+        choice = {"tool": {"name": _TOOL}}
+        return {"toolConfig": {"tools": [{"toolSpec": spec}], "toolChoice": choice}}
+
+    def script_of(self, message: dict[str, Any]) -> Any:
+        for block in message.get("content", []):
+            if block.get("toolUse", {}).get("name") == _TOOL:
+                return block["toolUse"]["input"]
+        raise ValueError(f"the reply does not call {_TOOL}")

@@ -6,18 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from characters.models import Character
 from films import services
 from films.errors import FilmError
+from films.management.brief import add_brief_arguments, brief_from
 from films.models import Film
 from films.quote import quote_film
 from films.script import create_film
-from generation.beats import GENRES
-from generation.styles import STYLES
-from generation.voices import installed_voices
 from jobs.embedded import start_embedded_workers, stop_embedded_workers
 from jobs.following import describe, follow
 from jobs.models import JobStatus
@@ -27,49 +23,19 @@ class Command(BaseCommand):
     help = "Write a film from an idea and a cast, render it and print its progress."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--user", required=True, help="email of the film's owner")
-        parser.add_argument(
-            "--character", action="append", required=True, help="a cast member's name (1-3 times)"
-        )
-        parser.add_argument("--idea", required=True, help="what happens, to whom")
-        parser.add_argument("--title", default="")
-        parser.add_argument("--genre", default="adventure", help=", ".join(GENRES))
-        parser.add_argument("--style", default="natural", help=", ".join(STYLES))
-        parser.add_argument("--scenes", type=int, default=None, help="3..12 (default: by length)")
-        parser.add_argument("--seconds", type=int, default=60, help="target length, 30..600")
-        parser.add_argument("--voice", default=None, help="an installed voice (default: the first)")
-        parser.add_argument("--backend", default=None, help="clip backend (default: the first)")
+        add_brief_arguments(parser)
         parser.add_argument("--no-chaining", action="store_true", help="render scenes in parallel")
         parser.add_argument("--out", default=None, help="copy the finished MP4 here")
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = get_user_model().objects.filter(email__iexact=options["user"]).first()
-        if user is None:
-            raise CommandError(f"No user with the email {options['user']!r}.")
-        cast = []
-        for name in options["character"]:
-            character = Character.objects.filter(owner=user, name__iexact=name).first()
-            if character is None:
-                names = ", ".join(user.characters.values_list("name", flat=True)) or "none"
-                raise CommandError(
-                    f"{user.email} has no character called {name!r} (their characters: {names})."
-                )
-            cast.append(character)
-        voices = installed_voices()
-        voice = options["voice"] or (voices[0].name if voices else "")
-        backend = options["backend"] or (settings.CLIP_BACKENDS or ["animatic"])[0]
+        brief = brief_from(options)
         if settings.EMBEDDED_WORKERS:
             # No separate worker process in the embedded mode: render in this one.
             start_embedded_workers(resume=False)
         try:
             try:
-                film = create_film(
-                    owner=user, cast=cast, idea=options["idea"], title=options["title"],
-                    genre=options["genre"], style=options["style"], voice=voice, backend=backend,
-                    scene_count=options["scenes"], target_seconds=options["seconds"],
-                    chaining=not options["no_chaining"],
-                )  # fmt: skip
+                film = create_film(**brief, chaining=not options["no_chaining"])
                 quote = quote_film(film=film)
                 self.stdout.write(
                     f"Film {film.public_id} “{film.title}”: {len(quote.scene_seconds)} scenes, "

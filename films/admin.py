@@ -70,7 +70,7 @@ class FilmAdmin(StoredFileLinksAdmin):
         "title", "owner", "status", "stage", "percent", "backend", "duration_seconds",
         "estimated_cost_usd", "cost_usd", "failure_kind", "created_at",
     ]  # fmt: skip
-    list_filter = ["status", "backend", "genre", "style", "failure_kind", "created_at"]
+    list_filter = ["status", "backend", "writer", "genre", "style", "failure_kind", "created_at"]
     list_select_related = ["owner"]
     search_fields = ["title", "idea", "owner__email", "public_id", "error"]
     date_hierarchy = "created_at"

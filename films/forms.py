@@ -17,6 +17,7 @@ from generation.script import MAX_SCENES, MIN_SCENES
 from generation.styles import STYLES
 from generation.video import ClipBackend
 from generation.voices import installed_voices
+from generation.writing import ScriptWriter
 from lib.forms import SubmissionField
 
 from .models import (
@@ -99,6 +100,14 @@ class FilmForm(forms.Form):
         required=False,
         label="Music",
     )
+    writer = forms.ChoiceField(
+        choices=(),
+        widget=forms.RadioSelect,
+        label="Script written by",
+        help_text="A language model writes the script (and the narration in the voice's "
+        "language) in the background, its cost reserved from your daily budget; the template "
+        "writes it at once, free, in English.",
+    )
     backend = forms.ChoiceField(choices=(), widget=forms.RadioSelect, label="Clips made by")
     chaining = forms.BooleanField(
         required=False,
@@ -116,9 +125,22 @@ class FilmForm(forms.Form):
     submission = SubmissionField()
 
     def __init__(
-        self, *args: Any, owner: User, backends: Sequence[ClipBackend], **kwargs: Any
+        self,
+        *args: Any,
+        owner: User,
+        backends: Sequence[ClipBackend],
+        writers: Sequence[ScriptWriter] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # Offered where a language model is configured besides the template.
+        if len(writers) > 1:
+            cast(forms.ChoiceField, self.fields["writer"]).choices = [
+                (w.name, w.label) for w in writers
+            ]
+            self.initial.setdefault("writer", writers[0].name)
+        else:
+            del self.fields["writer"]
         cast(forms.ModelMultipleChoiceField[Character], self.fields["cast"]).queryset = (
             Character.objects.filter(owner=owner, images__isnull=False).distinct().order_by("name")
         )

@@ -13,7 +13,7 @@ from jobs.kinds import ClipKind, JobKind
 from jobs.models import ACTIVE_STATUSES
 
 from .clips import clip_request, store_clip
-from .models import Film, Scene
+from .models import SCRIPT_STAGE, Film, Scene
 
 
 def owned_scenes(user: Any) -> QuerySet[Scene]:
@@ -33,12 +33,14 @@ def film_waiting(film: Film) -> bool:
 
 
 def unprepared_films() -> QuerySet[Film]:
-    """Films not rendering whose storyboard lacks a scene's keyframes or narration, with no
-    error shown for it: their preparation stopped (a killed worker) before it finished."""
+    """Films not rendering whose storyboard lacks a scene's keyframes or narration, or whose
+    script (or a revision of it) a language model has not written yet, with no error shown for
+    it: their preparation stopped (a killed worker) before it finished."""
     missing = Scene.objects.filter(
         Q(first_keyframe="") | Q(narration_audio=""), film=OuterRef("pk"), error=""
     )
-    return Film.objects.exclude(status__in=ACTIVE_STATUSES).filter(Exists(missing))
+    unwritten = (Q(stage=SCRIPT_STAGE) | ~Q(revision_scope="")) & Q(error="")
+    return Film.objects.exclude(status__in=ACTIVE_STATUSES).filter(Exists(missing) | unwritten)
 
 
 def scene_settled(scene: Scene) -> None:

@@ -31,6 +31,8 @@ MIN_FILM_SECONDS, MAX_FILM_SECONDS = 30, 600
 MAX_SCENES = 40
 #: Largest keyframe and clip seed (the range every backend takes).
 SEED_MAX = 2_147_483_646
+#: A draft film's stage while a language model writes its script (it has no scenes yet).
+SCRIPT_STAGE = "script"
 #: A film's frame size in pixels (width, height), by aspect ratio.
 FRAME_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
 
@@ -61,6 +63,8 @@ class Film(Job):
     style = models.CharField(max_length=30)
     cast = models.ManyToManyField("characters.Character", related_name="films")
     target_seconds = models.PositiveIntegerField(help_text="seconds")
+    # Scenes the brief asked for (None: by length); a model writer is told it.
+    scene_count = models.PositiveSmallIntegerField(null=True, blank=True)
     voice = models.CharField(max_length=40)
     music_mood = models.CharField(max_length=20, blank=True)
     aspect_ratio = models.CharField(max_length=8, default="16:9")
@@ -70,6 +74,13 @@ class Film(Job):
     # photos when each clip renders (until then the storyboard shows the framed photos).
     draw_keyframes = models.BooleanField(default=False)
     burn_subtitles = models.BooleanField(default=False)
+    # Who writes the script: a name in ``generation.writers.WRITERS``.
+    writer = models.CharField(max_length=20, default="template")
+    # A change asked of the script that a language model is writing (``films.revisions``):
+    # "scene" (the scene ``revision_scene``), "script" or "continue"; "" when none.
+    revision_scope = models.CharField(max_length=10, blank=True)
+    revision_instruction = models.TextField(blank=True)
+    revision_scene = models.UUIDField(null=True, blank=True)
     seed = models.PositiveBigIntegerField()
     video = models.FileField(blank=True, max_length=255)
     poster = models.FileField(blank=True, max_length=255)
@@ -95,6 +106,11 @@ class Film(Job):
     def is_draft(self) -> bool:
         """Whether the film was never sent to render (its storyboard is being edited)."""
         return self.status == JobStatus.DRAFT
+
+    @property
+    def is_writing(self) -> bool:
+        """Whether a language model is writing (or failed to write) the script: no scenes yet."""
+        return self.stage == SCRIPT_STAGE
 
     @property
     def can_edit(self) -> bool:
@@ -123,6 +139,10 @@ class Film(Job):
         from generation.voices import find_voice
 
         extra: dict[str, Any] = {"status_label": "Storyboard"} if self.is_draft else {}
+        if self.is_writing:
+            extra = {"status_label": "Script", "writing": True}
+        elif self.revision_scope:
+            extra["writing"] = True
         video = reverse("films:video", args=[self.public_id])
         subtitles = reverse("films:subtitles", args=[self.public_id, "vtt"])
         voice = find_voice(self.voice)

@@ -59,6 +59,10 @@ def quote_film(*, film: Film) -> Quote:
     """The length, cost and time of rendering ``film`` as its storyboard stands, per scene and
     in total, and what stops it from rendering."""
     problems: list[str] = []
+    if film.is_writing:
+        problems.append("The script is not written yet.")
+    elif film.revision_scope:
+        problems.append("A language model is rewriting the script; wait until it is done.")
     try:
         backend = get_backend(film.backend, offered_only=False)
     except UnknownBackend:

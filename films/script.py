@@ -19,7 +19,8 @@ from generation.script import MIN_SCENES, scene_count_for, write_script
 from generation.styles import STYLES
 from generation.video import ClipBackend, visible_text
 from generation.voices import find_voice
-from generation.writing import CastMember, ScriptBrief
+from generation.writers import get_writer
+from generation.writing import CastMember, ScriptBrief, WriterError
 from jobs.models import JobStatus
 from lib.submissions import submit_once
 
@@ -28,6 +29,7 @@ from .models import (
     IDEA_MAX_CHARS,
     MAX_FILM_SECONDS,
     MIN_FILM_SECONDS,
+    SCRIPT_STAGE,
     SEED_MAX,
     THEME_MAX_CHARS,
     Film,
@@ -151,19 +153,24 @@ def create_film(
     chaining: bool = True,
     burn_subtitles: bool = False,
     draw_keyframes: bool = False,
+    writer: str = "template",
     seed: int | None = None,
     submission_key: UUID | None = None,
 ) -> Film:
-    """A draft film with its script written (offline) and its storyboard being prepared.
+    """A draft film with its script written and its storyboard being prepared; with a
+    language-model ``writer`` (a name in ``generation.writers``), a draft whose script its
+    storyboard's preparation writes first (``films.writing``), its most expensive script
+    reserved against the owner's daily budget.
 
-    The script has ``scene_count`` scenes (default: by ``target_seconds``). Nothing paid
+    The script has ``scene_count`` scenes (default: by ``target_seconds``). Nothing else paid
     runs: keyframes and narration are made offline for the storyboard. The same
     ``submission_key`` sent again returns the film it made. Raises ``FilmError`` (nothing
     saved) for an empty or over-long idea, a cast that is empty, too large, someone else's or
     without photos, an unknown genre, style, voice or mood, a length or scene count out of
-    range, a backend not offered, or ``draw_keyframes`` (the GPU draws each scene's keyframes
-    from the cast's photos when it renders) where the backend or the keyframe model cannot.
-    Control characters are dropped from the title, idea and theme (a title is one line).
+    range, a backend or writer not offered, a script over the budget, or ``draw_keyframes``
+    (the GPU draws each scene's keyframes from the cast's photos when it renders) where the
+    backend or the keyframe model cannot. Control characters are dropped from the title, idea
+    and theme (a title is one line).
     """
     title = " ".join(visible_text(title).split())
     idea, theme = visible_text(idea), visible_text(theme)
@@ -177,45 +184,68 @@ def create_film(
         clip_backend, aspect = shooting_backend(
             backend, aspect_ratio=aspect_ratio, draw_keyframes=draw_keyframes
         )
+        try:
+            chosen_writer = get_writer(writer)
+        except WriterError as error:
+            raise FilmError(error.message) from None
         chosen_seed = random.SystemRandom().randint(0, SEED_MAX) if seed is None else seed
+        brief = {
+            "idea": idea.strip(), "genre": genre, "theme": theme.strip(), "style": style,
+            "target_seconds": target_seconds, "scene_count": scene_count, "voice": voice,
+            "music_mood": music_mood, "aspect_ratio": aspect, "chaining": chaining,
+            "burn_subtitles": burn_subtitles, "draw_keyframes": draw_keyframes,
+            "seed": chosen_seed, "backend": clip_backend.name, "writer": chosen_writer.name,
+        }  # fmt: skip
+        if chosen_writer.paid:
+            return _film_to_write(owner=owner, cast=cast, title=title,
+                                  submission_key=submission_key, **brief)  # fmt: skip
         script = write_script(
             idea=idea, theme=theme, genre=genre, cast=[character.name for character in cast],
             scene_count=scene_count or scene_count_for(target_seconds),
             target_seconds=target_seconds, seed=chosen_seed, title=title,
         )  # fmt: skip
-        return _storyboard_film(
-            owner=owner, script=script, cast=cast, submission_key=submission_key,
-            idea=idea.strip(), genre=genre, theme=theme.strip(), style=style,
-            target_seconds=target_seconds, voice=voice, music_mood=music_mood,
-            aspect_ratio=aspect, chaining=chaining, burn_subtitles=burn_subtitles,
-            draw_keyframes=draw_keyframes, seed=chosen_seed, backend=clip_backend.name,
+        film = Film.objects.create(
+            owner=owner, title=script["title"], logline=script["logline"],
+            status=JobStatus.DRAFT, stage="storyboard", submission_key=submission_key, **brief,
         )  # fmt: skip
+        film.cast.set(cast)
+        add_scenes(film, script, cast=cast)
+        prepare_on_commit(film)
+        return film
 
     return submit_once(Film, owner=owner, submission_key=submission_key, create=make)
 
 
-def _storyboard_film(
-    *, owner: User, script: dict[str, Any], cast: Sequence[Character],
-    submission_key: UUID | None, seed: int, backend: str, **brief: Any,
+def _film_to_write(
+    *, owner: User, cast: Sequence[Character], title: str, submission_key: UUID | None,
+    **brief: Any,
 ) -> Film:  # fmt: skip
-    """The draft film of ``script`` with its scenes, its storyboard prepared once committed."""
+    """The draft film whose script a language model writes: no scenes yet, its script's
+    charge reserved, its preparation (which writes it) sent once committed."""
+    from .writing import brief_of, provisional_title, reserve_script
+
     film = Film.objects.create(
-        owner=owner, title=script["title"], logline=script["logline"], seed=seed,
-        backend=backend, status=JobStatus.DRAFT, stage="storyboard",
-        submission_key=submission_key, **brief,
+        owner=owner, title=title or provisional_title(brief["idea"]), status=JobStatus.DRAFT,
+        stage=SCRIPT_STAGE, submission_key=submission_key, **brief,
     )  # fmt: skip
     film.cast.set(cast)
+    reserve_script(film=film, writer=get_writer(film.writer), brief=brief_of(film))
+    prepare_on_commit(film)
+    return film
+
+
+def add_scenes(film: Film, script: dict[str, Any], *, cast: Sequence[Character]) -> None:
+    """Add ``script``'s scenes to ``film`` (which has none), each with its keyframe and clip
+    seeds drawn from the film's seed and the cast members it names."""
     by_name = {character.name: character for character in cast}
-    rng = random.Random(f"scenes-{seed}")
+    rng = random.Random(f"scenes-{film.seed}")
     for position, written in enumerate(script["scenes"]):
         scene = Scene.objects.create(
-            film=film, owner=owner, position=position, heading=written["heading"],
+            film=film, owner=film.owner, position=position, heading=written["heading"],
             shot=written["shot"], narration=written["narration"],
             first_frame_text=written["first_frame"], last_frame_text=written["last_frame"],
             framing=written["framing"], planned_seconds=written["duration_seconds"],
             keyframe_seed=rng.randint(0, SEED_MAX), clip_seed=rng.randint(0, SEED_MAX),
-            backend=backend, status=JobStatus.DRAFT,
+            backend=film.backend, status=JobStatus.DRAFT,
         )  # fmt: skip
         scene.cast.set([by_name[name] for name in written["cast"] if name in by_name])
-    prepare_on_commit(film)
-    return film

@@ -33,6 +33,10 @@ def _editable(film: Film, doing: str = "edit it") -> None:
     """Raise ``FilmError`` while the film renders; ``doing`` names what the user tried."""
     if not film.can_edit:
         raise FilmError(f"The film is rendering; cancel it or wait until it ends to {doing}.")
+    if film.revision_scope:
+        raise FilmError(
+            f"A language model is rewriting the script; wait until it is done to {doing}."
+        )
 
 
 def update_scene(

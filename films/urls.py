@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import file_views, views
+from . import file_views, script_views, views
 
 app_name = "films"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("<uuid:public_id>/cancel/", views.film_cancel, name="cancel"),
     path("<uuid:public_id>/retry/", views.film_retry, name="retry"),
     path("<uuid:public_id>/delete/", views.film_delete, name="delete"),
+    path("<uuid:public_id>/script/retry/", script_views.script_retry, name="script_retry"),
+    path("<uuid:public_id>/script/template/", script_views.script_template, name="script_template"),
+    path("<uuid:public_id>/script/revise/", script_views.script_revise, name="script_revise"),
     path("<uuid:public_id>/scenes/add/", views.scene_add, name="scene_add"),
     path("<uuid:public_id>/scenes/<uuid:scene_id>/", views.scene_update, name="scene_update"),
     path("<uuid:public_id>/scenes/<uuid:scene_id>/move/", views.scene_move, name="scene_move"),

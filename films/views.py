@@ -19,6 +19,7 @@ from generation.beats import GENRES
 from generation.registry import backend_label, offered_backends
 from generation.styles import STYLES
 from generation.voices import find_voice
+from generation.writers import offered_writers
 from jobs import budget
 from lib.forms import form_status
 from lib.money import format_usd
@@ -29,10 +30,13 @@ from .errors import FilmError
 from .forms import FilmForm, SceneForm
 from .models import Film, Scene
 from .quote import Quote, film_has_changes, quote_film
+from .revisions import revision_context
 from .script import create_film
+from .writing import writer_context
 
 
-def _owned_film(request: AuthenticatedRequest, public_id: UUID) -> Film:
+def owned_film(request: AuthenticatedRequest, public_id: UUID) -> Film:
+    """The signed-in user's film ``public_id``; 404 for anyone else's or none."""
     return get_object_or_404(Film, public_id=public_id, owner=request.user)
 
 
@@ -59,7 +63,10 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
     backends = offered_backends()
     # "Make a film with …" on a character's page names them as the cast.
     initial = {"cast": request.GET.getlist("cast")} if request.method == "GET" else {}
-    form = FilmForm(request.POST or None, owner=request.user, backends=backends, initial=initial)
+    form = FilmForm(
+        request.POST or None, owner=request.user, backends=backends, initial=initial,
+        writers=offered_writers(),
+    )  # fmt: skip
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -79,6 +86,7 @@ def film_create(request: AuthenticatedRequest) -> HttpResponse:
                 chaining=data["chaining"],
                 burn_subtitles=data["burn_subtitles"],
                 draw_keyframes=data.get("draw_keyframes", False),
+                writer=data.get("writer") or "template",
                 submission_key=data["submission"],
             )
         except FilmError as error:
@@ -139,7 +147,7 @@ def _scene_rows(
 def film_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """A film's page: its storyboard with each scene's keyframes, narration and clip, the quote, and
     its video once assembled. 404 for another user's film."""
-    return _film_page(request, _owned_film(request, public_id))
+    return _film_page(request, owned_film(request, public_id))
 
 
 def _film_page(
@@ -167,14 +175,17 @@ def _film_page(
             {"title": title, "start": start, "clock": f"{int(start // 60)}:{int(start % 60):02d}"}
             for title, start in film_chapters(film=film)
         ],
+        **writer_context(film),
+        **revision_context(film),
         "can_render": film.can_edit
+        and not film.is_writing
         and not film.can_retry
         and (film.status != "succeeded" or film_has_changes(film=film)),
     }
     return render(request, "films/detail.html", context, status=status)
 
 
-def _act(
+def act(
     request: AuthenticatedRequest,
     public_id: UUID,
     action: Any,
@@ -243,7 +254,7 @@ def scene_move(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -
     if offset is None:
         _tell(request, "Move a scene “up” or “down”.", place=scene, error=True)
         return _to_film(public_id, place=scene)
-    return _act(
+    return act(
         request, public_id, lambda: services.move_scene(scene=scene, offset=offset), place=scene
     )
 
@@ -272,12 +283,12 @@ def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 @require_POST
 def scene_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """POST: ``add_scene`` after the scene named by ``after`` (or at the end)."""
-    film = _owned_film(request, public_id)
+    film = owned_film(request, public_id)
     after = None
     if request.POST.get("after"):
         after = _owned_scene(request, public_id, _uuid_or_404(request.POST["after"]))
     done = f"Scene added after scene {after.number}." if after else "Scene added at the end."
-    return _act(
+    return act(
         request, public_id, lambda: services.add_scene(film=film, after=after), done, place=after
     )
 
@@ -294,7 +305,7 @@ def _uuid_or_404(value: str) -> UUID:
 def scene_reroll(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     """POST: ``reroll_keyframes``: new keyframes from a new seed (free)."""
     scene = _owned_scene(request, public_id, scene_id)
-    return _act(request, public_id, lambda: services.reroll_keyframes(scene=scene), place=scene)
+    return act(request, public_id, lambda: services.reroll_keyframes(scene=scene), place=scene)
 
 
 @login_required
@@ -302,7 +313,7 @@ def scene_reroll(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
 def scene_rerender(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     """POST: ``rerender_scene``: a new take of the scene's clip, then what depends on it."""
     scene = _owned_scene(request, public_id, scene_id)
-    return _act(
+    return act(
         request,
         public_id,
         lambda: services.rerender_scene(scene=scene),
@@ -315,30 +326,30 @@ def scene_rerender(request: AuthenticatedRequest, public_id: UUID, scene_id: UUI
 @require_POST
 def film_render(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """POST: ``render_film``: reserve the quote against the daily budget and queue the film."""
-    film = _owned_film(request, public_id)
-    return _act(request, public_id, lambda: services.render_film(film=film))
+    film = owned_film(request, public_id)
+    return act(request, public_id, lambda: services.render_film(film=film))
 
 
 @login_required
 @require_POST
 def film_cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """POST: ``cancel_film``: stop the film and its scenes still queued or rendering."""
-    film = _owned_film(request, public_id)
-    return _act(request, public_id, lambda: services.cancel_film(film=film), "Film cancelled.")
+    film = owned_film(request, public_id)
+    return act(request, public_id, lambda: services.cancel_film(film=film), "Film cancelled.")
 
 
 @login_required
 @require_POST
 def film_retry(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """POST: ``retry_film``: render a failed or cancelled film again from what failed."""
-    film = _owned_film(request, public_id)
-    return _act(request, public_id, lambda: services.retry_film(film=film))
+    film = owned_film(request, public_id)
+    return act(request, public_id, lambda: services.retry_film(film=film))
 
 
 @login_required
 def film_delete(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """GET: confirm. POST: ``delete_film`` (every file too), then the list of films."""
-    film = _owned_film(request, public_id)
+    film = owned_film(request, public_id)
     if request.method == "POST":
         services.delete_film(film=film)
         messages.success(request, "Film deleted.")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -43,6 +43,9 @@ _CHECKED_HERE = {
 }  # fmt: skip
 #: Most tokens a script's reply may take (a 12-scene script is about 4,000).
 MAX_OUTPUT_TOKENS = 8000
+#: What an estimate takes a scene of a reply to be, in tokens, and a token to be, in characters
+#: of the request (English text and JSON run about 4 characters a token).
+TOKENS_PER_SCENE, CHARACTERS_PER_TOKEN = 350, 4
 _TOOL = "write_script"
 
 
@@ -99,9 +102,24 @@ class ConverseWriter(ScriptWriter):
 
     def write(self, brief: ScriptBrief) -> WrittenScript:
         """Ask the model for a script for ``brief``; send a wrong one back once with its
-        problems. Raises ``WriterError`` (``WriterBusy`` when throttled or unreachable)."""
-        messages: list[dict[str, Any]] = [script_request(brief)]
+        problems. Raises ``WriterError`` (``WriterBusy`` when throttled or unreachable)
+        carrying the tokens and cost of the calls made before it failed."""
         used = [0, 0]
+        try:
+            script, repairs = self._write(brief, used)
+        except WriterError as error:
+            error.input_tokens, error.output_tokens = used
+            error.cost_usd = self.cost_usd(*used)
+            raise
+        return WrittenScript(
+            script=script, writer=self.name, input_tokens=used[0], output_tokens=used[1],
+            cost_usd=self.cost_usd(*used), repairs=repairs,
+        )  # fmt: skip
+
+    def _write(self, brief: ScriptBrief, used: list[int]) -> tuple[dict[str, Any], int]:
+        """The script and how many times it was sent back; adds every call's tokens to
+        ``used``. Raises ``WriterError``."""
+        messages: list[dict[str, Any]] = [script_request(brief)]
         for repairs in range(REPAIR_ROUNDS + 1):
             reply = self._converse(messages, used)
             try:
@@ -112,16 +130,28 @@ class ConverseWriter(ScriptWriter):
             except (ValueError, KeyError, TypeError) as error:
                 problems = [f"the reply is not a JSON script ({error})"]
             if not problems:
-                return WrittenScript(
-                    script=script, writer=self.name, input_tokens=used[0],
-                    output_tokens=used[1], cost_usd=self.cost_usd(*used), repairs=repairs,
-                )  # fmt: skip
+                return script, repairs
             answer = reply["output"]["message"]
             messages += [answer, repair_message(problems, answer)]
         raise WriterError(
             f"{self.label} wrote a script that does not fit ({'; '.join(problems[:3])}). "
             "Try again, or write it with the template."
         )
+
+    def estimate_usd(self, brief: ScriptBrief) -> Decimal:
+        """The most a script for ``brief`` should cost, in USD: the request (the prompt, the
+        brief and the schema, ``CHARACTERS_PER_TOKEN``) and a reply of ``TOKENS_PER_SCENE`` a
+        scene, each sent again for every repair round (the history grows by the reply)."""
+        request = len(system_prompt()) + len(json.dumps(script_request(brief)))
+        request += len(json.dumps(self.structure()))
+        input_tokens, output_tokens = request // CHARACTERS_PER_TOKEN, 0
+        reply = TOKENS_PER_SCENE * brief.scene_count + 100
+        total_in = total_out = 0
+        for _ in range(REPAIR_ROUNDS + 1):
+            total_in += input_tokens + output_tokens
+            total_out += reply
+            output_tokens += reply
+        return self.cost_usd(total_in, total_out).quantize(Decimal("0.01"), rounding=ROUND_UP)
 
     def cost_usd(self, input_tokens: int, output_tokens: int) -> Decimal:
         """What ``input_tokens`` and ``output_tokens`` cost at this model's prices, in USD."""

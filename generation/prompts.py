@@ -4,12 +4,13 @@ message shapes)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .beats import GENRES
 from .script import UNSPOKEN_SECONDS, WORDS_PER_SECOND
 from .styles import STYLES
-from .writing import ScriptBrief
+from .writing import Revision, ScriptBrief
 
 
 def system_prompt() -> str:
@@ -53,7 +54,30 @@ def script_request(brief: ScriptBrief) -> dict[str, Any]:
         if brief.keyframes
         else "",
     ]
+    if brief.revision is not None:
+        lines.append(revision_request(brief.revision))
     return {"role": "user", "content": [{"text": "\n".join(line for line in lines if line)}]}
+
+
+def revision_request(revision: Revision) -> str:
+    """The part of the request that asks for a change to a written script: the script as it
+    stands (JSON) and what to change, everything else kept."""
+    current = json.dumps(revision.script, ensure_ascii=False)
+    count = len(revision.script["scenes"])
+    if revision.continuing:
+        what = (
+            f"Add scene {count + 1}, which follows on from scene {count}; send all "
+            f"{count + 1} scenes, the first {count} exactly as they are."
+        )
+    elif revision.scene is not None:
+        what = (
+            f"Rewrite scene {revision.scene} only; send all {count} scenes, every other scene "
+            "exactly as it is."
+        )
+    else:
+        what = f"Rewrite the script; send all {count} scenes."
+    instruction = f" The director asks: {revision.instruction}" if revision.instruction else ""
+    return f"The script as it stands:\n{current}\n{what}{instruction}"
 
 
 def repair_message(problems: list[str], answer: dict[str, Any]) -> dict[str, Any]:

@@ -33,14 +33,27 @@ class CastMember:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """A change asked of a written ``script`` (a dict of the schema's shape): rewrite scene
+    ``scene`` (1-based) or, when None, the whole script, following ``instruction``; or, with
+    ``continuing``, add one scene after the last that follows on from it."""
+
+    script: dict[str, Any]
+    instruction: str
+    scene: int | None = None
+    continuing: bool = False
+
+
+@dataclass(frozen=True)
 class ScriptBrief:
     """What a writer is given: the ``idea``, ``theme`` (may be ""), ``genre`` (a key of
     ``generation.beats.GENRES``), visual ``style`` (a key of ``generation.styles.STYLES``), the
     ``cast`` (one to three), ``scene_count`` scenes sharing ``target_seconds``, the narration's
     ``language`` (its English name, e.g. "English"), the clip backend's scene lengths
     (``scene_seconds``: shortest and longest, seconds) and whether it opens and closes on given
-    keyframes (``keyframes``), a ``seed`` (the template's; models ignore it) and a ``title``
-    ("" lets the writer choose)."""
+    keyframes (``keyframes``), a ``seed`` (the template's; models ignore it), a ``title``
+    ("" lets the writer choose), and the ``revision`` asked of a written script (None: a new
+    script); a revision's ``scene_count`` is the revised script's."""
 
     idea: str
     genre: str
@@ -54,6 +67,7 @@ class ScriptBrief:
     language: str = "English"
     scene_seconds: tuple[float, float] = (2.0, 60.0)
     keyframes: bool = True
+    revision: Revision | None = None
 
     @property
     def cast_names(self) -> list[str]:
@@ -76,11 +90,22 @@ class WrittenScript:
 
 
 class WriterError(Exception):
-    """Writing failed; ``message`` says why, for the user (the template always works)."""
+    """Writing failed; ``message`` says why, for the user (the template always works).
+    ``input_tokens``, ``output_tokens`` and ``cost_usd`` (USD) are what the calls made before
+    the failure used: a model may bill a reply it wrote that did not fit."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: Decimal | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.input_tokens, self.output_tokens = input_tokens, output_tokens
+        self.cost_usd = cost_usd if cost_usd is not None else Decimal(0)
 
 
 class WriterBusy(WriterError):
@@ -99,6 +124,10 @@ class ScriptWriter(ABC):
         """Whether this site can use the writer (its settings are given)."""
         return True
 
+    def estimate_usd(self, brief: ScriptBrief) -> Decimal:
+        """The most writing a script for ``brief`` should cost, in USD (0 when free)."""
+        return Decimal(0)
+
     @abstractmethod
     def write(self, brief: ScriptBrief) -> WrittenScript:
         """Write a script for ``brief``. Raises ``WriterError`` (``WriterBusy`` when asking
@@ -108,8 +137,9 @@ class ScriptWriter(ABC):
 def script_problems(script: Any, brief: ScriptBrief) -> list[str]:
     """Everything wrong with ``script`` for ``brief``, in words a model (or a person) can act
     on; [] when it is right. Checks the JSON schema, the scene count, that scenes name only the
-    cast and that every cast member appears, each scene's length within the backend's, and
-    narration that a narrator can speak in the scene (``WORDS_PER_SECOND``)."""
+    cast and that every cast member appears (not for a revision, which keeps the director's
+    scenes), each scene's length within the backend's, and narration that a narrator can speak
+    in the scene (``WORDS_PER_SECOND``)."""
     validator = jsonschema.Draft202012Validator(script_schema())
     problems = [
         f"at {'/'.join(str(p) for p in error.absolute_path) or 'the top'}: {error.message}"
@@ -120,7 +150,8 @@ def script_problems(script: Any, brief: ScriptBrief) -> list[str]:
     scenes = script["scenes"]
     if len(scenes) != brief.scene_count:
         problems.append(f"write {brief.scene_count} scenes, not {len(scenes)}")
-    if not MIN_SCENES <= len(scenes) <= MAX_SCENES:
+    # A revision keeps the storyboard's scenes as the director left them.
+    if brief.revision is None and not MIN_SCENES <= len(scenes) <= MAX_SCENES:
         problems.append(f"a film has {MIN_SCENES} to {MAX_SCENES} scenes")
     names = brief.cast_names
     shortest, longest = brief.scene_seconds
@@ -145,6 +176,6 @@ def script_problems(script: Any, brief: ScriptBrief) -> list[str]:
             )
     appearing = {name for scene in scenes for name in scene["cast"]}
     missing = [name for name in names if name not in appearing]
-    if missing:
+    if missing and brief.revision is None:
         problems.append(f"no scene shows {', '.join(missing)}; every cast member must appear")
     return problems

@@ -23,7 +23,9 @@ from tests.support import PASSWORD, photo_upload, start_worker, stop_worker
 SAME_ON_EVERY_SETUP = {
     "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_chapters.py",
     "test_cloud_operator.py",  # its S3 tests put media on moto's S3 in both passes
-    "test_film_render.py", "test_film_steps.py", "test_film_storyboard.py", "test_pipeline.py",
+    "test_film_render.py", "test_film_steps.py", "test_film_storyboard.py",
+    "test_film_writers.py",  # its seams (a model's script on each broker and database): seam
+    "test_pipeline.py",
     "test_gpu_clips.py", "test_gpu_heartbeat.py", "test_gpu_keyframes.py", "test_layout.py",
     "test_licences.py", "test_looks.py", "test_narration.py", "test_settings.py",
     "test_reading_path.py", "test_script_writers.py", "test_static_paths.py",
@@ -215,3 +217,4 @@ def worker(broker):
 
 
 from tests.cloud_fixtures import cloud, fake_bedrock, moto_s3, provider_video, s3_media  # noqa: E402,F401
+from tests.writer_fixtures import claude  # noqa: E402,F401

@@ -1,4 +1,5 @@
-"""A fake Amazon Bedrock on localhost: the async-invoke REST API and GetFoundationModel.
+"""A fake Amazon Bedrock on localhost: the async-invoke REST API, GetFoundationModel and
+Converse (answering scripted film scripts).
 
 It speaks the same HTTP as AWS (paths, JSON bodies, ``x-amzn-ErrorType`` error headers), so the
 real boto3 client and all of our code run unchanged against it with ``BEDROCK_ENDPOINT_URL``.
@@ -66,6 +67,11 @@ class FakeBedrock:
     starts: list = field(default_factory=list)
     poll_times: dict = field(default_factory=dict)
     record_poll_times: bool = False
+    #: What the next Converse calls answer: a script (dict), or (status, code, message).
+    scripts: list = field(default_factory=list)
+    #: Seconds a Converse call takes to answer, and the requests it was sent.
+    converse_delay_seconds: float = 0.0
+    converses: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -121,6 +127,8 @@ class FakeBedrock:
                 status, payload = self._get(unquote(url.path[len("/async-invoke/") :]))
             elif method == "GET" and url.path == "/async-invoke":
                 status, payload = self._list(parse_qs(url.query))
+            elif method == "POST" and url.path.endswith("/converse"):
+                status, payload = self._converse(body)
             elif method == "GET" and url.path == "/__poll-gaps":
                 status, payload = 200, self.poll_gaps()
             elif method == "GET" and url.path.startswith("/foundation-models/"):
@@ -164,6 +172,30 @@ class FakeBedrock:
         if self.start_delay_seconds:
             time.sleep(self.start_delay_seconds)
         return 200, {"invocationArn": arn}
+
+    def _converse(self, body: dict):
+        """Answer a Converse call with the next of ``scripts``: as structured-output text
+        when the request asks for it, as the forced tool's input otherwise."""
+        with self._lock:
+            self.converses.append(body)
+            answer = self.scripts.pop(0) if self.scripts else (500, "InternalServerException",
+                                                               "no script scripted")  # fmt: skip
+        if self.converse_delay_seconds:
+            time.sleep(self.converse_delay_seconds)
+        if isinstance(answer, tuple):
+            status, code, message = answer
+            return status, (code, message)
+        if "toolConfig" in body:
+            call = {"toolUseId": "tooluse_fake", "name": "write_script", "input": answer}
+            content, stop = [{"toolUse": call}], "tool_use"
+        else:
+            content, stop = [{"text": json.dumps(answer)}], "end_turn"
+        return 200, {
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": stop,
+            "usage": {"inputTokens": 2400, "outputTokens": 1100, "totalTokens": 3500},
+            "metrics": {"latencyMs": int(self.converse_delay_seconds * 1000)},
+        }
 
     def _summary(self, job: FakeJob) -> dict:
         summary = {

@@ -18,7 +18,8 @@ from generation.voices import installed_voices
 
 def add_brief_arguments(parser: CommandParser) -> None:
     """The brief's options: ``--user``, ``--character`` (1-3 times), ``--idea``, ``--title``,
-    ``--genre``, ``--style``, ``--scenes``, ``--seconds``, ``--voice`` and ``--backend``."""
+    ``--genre``, ``--style``, ``--scenes``, ``--seconds``, ``--voice``, ``--backend`` and
+    ``--writer`` (read by each command itself)."""
     parser.add_argument("--user", required=True, help="email of the film's owner")
     parser.add_argument(
         "--character", action="append", required=True, help="a cast member's name (1-3 times)"
@@ -31,6 +32,7 @@ def add_brief_arguments(parser: CommandParser) -> None:
     parser.add_argument("--seconds", type=int, default=60, help="target length, 30..600")
     parser.add_argument("--voice", default=None, help="an installed voice (default: the first)")
     parser.add_argument("--backend", default=None, help="clip backend (default: the first)")
+    parser.add_argument("--writer", default="template", help="an offered script writer")
 
 
 def brief_from(options: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,14 @@
       succeeded: event.status === "succeeded",
       "no-poster": !event.poster_url,
       content_filtered: Boolean(event.content_filtered),
+      writing_now: Boolean(event.writing) && !event.error,
+      writing_failed: Boolean(event.writing) && Boolean(event.error),
     };
+    // A model finished writing this film's script: the page is rebuilt around its storyboard.
+    if (container.dataset.writing === "true" && event.kind === "film" && !event.writing) {
+      window.location.reload();
+      return;
+    }
     container.dataset.status = event.status;
     if (event.kind === "film") {
       // The storyboard can be edited again once the film stops rendering, without a reload.

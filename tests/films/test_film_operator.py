@@ -43,6 +43,7 @@ def test_render_film_command_renders_and_prints_progress(
         (["--voice", "hal"], "The voice “hal” is not installed on this site."),
         (["--scenes", "50"], "A new film has 3 to 12 scenes, not 50."),
         (["--seconds", "900"], "A film lasts 30 seconds to 10 minutes, not 900 seconds."),
+        (["--writer", "gpt"], "The script writer “gpt” is not offered here (offered: template"),
     ],
 )
 def test_render_film_command_refuses_bad_input(user, make_character, arguments, message):

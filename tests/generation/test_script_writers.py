@@ -201,19 +201,24 @@ def test_a_wrong_script_is_sent_back_once_with_its_problems(bedrock):
         (json.dumps({**GOOD, "title": ""}), "at title"),
     ],
 )  # fmt: skip
-def test_a_script_still_wrong_after_its_repair_fails_saying_why(bedrock, reply, said):
+def test_a_script_still_wrong_after_its_repair_fails_saying_why(bedrock, settings, reply, said):
+    settings.CLAUDE_WRITER_USD_PER_1K_INPUT, settings.CLAUDE_WRITER_USD_PER_1K_OUTPUT = "3", "15"
     for _ in range(2):
         bedrock.add_response("converse", claude_reply(reply))
     with pytest.raises(WriterError) as failure:
         ClaudeWriter().write(BRIEF)
     assert said in failure.value.message
     assert "write it with the template" in failure.value.message
+    # Both replies were billed though neither fitted: the error says what they used.
+    assert (failure.value.input_tokens, failure.value.output_tokens) == (2400, 1800)
+    assert failure.value.cost_usd == Decimal("7.2") + Decimal("27")
 
 
 def test_a_truncated_answer_says_so(bedrock):
     bedrock.add_response("converse", claude_reply('{"title": "The Lo', stop="max_tokens"))
-    with pytest.raises(WriterError, match="ran out of room before the script ended"):
+    with pytest.raises(WriterError, match="ran out of room before the script ended") as failure:
         ClaudeWriter().write(BRIEF)
+    assert (failure.value.input_tokens, failure.value.output_tokens) == (1200, 900)
 
 
 @pytest.mark.parametrize("stop", ["content_filtered", "guardrail_intervened"])
@@ -236,6 +241,7 @@ def test_provider_errors_each_get_their_message(bedrock, code, status, kind, sai
     with pytest.raises(kind) as failure:
         NovaWriter().write(BRIEF)
     assert said in failure.value.message
+    assert failure.value.cost_usd == 0  # refused: nothing billed
 
 
 def test_only_configured_writers_are_offered(settings):

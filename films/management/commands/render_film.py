@@ -2,6 +2,7 @@
 and actors as the portal, printing its progress (and each scene's) until it ends."""
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from films.management.brief import add_brief_arguments, brief_from
 from films.models import Film
 from films.quote import quote_film
 from films.script import create_film
+from films.writing import writer_context
 from jobs.embedded import start_embedded_workers, stop_embedded_workers
 from jobs.following import describe, follow
 from jobs.models import JobStatus
@@ -35,7 +37,11 @@ class Command(BaseCommand):
             start_embedded_workers(resume=False)
         try:
             try:
-                film = create_film(**brief, chaining=not options["no_chaining"])
+                film = create_film(
+                    **brief, chaining=not options["no_chaining"], writer=options["writer"]
+                )
+                if film.is_writing:
+                    self._wait_for_script(film, options["timeout"])
                 quote = quote_film(film=film)
                 self.stdout.write(
                     f"Film {film.public_id} “{film.title}”: {len(quote.scene_seconds)} scenes, "
@@ -52,6 +58,19 @@ class Command(BaseCommand):
             with film.video.open("rb") as source, Path(options["out"]).open("wb") as target:
                 shutil.copyfileobj(source, target)
             self.stdout.write(f"Saved to {options['out']}")
+
+    def _wait_for_script(self, film: Film, timeout: float) -> None:
+        """Wait while a language model writes the film's script (its storyboard's preparation
+        does, on a worker). Raises ``CommandError`` with the film's reason when it fails."""
+        self.stdout.write(f"Writing the script with {writer_context(film)['writer_label']}…")
+        deadline = time.monotonic() + timeout
+        while film.is_writing and not film.error:
+            if time.monotonic() > deadline:
+                raise CommandError(f"The script was not written within {timeout:g} s.")
+            time.sleep(0.5)
+            film.refresh_from_db()
+        if film.error:
+            raise CommandError(f"The script could not be written. {film.error}")
 
     def _follow(self, film: Film, timeout: float) -> None:
         def line(film: Film) -> str:

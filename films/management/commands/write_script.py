@@ -18,7 +18,6 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_brief_arguments(parser)
-        parser.add_argument("--writer", default="template", help="an offered script writer")
         parser.add_argument("--seed", type=int, default=0, help="the template's seed")
         parser.add_argument("--json", action="store_true", help="print the script as JSON")
 

@@ -19,10 +19,10 @@ from generation.video import visible_text
 from generation.writers import offered_writers
 from generation.writing import Revision, ScriptBrief, ScriptWriter, WriterError
 from jobs.events import publish
-from jobs.models import JobStatus
 
 from .errors import FilmError
-from .models import SEED_MAX, Film, Scene
+from .models import Film, Scene
+from .script import add_written_scene
 from .storyboard import prepare_on_commit
 from .writing import brief_of, fail_writing, reserve_script, settle_script
 
@@ -179,7 +179,10 @@ def _apply(film: Film, script: dict[str, Any], *, scene_number: int | None) -> N
         by_name = {character.name: character for character in locked.cast.all()}
         written = script["scenes"]
         if locked.revision_scope == "continue":
-            _add_last(locked, written[-1], by_name, position=len(scenes))
+            add_written_scene(
+                locked, written[-1], position=len(scenes), cast=list(by_name.values()),
+                rng=random.Random(),
+            )  # fmt: skip
         else:
             for index, scene in enumerate(scenes):
                 if index < len(written) and scene_number in (None, index + 1):
@@ -200,21 +203,6 @@ def _rewrite(scene: Scene, written: dict[str, Any], by_name: dict[str, Any]) -> 
         heading=written["heading"], shot=written["shot"], narration=written["narration"],
         first_frame_text=written["first_frame"], last_frame_text=written["last_frame"],
         framing=written["framing"], planned_seconds=written["duration_seconds"], error="",
-    )  # fmt: skip
-    scene.cast.set([by_name[name] for name in written["cast"] if name in by_name])
-
-
-def _add_last(
-    film: Film, written: dict[str, Any], by_name: dict[str, Any], *, position: int
-) -> None:
-    rng = random.Random()
-    scene = Scene.objects.create(
-        film=film, owner=film.owner, position=position, heading=written["heading"],
-        shot=written["shot"], narration=written["narration"],
-        first_frame_text=written["first_frame"], last_frame_text=written["last_frame"],
-        framing=written["framing"], planned_seconds=written["duration_seconds"],
-        keyframe_seed=rng.randint(0, SEED_MAX), clip_seed=rng.randint(0, SEED_MAX),
-        backend=film.backend, status=JobStatus.DRAFT,
     )  # fmt: skip
     scene.cast.set([by_name[name] for name in written["cast"] if name in by_name])
 

@@ -5,11 +5,26 @@ audio that speaks them, with the US English acoustic model and dictionary its wh
 from __future__ import annotations
 
 import re
+import threading
+from typing import Any
 
 import numpy as np
 
 #: pocketsphinx's models run at 16 kHz; its frames are 10 ms.
 ALIGN_RATE, FRAME_SECONDS = 16_000, 0.01
+
+# A decoder takes 0.4 s to load its model and dictionary, longer than aligning a scene's
+# narration; one per thread is kept (a decoder is not safe to share between threads).
+_decoders = threading.local()
+
+
+def _decoder() -> Any:
+    from pocketsphinx import Decoder
+
+    decoder = getattr(_decoders, "decoder", None)
+    if decoder is None:
+        decoder = _decoders.decoder = Decoder(samprate=ALIGN_RATE, bestpath=False, loglevel="FATAL")
+    return decoder
 
 
 def align_words(
@@ -19,7 +34,7 @@ def align_words(
     [-1, 1] at ``rate`` Hz), by forced alignment; None when they cannot be aligned (a word the
     dictionary lacks, no speech found, or pocketsphinx not installed)."""
     try:
-        from pocketsphinx import Decoder
+        import pocketsphinx  # noqa: F401
     except ImportError:
         return None
     spoken = [re.sub(r"[^a-z']", "", word.lower()) for word in words]
@@ -29,7 +44,7 @@ def align_words(
     samples = np.interp(positions, np.arange(len(audio)), audio)
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
     try:
-        decoder = Decoder(samprate=ALIGN_RATE, bestpath=False, loglevel="FATAL")
+        decoder = _decoder()
         decoder.set_align_text(" ".join(spoken))
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
@@ -41,5 +56,6 @@ def align_words(
             if not s.word.startswith(("<", "["))
         ]
     except (RuntimeError, ValueError, KeyError, TypeError):
+        _decoders.decoder = None  # a decoder that failed mid-utterance is not used again
         return None
     return segments if len(segments) == len(words) else None

@@ -57,6 +57,36 @@ def test_subtitles_carry_each_words_time_in_vtt_and_plain_cues_in_srt(tmp_path: 
     assert "1\n00:00:00,000 --> " in srt and "Tom & Jerry ran <home>." in srt
 
 
+def test_a_decoder_kept_for_the_next_narration_aligns_as_a_fresh_one(tmp_path: Path):
+    """Each thread keeps its pocketsphinx decoder (loading one took 0.4 s, longer than a
+    scene's alignment): reused after other words, and after a failed alignment, it times the
+    words exactly as a new decoder in a new thread does."""
+    import threading
+    import wave
+
+    from generation.alignment import align_words
+
+    synthesise(
+        "The lighthouse blinked, once.", voice=find_voice("espeak-en-us"),
+        path=tmp_path / "n.wav", workdir=tmp_path,
+    )  # fmt: skip
+    with wave.open(str(tmp_path / "n.wav"), "rb") as source:
+        rate = source.getframerate()
+        pcm = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2")
+    audio = pcm.astype(np.float32) / 32768.0
+    words = ["the", "lighthouse", "blinked", "once"]
+    first = align_words(words, audio, rate=rate)
+    assert first is not None
+    assert align_words(["hello", "world"], np.zeros(22050, dtype=np.float32), rate=22050) is None
+    assert align_words(["lighthouse"], audio, rate=rate) != first
+    again = align_words(words, audio, rate=rate)
+    fresh = []
+    thread = threading.Thread(target=lambda: fresh.append(align_words(words, audio, rate=rate)))
+    thread.start()
+    thread.join()
+    assert again == first == fresh[0]
+
+
 def test_alignment_of_silence_is_refused_not_invented():
     from generation.alignment import align_words
 

@@ -292,11 +292,23 @@ def test_chained_cuts_are_continuous_and_every_cue_starts_on_its_word(
 
 
 def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
-    user, make_character, broker, worker
+    user, make_character, broker, worker, s3_media, tmp_path
 ):
+    """On S3 media, as in production. A waiting pass asks which pieces are stored; it must
+    not download them (nor the music) from the bucket again each time. Re-rendering the
+    last scene then redoes only it and the assembly."""
     film = render_to_end(
         make_film(user, make_cast(make_character, user), scene_count=3), broker, worker
     )
+    scenes = list(film.scenes.order_by("position"))
+    workdir = tmp_path / "pass"
+    workdir.mkdir()
+    prepare_early(
+        film, scenes, ready=[True, True, False], lengths=[s.clip_seconds for s in scenes],
+        workdir=workdir,
+    )  # fmt: skip
+    assert sorted(p.name for p in workdir.iterdir()) == []
+
     fields = SCENE_FILE_FIELDS
     before = {s.pk: {f: getattr(s, f).name for f in fields} for s in film.scenes.all()}
     contents = {s.pk: stored_bytes(s.clip) for s in film.scenes.all()}
@@ -324,24 +336,6 @@ def test_rerendering_one_scene_redoes_only_it_and_the_assembly(
             assert now == before[scene.pk], scene.number
             assert stored_bytes(scene.clip) == contents[scene.pk]
             assert scene.attempts == 1
-
-
-def test_a_waiting_pass_fetches_no_stored_piece_from_s3(
-    user, make_character, broker, worker, s3_media, tmp_path
-):
-    # While clips render, each pass after a finished clip asks which pieces are stored; it
-    # must not download them (nor the music) from the bucket again each time.
-    film = render_to_end(
-        make_film(user, make_cast(make_character, user), scene_count=3), broker, worker
-    )
-    scenes = list(film.scenes.order_by("position"))
-    workdir = tmp_path / "pass"
-    workdir.mkdir()
-    prepare_early(
-        film, scenes, ready=[True, True, False], lengths=[s.clip_seconds for s in scenes],
-        workdir=workdir,
-    )  # fmt: skip
-    assert sorted(p.name for p in workdir.iterdir()) == []
 
 
 def test_scenes_that_do_not_chain_render_side_by_side(user, make_character, broker, worker):

@@ -47,12 +47,22 @@ class CharacterForm(forms.ModelForm[Character]):
 
 
 class CharacterDetailsForm(forms.ModelForm[Character]):
-    """A character's name and description, edited on its page."""
+    """A character's name and sheet (description, appearance, personality), edited on its
+    page."""
 
     class Meta:
         model = Character
-        fields = ["name", "description"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        fields = ["name", "description", "appearance", "personality"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "appearance": forms.Textarea(attrs={"rows": 3}),
+            "personality": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "description": "One paragraph a video model can draw them from.",
+            "appearance": "Face, hair, build, clothing, colours.",
+            "personality": "Who they are: manner, mood, a few traits.",
+        }
 
 
 class AddImagesForm(forms.Form):

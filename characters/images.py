@@ -141,3 +141,16 @@ def process_reference_image(upload: IO[bytes], *, name: str, size: int) -> Proce
         width=image.width,
         height=image.height,
     )
+
+
+#: Longest side of a photo shown to a vision model, in pixels (Anthropic's advice: larger
+#: images are scaled down by the model anyway, at the same cost).
+VISION_LONGEST_SIDE = 1568
+
+
+def vision_jpeg(jpeg: bytes) -> bytes:
+    """A stored reference photo (JPEG bytes) at most ``VISION_LONGEST_SIDE`` pixels a side, as
+    JPEG bytes to show a vision model (well under Bedrock's 3.75 MB an image)."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        image.thumbnail((VISION_LONGEST_SIDE, VISION_LONGEST_SIDE), Image.Resampling.LANCZOS)
+        return _jpeg_bytes(image.convert("RGB"), 85)

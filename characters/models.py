@@ -30,6 +30,10 @@ class Character(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=80)
     description = models.TextField(max_length=1000, blank=True)
+    # The character sheet's other parts (written by the user, or by a vision model from the
+    # photos: ``characters.sheets``).
+    appearance = models.TextField(max_length=1000, blank=True)
+    personality = models.TextField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,6 +45,19 @@ class Character(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def sheet(self) -> str:
+        """The character sheet a script writer is given: the description, appearance and
+        personality that are written, in one line ("" when none is)."""
+        parts = [
+            " ".join(self.description.split()),
+            f"Appearance: {' '.join(self.appearance.split())}" if self.appearance.strip() else "",
+            f"Personality: {' '.join(self.personality.split())}"
+            if self.personality.strip()
+            else "",
+        ]
+        return " ".join(part for part in parts if part)
 
     def ordered_images(self) -> list["ReferenceImage"]:
         """The character's photos in the owner's order (``position``), the first the cover."""

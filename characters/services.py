@@ -125,13 +125,23 @@ def create_character(
     return character
 
 
-def update_character(*, character: Character, name: str, description: str) -> Character:
-    """Rename or re-describe a character. Raises ``CharacterError`` for a bad name."""
+def update_character(
+    *, character: Character, name: str, description: str, appearance: str | None = None,
+    personality: str | None = None,
+) -> Character:  # fmt: skip
+    """Rename or re-describe a character (``appearance`` and ``personality``: None keeps
+    them). Raises ``CharacterError`` for a bad name."""
     character.name = _check_name(owner=character.owner, name=name, exclude_id=character.id)
     character.description = description
+    if appearance is not None:
+        character.appearance = appearance
+    if personality is not None:
+        character.personality = personality
     try:
         with transaction.atomic():
-            character.save(update_fields=["name", "description", "updated_at"])
+            character.save(
+                update_fields=["name", "description", "appearance", "personality", "updated_at"]
+            )
     except IntegrityError:
         raise CharacterError(f"You already have a character called “{character.name}”.") from None
     return character

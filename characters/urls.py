@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.character_create, name="create"),
     path("<uuid:public_id>/", views.character_detail, name="detail"),
     path("<uuid:public_id>/delete/", views.character_delete, name="delete"),
+    path("<uuid:public_id>/describe/", views.character_describe, name="describe"),
     path("<uuid:public_id>/images/add/", views.image_add, name="image_add"),
     path("<uuid:public_id>/images/<int:image_id>/remove/", views.image_remove, name="image_remove"),
     path("<uuid:public_id>/images/<int:image_id>/move/", views.image_move, name="image_move"),

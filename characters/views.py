@@ -17,6 +17,7 @@ from lib.forms import form_status
 from . import services
 from .forms import AddImagesForm, CharacterDetailsForm, CharacterForm
 from .models import Character, ReferenceImage
+from .sheets import describe_from_photos, sheet_writer
 
 
 def _owned_character(request: AuthenticatedRequest, public_id: UUID) -> Character:
@@ -74,7 +75,12 @@ def _detail_page(
     return render(
         request,
         "characters/detail.html",
-        {"character": character, "details_form": details_form, "add_form": add_form},
+        {
+            "character": character,
+            "details_form": details_form,
+            "add_form": add_form,
+            "sheet_writer": sheet_writer(),
+        },  # fmt: skip
         status=max(form_status(details_form), form_status(add_form)),
     )
 
@@ -94,6 +100,8 @@ def character_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResp
                 character=character,
                 name=details_form.cleaned_data["name"],
                 description=details_form.cleaned_data["description"],
+                appearance=details_form.cleaned_data["appearance"],
+                personality=details_form.cleaned_data["personality"],
             )
         except services.CharacterError as error:
             details_form.add_error(None, error.message)
@@ -102,6 +110,24 @@ def character_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResp
             messages.success(request, "Saved.")
             return redirect("characters:detail", public_id=public_id)
     return _detail_page(request, character, details_form=details_form)
+
+
+@login_required
+@require_POST
+def character_describe(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """POST: ``describe_from_photos``; the page says what the model wrote, or why not."""
+    character = _owned_character(request, public_id)
+    try:
+        described = describe_from_photos(character=character)
+    except services.CharacterError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"The sheet was written from the photos (${described.cost_usd:.4f}); "
+            "edit it below if anything is wrong.",
+        )
+    return redirect("characters:detail", public_id=public_id)
 
 
 @login_required

@@ -110,8 +110,8 @@ def script_brief(
     backend: str, target_seconds: int = 60, scene_count: int | None = None, theme: str = "",
     title: str = "", seed: int = 0,
 ) -> ScriptBrief:  # fmt: skip
-    """What a script writer is given for this brief: the cast with their descriptions as
-    character sheets, the narration voice's language and the clip backend's scene lengths
+    """What a script writer is given for this brief: the cast with their character sheets
+    (``Character.sheet``), the narration voice's language and the clip backend's scene lengths
     (its ``scene_seconds``, else its shortest to longest duration). Raises ``FilmError`` as
     ``check_brief`` does, or for a backend not offered."""
     idea, theme = visible_text(idea), visible_text(theme)
@@ -125,7 +125,7 @@ def script_brief(
     return ScriptBrief(
         idea=idea.strip(), theme=theme.strip(), genre=genre, style=style, seed=seed,
         title=" ".join(visible_text(title).split()),
-        cast=tuple(CastMember(c.name, " ".join(c.description.split())) for c in cast),
+        cast=tuple(CastMember(c.name, c.sheet) for c in cast),
         scene_count=scene_count or scene_count_for(target_seconds),
         target_seconds=target_seconds,
         language=spoken.language_name if spoken else "English",

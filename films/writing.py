@@ -8,6 +8,7 @@ cannot be written leaves the reason on the film, with "Try again" (``retry_writi
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -147,11 +148,8 @@ def settle_script(film: Film, spent: WrittenScript | WriterError | None) -> None
     if charge is None:
         return
     tokens = (spent.input_tokens + spent.output_tokens) if spent is not None else 0
-    if not tokens or spent is None:
-        ledger.set_status(charge.pk, ChargeStatus.VOID)
-        return
-    Charge.objects.filter(pk=charge.pk).update(quantity=tokens)
-    ledger.set_status(charge.pk, ChargeStatus.SETTLED, cost_usd=spent.cost_usd)
+    cost = spent.cost_usd if spent is not None else Decimal(0)
+    ledger.settle_tokens(charge.pk, tokens=tokens, cost_usd=cost)
 
 
 def fail_writing(film: Film, message: str, *, spent: WriterError | None) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
+from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
@@ -46,7 +47,23 @@ MAX_OUTPUT_TOKENS = 8000
 #: What an estimate takes a scene of a reply to be, in tokens, and a token to be, in characters
 #: of the request (English text and JSON run about 4 characters a token).
 TOKENS_PER_SCENE, CHARACTERS_PER_TOKEN = 350, 4
-_TOOL = "write_script"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a Converse call must answer with: a JSON ``schema``, named ``format_name`` for
+    Claude's structured output and ``tool_name`` (described by ``tool_description``) for
+    Nova's forced tool."""
+
+    schema: dict[str, Any]
+    format_name: str
+    tool_name: str
+    tool_description: str
+
+
+def script_answer() -> Answer:
+    """A film's script (``wire_schema``)."""
+    return Answer(wire_schema(), "film_script", "write_script", "Hand over the film's script.")
 
 
 def wire_schema() -> dict[str, Any]:
@@ -65,8 +82,8 @@ def wire_schema() -> dict[str, Any]:
 
 
 class ConverseWriter(ScriptWriter):
-    """A language model on Bedrock's Converse API. Subclasses say how the schema is sent
-    (``structure``) and where the script is in the reply (``script_of``); ``model_id``,
+    """A language model on Bedrock's Converse API. Subclasses say how a schema is sent
+    (``structure``) and where the answer is in the reply (``answer_of``); ``model_id``,
     ``region`` and the prices (USD per 1,000 input and output tokens) come from settings."""
 
     paid = True
@@ -91,13 +108,13 @@ class ConverseWriter(ScriptWriter):
         return bool(self.model_id and self.region)
 
     @abstractmethod
-    def structure(self) -> dict[str, Any]:
-        """The Converse arguments that make the reply a script (``outputConfig`` or
+    def structure(self, answer: Answer) -> dict[str, Any]:
+        """The Converse arguments that make the reply fit ``answer`` (``outputConfig`` or
         ``toolConfig``)."""
 
     @abstractmethod
-    def script_of(self, message: dict[str, Any]) -> Any:
-        """The script in the reply's ``message`` (a dict, or the text to parse). Raises
+    def answer_of(self, message: dict[str, Any], answer: Answer) -> Any:
+        """The answer in the reply's ``message`` (a dict, or the text to parse). Raises
         ``ValueError`` when the reply holds none."""
 
     def write(self, brief: ScriptBrief) -> WrittenScript:
@@ -121,9 +138,9 @@ class ConverseWriter(ScriptWriter):
         ``used``. Raises ``WriterError``."""
         messages: list[dict[str, Any]] = [script_request(brief)]
         for repairs in range(REPAIR_ROUNDS + 1):
-            reply = self._converse(messages, used)
+            reply = self.converse(messages, used, system=system_prompt(), answer=script_answer())
             try:
-                script = self.script_of(reply["output"]["message"])
+                script = self.answer_of(reply["output"]["message"], script_answer())
                 if isinstance(script, str):
                     script = json.loads(script)
                 problems = script_problems(script, brief)
@@ -143,7 +160,7 @@ class ConverseWriter(ScriptWriter):
         brief and the schema, ``CHARACTERS_PER_TOKEN``) and a reply of ``TOKENS_PER_SCENE`` a
         scene, each sent again for every repair round (the history grows by the reply)."""
         request = len(system_prompt()) + len(json.dumps(script_request(brief)))
-        request += len(json.dumps(self.structure()))
+        request += len(json.dumps(self.structure(script_answer())))
         input_tokens, output_tokens = request // CHARACTERS_PER_TOKEN, 0
         reply = TOKENS_PER_SCENE * brief.scene_count + 100
         total_in = total_out = 0
@@ -158,15 +175,18 @@ class ConverseWriter(ScriptWriter):
         per_input, per_output = self.prices
         return (per_input * input_tokens + per_output * output_tokens) / 1000
 
-    def _converse(self, messages: list[dict[str, Any]], used: list[int]) -> dict[str, Any]:
-        """One Converse call; adds its tokens to ``used``. Raises ``WriterError``."""
+    def converse(
+        self, messages: list[dict[str, Any]], used: list[int], *, system: str, answer: Answer
+    ) -> dict[str, Any]:
+        """One Converse call whose reply fits ``answer``; adds its tokens to ``used`` (input,
+        output). Raises ``WriterError`` (``WriterBusy`` when throttled)."""
         try:
             reply: dict[str, Any] = aws.client("bedrock-runtime", self.region).converse(
                 modelId=self.model_id,
-                system=[{"text": system_prompt()}],
+                system=[{"text": system}],
                 messages=messages,
                 inferenceConfig={"maxTokens": MAX_OUTPUT_TOKENS, "temperature": 0.7},
-                **self.structure(),
+                **self.structure(answer),
             )
         except (ClientError, BotoCoreError) as error:
             raise self._failure(aws.classify(error)) from error
@@ -218,15 +238,15 @@ class ClaudeWriter(ConverseWriter):
             settings.CLAUDE_WRITER_USD_PER_1K_OUTPUT
         )
 
-    def structure(self) -> dict[str, Any]:
-        schema = {"name": "film_script", "schema": json.dumps(wire_schema())}
+    def structure(self, answer: Answer) -> dict[str, Any]:
+        schema = {"name": answer.format_name, "schema": json.dumps(answer.schema)}
         return {
             "outputConfig": {
                 "textFormat": {"type": "json_schema", "structure": {"jsonSchema": schema}}
             }
         }
 
-    def script_of(self, message: dict[str, Any]) -> Any:
+    def answer_of(self, message: dict[str, Any], answer: Answer) -> Any:
         texts = [block["text"] for block in message.get("content", []) if "text" in block]
         if not texts:
             raise ValueError("no text in the reply")
@@ -249,17 +269,17 @@ class NovaWriter(ConverseWriter):
             settings.NOVA_WRITER_USD_PER_1K_OUTPUT
         )
 
-    def structure(self) -> dict[str, Any]:
+    def structure(self, answer: Answer) -> dict[str, Any]:
         spec = {
-            "name": _TOOL,
-            "description": "Hand over the film's script.",
-            "inputSchema": {"json": wire_schema()},
+            "name": answer.tool_name,
+            "description": answer.tool_description,
+            "inputSchema": {"json": answer.schema},
         }
-        choice = {"tool": {"name": _TOOL}}
+        choice = {"tool": {"name": answer.tool_name}}
         return {"toolConfig": {"tools": [{"toolSpec": spec}], "toolChoice": choice}}
 
-    def script_of(self, message: dict[str, Any]) -> Any:
+    def answer_of(self, message: dict[str, Any], answer: Answer) -> Any:
         for block in message.get("content", []):
-            if block.get("toolUse", {}).get("name") == _TOOL:
+            if block.get("toolUse", {}).get("name") == answer.tool_name:
                 return block["toolUse"]["input"]
-        raise ValueError(f"the reply does not call {_TOOL}")
+        raise ValueError(f"the reply does not call {answer.tool_name}")

@@ -85,3 +85,13 @@ def settle_local(job: Job, *, charge: LocalCharge | None = None) -> None:
         cost_usd=charge.cost_usd,
         settled_at=timezone.now(),
     )
+
+
+def settle_tokens(charge_id: int, *, tokens: int, cost_usd: Decimal) -> None:
+    """A language model's reserved charge ``charge_id`` is billed ``tokens`` (in and out) at
+    ``cost_usd``: settled, or void when no token was used (the call was refused)."""
+    if not tokens:
+        set_status(charge_id, ChargeStatus.VOID)
+        return
+    Charge.objects.filter(pk=charge_id).update(quantity=tokens)
+    set_status(charge_id, ChargeStatus.SETTLED, cost_usd=cost_usd)

@@ -67,7 +67,8 @@ class FakeBedrock:
     starts: list = field(default_factory=list)
     poll_times: dict = field(default_factory=dict)
     record_poll_times: bool = False
-    #: What the next Converse calls answer: a script (dict), or (status, code, message).
+    #: What the next Converse calls answer: a script or a sheet (dict), or (status, code,
+    #: message).
     scripts: list = field(default_factory=list)
     #: Seconds a Converse call takes to answer, and the requests it was sent.
     converse_delay_seconds: float = 0.0
@@ -186,7 +187,8 @@ class FakeBedrock:
             status, code, message = answer
             return status, (code, message)
         if "toolConfig" in body:
-            call = {"toolUseId": "tooluse_fake", "name": "write_script", "input": answer}
+            tool = body["toolConfig"]["toolChoice"]["tool"]["name"]
+            call = {"toolUseId": "tooluse_fake", "name": tool, "input": answer}
             content, stop = [{"toolUse": call}], "tool_use"
         else:
             content, stop = [{"text": json.dumps(answer)}], "end_turn"

@@ -1,4 +1,5 @@
-"""A new user has a language model write their film, in Debian's chromium against the real
+"""A new user has a language model describe their character from its photos and write their
+film, in Debian's chromium against the real
 server: Claude on a fake Bedrock (real HTTP on localhost, the Converse API) takes two seconds
 to write; the film page says it is writing, then shows the model's storyboard without a
 reload by hand; the user has the model rewrite one scene and sees only it change."""
@@ -17,6 +18,11 @@ from tests.portal import Portal
 
 pytestmark = pytest.mark.browser
 
+SHEET = {
+    "appearance": "A woman in a white space suit with a gold visor.",
+    "personality": "Calm, methodical, quietly funny.",
+    "description": "An astronaut in a white suit with a mirrored gold visor.",
+}
 HEADINGS = ["EXT. AIRFIELD - DAWN", "INT. HANGAR - DAY", "EXT. HARBOUR - DUSK"]
 SCRIPT = {
     "title": "The Night Runway",
@@ -60,9 +66,18 @@ def test_a_new_user_watches_a_model_write_the_storyboard(page: Page, writer_port
     rewritten = copy.deepcopy(SCRIPT)
     rewritten["scenes"][1]["heading"] = "INT. HANGAR - A STORM OUTSIDE"
     rewritten["scenes"][0]["heading"] = "IGNORED"  # only the scene asked for changes
-    fake.scripts += [SCRIPT, rewritten]
+    fake.scripts += [SHEET, SCRIPT, rewritten]
     sign_up(page, portal, "writer@example.com")
     create_character(page, "Eileen", ("astronaut.png", "rocket.jpg"))
+
+    page.get_by_role("button", name="Describe from the photos with Claude (Bedrock)").click()
+    expect(page.get_by_text("The sheet was written from the photos")).to_be_visible()
+    expect(page.get_by_label("Appearance")).to_have_value(SHEET["appearance"])
+    expect(page.get_by_label("Personality")).to_have_value(SHEET["personality"])
+    page.get_by_label("Personality").fill("Calm, and stubborn about maps.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Personality")).to_have_value("Calm, and stubborn about maps.")
+    save_screenshot(page, tmp_path, "character-sheet.png")
 
     page.get_by_role("link", name="New film").click()
     page.locator("textarea[name=idea]").fill("A test pilot follows an old map to a lost harbour.")
@@ -82,8 +97,12 @@ def test_a_new_user_watches_a_model_write_the_storyboard(page: Page, writer_port
     assert headings(page) == HEADINGS
     expect(page.get_by_text("Writing the script with")).to_have_count(0)
     save_screenshot(page, tmp_path, "film-written.png")
-    request = fake.converses[0]
-    assert "outputConfig" in request and "Eileen: Eileen, from the fixture photos." in str(request)
+    assert fake.converses[0]["messages"][0]["content"][0]["image"]["format"] == "jpeg"
+    request = fake.converses[1]
+    assert "outputConfig" in request
+    # The script writer was given the sheet, with the personality as the user corrected it.
+    assert f"Eileen: {SHEET['description']} Appearance:" in str(request)
+    assert "Personality: Calm, and stubborn about maps." in str(request)
 
     card = page.locator(".scene-card").nth(1)
     card.get_by_role("button", name="Rewrite…").click()
@@ -93,4 +112,4 @@ def test_a_new_user_watches_a_model_write_the_storyboard(page: Page, writer_port
     save_screenshot(page, tmp_path, "film-rewriting-scene.png")
     expect(page.get_by_text("INT. HANGAR - A STORM OUTSIDE")).to_be_visible(timeout=30_000)
     assert headings(page) == [HEADINGS[0], "INT. HANGAR - A STORM OUTSIDE", HEADINGS[2]]
-    assert "a storm is coming" in str(fake.converses[1])
+    assert "a storm is coming" in str(fake.converses[2])

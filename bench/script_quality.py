@@ -39,11 +39,12 @@ from generation.writing import CastMember, ScriptBrief, WriterError, script_prob
 
 IDEAS = Path(__file__).resolve().parent / "data" / "script_ideas.json"
 #: Words too common to say whether a script used its idea.
-STOPWORDS = set(  # noqa: SIM905 (a word list reads better as one string)
+_STOPWORD_TEXT = (
     "a an the and or but of to in on at by for with from into onto his her their its one two "
     "who what how why when that this these those must every each very only then than after "
-    "before until while just also about over under finally actually".split()
+    "before until while just also about over under finally actually"
 )
+STOPWORDS = set(_STOPWORD_TEXT.split())
 
 
 def briefs() -> list[ScriptBrief]:

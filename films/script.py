@@ -136,27 +136,12 @@ def script_brief(
 
 
 def create_film(
-    *,
-    owner: User,
-    idea: str,
-    genre: str,
-    style: str,
-    cast: Sequence[Character],
-    voice: str,
-    backend: str,
-    target_seconds: int = 60,
-    title: str = "",
-    theme: str = "",
-    music_mood: str = "",
-    aspect_ratio: str | None = None,
-    scene_count: int | None = None,
-    chaining: bool = True,
-    burn_subtitles: bool = False,
-    draw_keyframes: bool = False,
-    writer: str = "template",
-    seed: int | None = None,
-    submission_key: UUID | None = None,
-) -> Film:
+    *, owner: User, idea: str, genre: str, style: str, cast: Sequence[Character], voice: str,
+    backend: str, target_seconds: int = 60, title: str = "", theme: str = "",
+    music_mood: str = "", aspect_ratio: str | None = None, scene_count: int | None = None,
+    chaining: bool = True, burn_subtitles: bool = False, draw_keyframes: bool = False,
+    writer: str = "template", seed: int | None = None, submission_key: UUID | None = None,
+) -> Film:  # fmt: skip
     """A draft film with its script written and its storyboard being prepared; with a
     language-model ``writer`` (a name in ``generation.writers``), a draft whose script its
     storyboard's preparation writes first (``films.writing``), its most expensive script
@@ -196,24 +181,31 @@ def create_film(
             "burn_subtitles": burn_subtitles, "draw_keyframes": draw_keyframes,
             "seed": chosen_seed, "backend": clip_backend.name, "writer": chosen_writer.name,
         }  # fmt: skip
-        if chosen_writer.paid:
-            return _film_to_write(owner=owner, cast=cast, title=title,
-                                  submission_key=submission_key, **brief)  # fmt: skip
-        script = write_script(
-            idea=idea, theme=theme, genre=genre, cast=[character.name for character in cast],
-            scene_count=scene_count or scene_count_for(target_seconds),
-            target_seconds=target_seconds, seed=chosen_seed, title=title,
-        )  # fmt: skip
-        film = Film.objects.create(
-            owner=owner, title=script["title"], logline=script["logline"],
-            status=JobStatus.DRAFT, stage="storyboard", submission_key=submission_key, **brief,
-        )  # fmt: skip
-        film.cast.set(cast)
-        add_scenes(film, script, cast=cast)
-        prepare_on_commit(film)
-        return film
+        made = _film_to_write if chosen_writer.paid else _film_written
+        return made(owner=owner, cast=cast, title=title, submission_key=submission_key, **brief)
 
     return submit_once(Film, owner=owner, submission_key=submission_key, create=make)
+
+
+def _film_written(
+    *, owner: User, cast: Sequence[Character], title: str, submission_key: UUID | None,
+    **brief: Any,
+) -> Film:  # fmt: skip
+    """The draft film with the template's script, its storyboard prepared once committed."""
+    script = write_script(
+        idea=brief["idea"], theme=brief["theme"], genre=brief["genre"],
+        cast=[character.name for character in cast],
+        scene_count=brief["scene_count"] or scene_count_for(brief["target_seconds"]),
+        target_seconds=brief["target_seconds"], seed=brief["seed"], title=title,
+    )  # fmt: skip
+    film = Film.objects.create(
+        owner=owner, title=script["title"], logline=script["logline"], status=JobStatus.DRAFT,
+        stage="storyboard", submission_key=submission_key, **brief,
+    )  # fmt: skip
+    film.cast.set(cast)
+    add_scenes(film, script, cast=cast)
+    prepare_on_commit(film)
+    return film
 
 
 def _film_to_write(

@@ -1,4 +1,5 @@
-"""Whether each configured Bedrock model can be reached now, for the admin and the form.
+"""Whether each configured Bedrock model (clip backends, script writers) can be reached now,
+for the admin and the form.
 
 A check is one control-plane ``GetFoundationModel`` call with the worker's credentials; it
 reports the model's lifecycle (``ACTIVE`` or ``LEGACY``, with end-of-life dates where AWS gives
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -19,7 +20,20 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from . import aws
-from .video import ClipInvocationBackend
+
+
+class BedrockModel(Protocol):
+    """A model this site calls on Bedrock: a clip backend, or a script writer's model
+    (``generation.writers.writer_models``). ``model_id`` is the foundation model's id."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -37,11 +51,11 @@ class ModelStatus:
     checked_at: datetime = field(default_factory=timezone.now)
 
 
-def _cache_key(backend: ClipInvocationBackend) -> str:
+def _cache_key(backend: BedrockModel) -> str:
     return f"model-status:{backend.name}:{backend.model_id}:{backend.region}"
 
 
-def check_model(backend: ClipInvocationBackend) -> ModelStatus:
+def check_model(backend: BedrockModel) -> ModelStatus:
     """Ask Bedrock about ``backend``'s model now (no cache). Never raises for AWS errors."""
     common: dict[str, Any] = {
         "backend": backend.name,
@@ -75,7 +89,7 @@ def check_model(backend: ClipInvocationBackend) -> ModelStatus:
     )
 
 
-def model_status(backend: ClipInvocationBackend, *, refresh: bool = False) -> ModelStatus:
+def model_status(backend: BedrockModel, *, refresh: bool = False) -> ModelStatus:
     """The cached status of ``backend``'s model, checking again when stale or ``refresh``."""
     key = _cache_key(backend)
     status = None if refresh else cache.get(key)
@@ -85,7 +99,7 @@ def model_status(backend: ClipInvocationBackend, *, refresh: bool = False) -> Mo
     return status
 
 
-def mark_unavailable(backend: ClipInvocationBackend, detail: str) -> None:
+def mark_unavailable(backend: BedrockModel, detail: str) -> None:
     """Record that a job just found ``backend``'s model unreachable, so it is not offered
     until the next check (``MODEL_STATUS_TTL_SECONDS``) or an operator's re-check."""
     status = ModelStatus(

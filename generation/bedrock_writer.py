@@ -15,6 +15,7 @@ call that tool, whose ``inputSchema`` is the schema). IAM: ``bedrock:InvokeModel
 from __future__ import annotations
 
 import json
+import re
 from abc import abstractmethod
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
@@ -102,6 +103,12 @@ class ConverseWriter(ScriptWriter):
     def region(self) -> str:
         """The AWS region the writer is called in."""
         return str(settings.BEDROCK_WRITER_REGION)
+
+    @property
+    def foundation_model_id(self) -> str:
+        """The model behind ``model_id``: a cross-region inference profile's id without its
+        geography ("us.anthropic.claude-…" → "anthropic.claude-…"), for GetFoundationModel."""
+        return re.sub(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.", "", self.model_id)
 
     def is_configured(self) -> bool:
         """Configured once the settings give a model id and a region."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 
-from .bedrock_writer import ClaudeWriter, NovaWriter
+from .bedrock_writer import ClaudeWriter, ConverseWriter, NovaWriter
 from .script import ScriptError, write_script
 from .writing import ScriptBrief, ScriptWriter, WriterError, WrittenScript
 
@@ -42,6 +44,26 @@ def offered_writers() -> list[ScriptWriter]:
         WRITERS[name]
         for name in settings.SCRIPT_WRITERS
         if name in WRITERS and WRITERS[name].is_configured()
+    ]
+
+
+@dataclass(frozen=True)
+class WriterModel:
+    """An offered writer's model as the model status page checks it: the writer's ``name`` and
+    ``label``, the foundation ``model_id`` and its ``region``."""
+
+    name: str
+    label: str
+    model_id: str
+    region: str
+
+
+def writer_models() -> list[WriterModel]:
+    """The models of the offered writers on Bedrock (script writing and character sheets)."""
+    return [
+        WriterModel(writer.name, writer.label, writer.foundation_model_id, writer.region)
+        for writer in offered_writers()
+        if isinstance(writer, ConverseWriter)
     ]
 
 

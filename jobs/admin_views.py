@@ -15,6 +15,7 @@ from generation.availability import model_status
 from generation.gpu.backends import gpu_models
 from generation.gpu.status import gpu_status
 from generation.registry import provider_backends
+from generation.writers import writer_models
 
 from .budget import SPEND, daily_budget_usd, day_bounds
 from .models import Charge
@@ -55,7 +56,8 @@ def spend_view(request: HttpRequest) -> HttpResponse:
 
 
 def model_status_view(request: HttpRequest) -> HttpResponse:
-    """Each configured Bedrock model: reachable with these credentials, and its lifecycle;
+    """Each configured Bedrock model (clip backends, and the script writers' models):
+    reachable with these credentials, and its lifecycle;
     each local GPU model: ready, or why not. POST checks Bedrock again now instead of
     trusting the cached result."""
     if not request.user.has_perm("jobs.view_invocation"):
@@ -64,6 +66,7 @@ def model_status_view(request: HttpRequest) -> HttpResponse:
     statuses = [
         (backend, model_status(backend, refresh=refresh)) for backend in provider_backends()
     ]
+    writers = [(model, model_status(model, refresh=refresh)) for model in writer_models()]
     # The local GPU models: what a gpu worker found when it booted, or what this machine finds.
     gpu = [(backend, gpu_status(backend)) for backend in gpu_models()]
     if refresh:
@@ -72,6 +75,7 @@ def model_status_view(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Model status",
         "statuses": statuses,
+        "writer_statuses": writers,
         "gpu_statuses": gpu,
     }
     return render(request, "admin/jobs/model_status.html", context)

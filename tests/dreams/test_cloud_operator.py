@@ -127,3 +127,22 @@ def test_a_refused_upload_leaves_nothing_in_the_bucket(s3_media, moto_s3, alice_
     assert response.status_code == 400
     assert bucket_keys(moto_s3, s3_media) == []
     assert not Character.objects.exists()
+
+
+def test_the_model_status_page_checks_the_writers_models(cloud, settings, operator_client):
+    """The writers are called by inference-profile ids ("us.…"); GetFoundationModel is asked
+    about the model behind each."""
+    settings.BEDROCK_WRITER_REGION = "us-east-1"
+    settings.SCRIPT_WRITERS = ["template", "claude", "nova"]
+    cloud.models = {
+        "anthropic.claude-haiku-4-5-20251001-v1:0": {"status": "ACTIVE"},
+        "amazon.nova-2-lite-v1:0": (403, "AccessDeniedException", "No access to Nova 2 Lite."),
+    }
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    table = page[page.index('id="writer-status"') :]
+    assert "Claude (Bedrock)" in table and "anthropic.claude-haiku-4-5-20251001-v1:0" in table
+    assert "ACTIVE" in table
+    assert "AccessDeniedException: No access to Nova 2 Lite." in table
+    settings.BEDROCK_WRITER_REGION = ""
+    page = operator_client.get(reverse("admin:jobs_model_status")).content.decode()
+    assert "No language model is offered: the template writes every script." in page

@@ -22,7 +22,7 @@ from jobs.events import publish
 
 from .errors import FilmError
 from .models import Film, Scene
-from .script import add_written_scene
+from .script_scenes import add_written_scene
 from .storyboard import prepare_on_commit
 from .writing import brief_of, fail_writing, reserve_script, settle_script
 

@@ -20,12 +20,12 @@ from jobs.dispatch import send_next_on_commit
 from jobs.invocations import let_go_of_invocations, new_invocation
 from jobs.models import ACTIVE_STATUSES, IDLE_STATUSES, RETRYABLE_STATUSES, JobStatus
 
+from .brief import offered_backend
 from .clips import drawn_keyframes
 from .errors import FilmError
 from .files import delete_files, delete_film_files, scene_file_names
 from .models import MAX_SCENES, NARRATION_MAX_CHARS, SEED_MAX, Film, Scene
 from .quote import quote_film
-from .script import offered_backend
 from .storyboard import prepare_on_commit
 
 

@@ -114,22 +114,12 @@ def scenes_of(film: Film) -> list[Scene]:
 
 def prepare_storyboard(*, film_id: int) -> None:
     """Make the stale keyframes and narrations of a film's scenes (free, offline), so the
-    storyboard shows them and quotes exact lengths before anything is paid for; a film whose
-    script a language model writes has it written first (``films.writing``). A step that
+    storyboard shows them and quotes exact lengths before anything is paid for. A step that
     fails leaves the scene's error on the storyboard. Nothing for a film that renders (its
     pipeline prepares its scenes) or is gone."""
     film = Film.objects.filter(pk=film_id).first()
     if film is None or film.is_active:
         return
-    if film.is_writing:
-        from .writing import write_film_script
-
-        if not write_film_script(film=film):
-            return
-    if film.revision_scope and not film.error:
-        from .revisions import revise_film
-
-        revise_film(film=film)
     with work_folder(f"storyboard-{film_id}") as folder:
         for scene in scenes_of(film):
             # A sign of life for the sweeper, which sends a preparation again only once the

@@ -11,7 +11,7 @@ from jobs.render import run_render
 from jobs.tasks import JOB_ACTOR_OPTIONS
 from lib.logs import job_context, job_log_id
 
-from . import pipeline, storyboard
+from . import pipeline, preparation
 
 #: Wall-clock limit of one message, in milliseconds: a ten-minute film's assembly fits.
 FILM_TIME_LIMIT_MS = 60 * 60 * 1000
@@ -32,9 +32,10 @@ def advance_film(film_id: int) -> None:
 
 @dramatiq.actor(queue_name="media", time_limit=FILM_TIME_LIMIT_MS, **JOB_ACTOR_OPTIONS)
 def prepare_storyboard(film_id: int) -> None:
-    """Make the stale keyframes and narrations of film ``film_id``'s storyboard."""
+    """Write film ``film_id``'s script or rewrite where a model was asked to, then make the
+    stale keyframes and narrations of its storyboard."""
     with job_context(job_id=job_log_id("film", film_id)):
-        storyboard.prepare_storyboard(film_id=film_id)
+        preparation.prepare_film(film_id=film_id)
 
 
 @dramatiq.actor(queue_name="media", time_limit=SCENE_TIME_LIMIT_MS, **JOB_ACTOR_OPTIONS)

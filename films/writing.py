@@ -8,26 +8,32 @@ cannot be written leaves the reason on the film, with "Try again" (``retry_writi
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import User
+from characters.models import Character
 from generation.writers import WRITERS, TemplateWriter, get_writer
 from generation.writing import ScriptBrief, ScriptWriter, WriterBusy, WriterError, WrittenScript
 from jobs import budget, ledger
 from jobs.cloud import busy_delay_seconds
 from jobs.dispatch import Step, send
 from jobs.events import publish
-from jobs.models import Charge, ChargeStatus, ChargeUnit
+from jobs.models import Charge, ChargeStatus, ChargeUnit, JobStatus
 from lib.heartbeat import beating
 from lib.money import format_usd
 
+from .brief import script_brief
 from .errors import FilmError
 from .models import SCRIPT_STAGE, Film
-from .script import add_scenes, script_brief
+from .script_scenes import add_scenes
 from .storyboard import prepare_on_commit
 
 logger = logging.getLogger(__name__)
@@ -229,5 +235,21 @@ def write_with_template(*, film: Film) -> Film:
         locked.save(update_fields=["writer", "updated_at"])
     film.refresh_from_db()
     _add_written_scenes(film, written)
+    prepare_on_commit(film)
+    return film
+
+
+def film_to_write(
+    *, owner: User, cast: Sequence[Character], title: str, submission_key: UUID | None,
+    **brief: Any,
+) -> Film:  # fmt: skip
+    """The draft film whose script a language model writes: no scenes yet, its script's
+    charge reserved, its preparation (which writes it) sent once committed."""
+    film = Film.objects.create(
+        owner=owner, title=title or provisional_title(brief["idea"]), status=JobStatus.DRAFT,
+        stage=SCRIPT_STAGE, submission_key=submission_key, **brief,
+    )  # fmt: skip
+    film.cast.set(cast)
+    reserve_script(film=film, writer=get_writer(film.writer), brief=brief_of(film))
     prepare_on_commit(film)
     return film

@@ -17,7 +17,7 @@ from PIL import Image
 
 from characters.services import CharacterError
 from characters.sheets import describe_from_photos
-from films.script import script_brief
+from films.brief import script_brief
 from jobs.models import Charge, ChargeStatus
 from tests.generation.test_script_writers import claude_reply, nova_reply
 

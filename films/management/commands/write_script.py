@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from films.brief import script_brief
 from films.errors import FilmError
 from films.management.brief import add_brief_arguments, brief_from
-from films.script import script_brief
 from generation.writers import get_writer
 from generation.writing import WriterError
 

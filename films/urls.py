@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import file_views, script_views, views
+from . import file_views, scene_views, script_views, views
 
 app_name = "films"
 
@@ -15,18 +15,24 @@ urlpatterns = [
     path("<uuid:public_id>/script/retry/", script_views.script_retry, name="script_retry"),
     path("<uuid:public_id>/script/template/", script_views.script_template, name="script_template"),
     path("<uuid:public_id>/script/revise/", script_views.script_revise, name="script_revise"),
-    path("<uuid:public_id>/scenes/add/", views.scene_add, name="scene_add"),
+    path("<uuid:public_id>/scenes/add/", scene_views.scene_add, name="scene_add"),
     path("<uuid:public_id>/scenes/<uuid:scene_id>/", views.scene_update, name="scene_update"),
-    path("<uuid:public_id>/scenes/<uuid:scene_id>/move/", views.scene_move, name="scene_move"),
     path(
-        "<uuid:public_id>/scenes/<uuid:scene_id>/delete/", views.scene_delete, name="scene_delete"
+        "<uuid:public_id>/scenes/<uuid:scene_id>/move/", scene_views.scene_move, name="scene_move"
     ),
     path(
-        "<uuid:public_id>/scenes/<uuid:scene_id>/reroll/", views.scene_reroll, name="scene_reroll"
+        "<uuid:public_id>/scenes/<uuid:scene_id>/delete/",
+        scene_views.scene_delete,
+        name="scene_delete",
+    ),
+    path(
+        "<uuid:public_id>/scenes/<uuid:scene_id>/reroll/",
+        scene_views.scene_reroll,
+        name="scene_reroll",
     ),
     path(
         "<uuid:public_id>/scenes/<uuid:scene_id>/rerender/",
-        views.scene_rerender,
+        scene_views.scene_rerender,
         name="scene_rerender",
     ),
     path(

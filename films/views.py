@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -40,7 +40,7 @@ def owned_film(request: AuthenticatedRequest, public_id: UUID) -> Film:
     return get_object_or_404(Film, public_id=public_id, owner=request.user)
 
 
-def _owned_scene(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> Scene:
+def owned_scene(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> Scene:
     return get_object_or_404(
         Scene.objects.select_related("film"),
         public_id=scene_id,
@@ -114,7 +114,7 @@ def _scene_rows(
         rows.append(
             {
                 "scene": scene,
-                # What a message about this scene carries (``_tell``), so its card shows it.
+                # What a message about this scene carries (``tell``), so its card shows it.
                 "tag": str(scene.public_id),
                 "event": scene.progress_event(),
                 "seconds": quote.scene_seconds[index] if index < len(quote.scene_seconds) else None,
@@ -199,15 +199,15 @@ def act(
     try:
         shown = action()
     except FilmError as error:
-        _tell(request, error.message, place=place, error=True)
+        tell(request, error.message, place=place, error=True)
     else:
         place = shown if isinstance(shown, Scene) else place
         if done:
-            _tell(request, done, place=place)
-    return _to_film(public_id, place=place)
+            tell(request, done, place=place)
+    return to_film(public_id, place=place)
 
 
-def _tell(
+def tell(
     request: AuthenticatedRequest, text: str, *, place: Scene | None, error: bool = False
 ) -> None:
     # A message about one scene is shown in that scene's card (the page opens there), not at
@@ -216,7 +216,7 @@ def _tell(
     (messages.error if error else messages.info)(request, text, extra_tags=tags)
 
 
-def _to_film(public_id: UUID, *, place: Scene | None = None) -> HttpResponse:
+def to_film(public_id: UUID, *, place: Scene | None = None) -> HttpResponse:
     url = reverse("films:detail", kwargs={"public_id": public_id})
     return redirect(f"{url}#scene-{place.public_id}" if place is not None else url)
 
@@ -226,7 +226,7 @@ def _to_film(public_id: UUID, *, place: Scene | None = None) -> HttpResponse:
 def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
     """POST: ``update_scene`` from the scene's form; the storyboard again (400) with what was
     wrong."""
-    scene = _owned_scene(request, public_id, scene_id)
+    scene = owned_scene(request, public_id, scene_id)
     form = SceneForm(request.POST, film=scene.film, prefix=f"scene-{scene.public_id}")
     if form.is_valid():
         try:
@@ -236,90 +236,13 @@ def scene_update(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID)
         except FilmError as error:
             form.add_error(None, error.message)
         else:
-            _tell(request, f"Scene {scene.number} saved.", place=scene)
-            return _to_film(public_id, place=scene)
+            tell(request, f"Scene {scene.number} saved.", place=scene)
+            return to_film(public_id, place=scene)
     # The page again, the scene's form open with what was typed and each error by its field
     # (the form's address ends #scene-…, so the page opens there).
     errors = " ".join(str(error) for error in form.non_field_errors())
-    _tell(request, f"Scene {scene.number} was not saved. {errors}".strip(), place=scene, error=True)
+    tell(request, f"Scene {scene.number} was not saved. {errors}".strip(), place=scene, error=True)
     return _film_page(request, scene.film, bound=(scene, form), status=400)
-
-
-@login_required
-@require_POST
-def scene_move(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
-    """POST: move a scene one place earlier or later (``offset``=-1|1)."""
-    scene = _owned_scene(request, public_id, scene_id)
-    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
-    if offset is None:
-        _tell(request, "Move a scene “up” or “down”.", place=scene, error=True)
-        return _to_film(public_id, place=scene)
-    return act(
-        request, public_id, lambda: services.move_scene(scene=scene, offset=offset), place=scene
-    )
-
-
-@login_required
-@require_POST
-def scene_delete(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
-    """POST: ``delete_scene`` (its files too); a film keeps at least one scene."""
-    scene = _owned_scene(request, public_id, scene_id)
-    # The page opens where the scene was: at the one before it (or after, for the first).
-    neighbours = scene.film.scenes.exclude(pk=scene.pk)
-    near = (
-        neighbours.filter(position__lt=scene.position).order_by("-position").first()
-        or neighbours.order_by("position").first()
-    )
-    try:
-        services.delete_scene(scene=scene)
-    except FilmError as error:
-        _tell(request, error.message, place=scene, error=True)
-        return _to_film(public_id, place=scene)
-    _tell(request, f"Scene {scene.number} deleted.", place=near)
-    return _to_film(public_id, place=near)
-
-
-@login_required
-@require_POST
-def scene_add(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
-    """POST: ``add_scene`` after the scene named by ``after`` (or at the end)."""
-    film = owned_film(request, public_id)
-    after = None
-    if request.POST.get("after"):
-        after = _owned_scene(request, public_id, _uuid_or_404(request.POST["after"]))
-    done = f"Scene added after scene {after.number}." if after else "Scene added at the end."
-    return act(
-        request, public_id, lambda: services.add_scene(film=film, after=after), done, place=after
-    )
-
-
-def _uuid_or_404(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise Http404() from None
-
-
-@login_required
-@require_POST
-def scene_reroll(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
-    """POST: ``reroll_keyframes``: new keyframes from a new seed (free)."""
-    scene = _owned_scene(request, public_id, scene_id)
-    return act(request, public_id, lambda: services.reroll_keyframes(scene=scene), place=scene)
-
-
-@login_required
-@require_POST
-def scene_rerender(request: AuthenticatedRequest, public_id: UUID, scene_id: UUID) -> HttpResponse:
-    """POST: ``rerender_scene``: a new take of the scene's clip, then what depends on it."""
-    scene = _owned_scene(request, public_id, scene_id)
-    return act(
-        request,
-        public_id,
-        lambda: services.rerender_scene(scene=scene),
-        f"Scene {scene.number} is being rendered again.",
-        place=scene,
-    )
 
 
 @login_required

@@ -24,7 +24,7 @@ SAME_ON_EVERY_SETUP = {
     "test_animatic.py", "test_bedrock_requests.py", "test_captions.py", "test_chapters.py",
     "test_cloud_operator.py",  # its S3 tests put media on moto's S3 in both passes
     "test_film_render.py", "test_film_steps.py", "test_film_storyboard.py",
-    "test_film_writers.py",  # its seams (a model's script on each broker and database): seam
+    "test_film_revisions.py", "test_film_writers.py",  # their seams are marked seam
     "test_pipeline.py",
     "test_gpu_clips.py", "test_gpu_heartbeat.py", "test_gpu_keyframes.py", "test_layout.py",
     "test_licences.py", "test_looks.py", "test_narration.py", "test_settings.py",

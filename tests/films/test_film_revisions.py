@@ -48,6 +48,7 @@ def sent_requests(claude):
     return sent
 
 
+@pytest.mark.seam  # the rewrite's message, its locked apply and its charge on each set-up
 def test_rewriting_one_scene_changes_only_it(film, claude, broker, worker):
     before = scene_texts(film)
     reply = current_script(film)
